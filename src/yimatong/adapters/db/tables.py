@@ -1,0 +1,479 @@
+"""The node's tables, as SQLAlchemy Core.
+
+Core rather than ORM: the hot paths (verify, status lookup, bulk ingest) run plain
+statements against these tables, and the use cases read and write rows, not object graphs.
+
+Conventions:
+- every table about a person leads with ``sid`` (the pseudonym), so it can be distributed
+  by that key on a sharded PostgreSQL when one machine is not enough (DESIGN §7);
+- names, ID numbers, phones and addresses exist only in ``enc_*`` columns (AES-GCM blobs,
+  key id inside, ``sid`` as associated data); phones are found by a keyed hash;
+- times are stored as UTC, timezone-aware;
+- every personal record has ``expires_at``; the purge job deletes what has expired.
+
+Alembic migrations under ``migrations/`` must match this metadata; a test fails on drift.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "accounts",
+    "assessments",
+    "audit_log",
+    "case_facts",
+    "contact_facts",
+    "corrections",
+    "counters",
+    "credentials",
+    "declarations",
+    "hub_feed",
+    "issuer_keys",
+    "issuers",
+    "labs",
+    "links",
+    "metadata",
+    "otps",
+    "policies",
+    "quarantine_orders",
+    "risk_periods",
+    "sessions",
+    "signing_keys",
+    "stays",
+    "subject_regions",
+    "subjects",
+    "summaries",
+    "sync_state",
+    "test_results",
+    "uploads",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zone type; this stores UTC and attaches it again on the way out,
+    and refuses naive datetimes on the way in (they are bugs).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+TS = UtcDateTime()
+SID = String(32)
+# BigInteger ids autoincrement on PostgreSQL; SQLite needs INTEGER for its rowid alias.
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("sid", SID, primary_key=True),
+    Column("region", String(6), nullable=False),
+    Column("doc_type", String(4), nullable=False),
+    Column("enc_name", LargeBinary, nullable=False),
+    Column("enc_id_number", LargeBinary, nullable=False),
+    Column("enc_phone", LargeBinary),
+    Column("enc_address", LargeBinary),
+    # What a checkpoint may see: surname + '*', first two and last two ID characters.
+    Column("masked_name", String(64), nullable=False),
+    Column("masked_id", String(32), nullable=False),
+    Column("birth_year", Integer),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    # HMAC of the phone number under the node's data key: lookup without storing the phone.
+    Column("phone_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("enc_phone", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id"), primary_key=True),
+    Column("sid", SID, ForeignKey("subjects.sid"), primary_key=True),
+    Column("relationship", String(32), nullable=False),  # "self" or the relative's relation
+    Column("created_at", TS, nullable=False),
+    Index("ix_links_sid", "sid"),
+)
+
+otps = Table(
+    "otps",
+    metadata,
+    Column("phone_hash", LargeBinary(32), primary_key=True),
+    Column("code_hash", LargeBinary(32), nullable=False),
+    Column("sent_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("sends", Integer, nullable=False, default=1),
+    Column("window_start", TS, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    # What the credential is limited to: a region for nodes and authorities, a lab id for labs;
+    # None means the whole node (staff, checkpoints, the administrator, a national authority).
+    Column("scope", String(32)),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+)
+
+declarations = Table(
+    "declarations",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, ForeignKey("subjects.sid"), nullable=False),
+    Column("declared_at", TS, nullable=False),
+    Column("temperature", Float),
+    Column("symptoms", JSON, nullable=False),
+    Column("residence", String(9)),
+    Column("contact_with_case", Boolean, nullable=False),
+    Column("proxy_relationship", String(32)),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_declarations_sid_declared_at", "sid", "declared_at"),
+)
+
+stays = Table(
+    "stays",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, ForeignKey("subjects.sid"), nullable=False),
+    Column("area", String(9), nullable=False),
+    Column("arrived", TS, nullable=False),
+    Column("left_at", TS),
+    Column("source", String(16), nullable=False),
+    Column("voided_at", TS),  # set when a correction removes the record
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_stays_sid_arrived", "sid", "arrived"),
+)
+
+test_results = Table(
+    "test_results",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, nullable=False),
+    Column("sampled_at", TS, nullable=False),
+    Column("reported_at", TS, nullable=False),
+    Column("outcome", String(10), nullable=False),
+    Column("lab", String(64), nullable=False),
+    Column("origin", BigInteger, unique=True),  # the hub feed's seq, for mirrored rows
+    Column("expires_at", TS, nullable=False),
+    Index("ix_test_results_sid_sampled_at", "sid", "sampled_at"),
+)
+
+case_facts = Table(
+    "case_facts",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("since", TS, nullable=False),
+    Column("origin", BigInteger, unique=True),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_case_facts_sid", "sid"),
+)
+
+contact_facts = Table(
+    "contact_facts",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("last_exposure", TS, nullable=False),
+    Column("origin", BigInteger, unique=True),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_contact_facts_sid", "sid"),
+)
+
+quarantine_orders = Table(
+    "quarantine_orders",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, nullable=False),
+    Column("starts_at", TS, nullable=False),
+    Column("ends_at", TS, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("origin", BigInteger, unique=True),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_quarantine_orders_sid", "sid"),
+)
+
+risk_periods = Table(
+    "risk_periods",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("area", String(9), nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("effective_from", TS, nullable=False),
+    Column("until", TS),
+    Column("set_by", String(100), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("origin", BigInteger, unique=True),  # the hub's period id, for mirrored rows
+    Index("ix_risk_periods_area", "area"),
+    Index("ix_risk_periods_version", "version"),
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    # The current colour of each subject: the online status that every verify looks up.
+    Column("sid", SID, ForeignKey("subjects.sid"), primary_key=True),
+    Column("colour", String(8), nullable=False),
+    Column("colour_since", TS, nullable=False),
+    Column("assessed_at", TS, nullable=False),
+    Column("ruleset", String(64), nullable=False),
+    Column("body", JSON, nullable=False),  # Assessment.to_dict(): reasons, turn-green
+    Column("pushed_at", TS),  # when this colour was last shared with the hub (Mode 1)
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, ForeignKey("subjects.sid"), nullable=False),
+    Column("account_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # itinerary | other
+    Column("target_id", BigInteger),  # the stay a correction disputes
+    Column("statement", Text, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | accepted | rejected
+    Column("created_at", TS, nullable=False),
+    Column("decided_at", TS),
+    Column("decided_by", String(100)),
+    Column("decision_note", Text),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_corrections_sid", "sid"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", LargeBinary(8), primary_key=True),
+    # The region the key signs for: the node's own, or at the hub "000000" (national codes)
+    # and each region it hosts in Mode 3.
+    Column("region", String(6), nullable=False),
+    Column("alg", Integer, nullable=False),
+    Column("enc_private", LargeBinary, nullable=False),
+    Column("public_der", LargeBinary, nullable=False),
+    Column("not_before", TS, nullable=False),
+    Column("not_after", TS),
+    Column("revoked_at", TS),
+    Column("created_at", TS, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("actor_role", String(20), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("sid", SID),
+    Column("purpose", String(200), nullable=False),
+    Index("ix_audit_log_sid", "sid"),
+    Index("ix_audit_log_at", "at"),
+)
+
+
+# ----------------------------------------------------------------- issuer: federation mirror
+summaries = Table(
+    "summaries",
+    metadata,
+    # Mode 1: colour summaries of this node's subjects from other regions, mirrored from the hub.
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("colour", String(8), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("colour_since", TS),
+    Column("assessed_at", TS, nullable=False),
+    Column("origin", BigInteger, unique=True),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_summaries_sid", "sid"),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    # One row per list this node mirrors from the hub: where it got to, and when.
+    Column("name", String(32), primary_key=True),
+    Column("cursor", BigInteger, nullable=False),
+    Column("etag", String(100)),
+    Column("synced_at", TS),
+    Column("attempted_at", TS),
+    Column("error", String(200)),
+)
+
+# ------------------------------------------------------------------------------------ hub
+counters = Table(
+    "counters",
+    metadata,
+    # Version counters for the lists the hub serves. A writer takes the next value with an
+    # UPDATE that holds the row lock until commit, so versions become visible in order.
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+issuers = Table(
+    "issuers",
+    metadata,
+    Column("region", String(6), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(10), nullable=False),  # native | legacy | hosted | national
+    Column("endpoint", String(300)),
+    Column("legacy_prefix", String(20)),
+    Column("status", String(10), nullable=False),  # active | suspended
+    # The hub's own credential at this issuer (for status look-ups), encrypted.
+    Column("enc_outbound", LargeBinary),
+    Column("version", BigInteger, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+issuer_keys = Table(
+    "issuer_keys",
+    metadata,
+    Column("kid", LargeBinary(8), primary_key=True),
+    Column("region", String(6), ForeignKey("issuers.region"), nullable=False),
+    Column("alg", Integer, nullable=False),
+    Column("public_der", LargeBinary, nullable=False),
+    Column("not_before", TS, nullable=False),
+    Column("not_after", TS),
+    Column("revoked_at", TS),
+    Column("version", BigInteger, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index("ix_issuer_keys_version", "version"),
+)
+
+labs = Table(
+    "labs",
+    metadata,
+    Column("lab_id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("kid", LargeBinary(8), nullable=False),
+    Column("alg", Integer, nullable=False),
+    Column("public_der", LargeBinary, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    # A lab's batch is taken once: a repeated batch id is acknowledged, not stored again.
+    Column("batch_id", String(64), primary_key=True),
+    Column("lab_id", String(32), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("first_seq", BigInteger),
+    Column("received_at", TS, nullable=False),
+)
+
+hub_feed = Table(
+    "hub_feed",
+    metadata,
+    # Everything the hub shares about subjects, pseudonymous, in one ordered feed:
+    # kind = case | contact | quarantine | test | summary. Issuers mirror the rows of their
+    # own subjects by seq.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("sid", SID, nullable=False),
+    Column("kind", String(12), nullable=False),  # case|contact|quarantine|test|summary|scan
+    Column("region", String(6)),  # where it came from (issuer region or lab region)
+    Column("body", JSON, nullable=False),
+    # A client-chosen id (a scan's uuid, a lab batch row) so a retried upload lands once.
+    Column("dedupe", String(80), unique=True),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_hub_feed_sid_seq", "sid", "seq"),
+)
+
+subject_regions = Table(
+    "subject_regions",
+    metadata,
+    # Which issuers hold a subject: the feed sends each of them that subject's rows.
+    Column("sid", SID, primary_key=True),
+    Column("region", String(6), primary_key=True),
+    Column("created_at", TS, nullable=False),
+    Index("ix_subject_regions_region_sid", "region", "sid"),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    # Entry policies (通行规则): CertLogic over the shared facts, per region and kind of place.
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("region", String(6), nullable=False),
+    Column("place_kind", String(16), nullable=False),  # any | transport | residential | ...
+    Column("version", BigInteger, nullable=False),
+    Column("rule", JSON, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("valid_from", TS, nullable=False),
+    Column("valid_to", TS),
+    Column("set_by", String(100), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index("ix_policies_region_version", "region", "version"),
+)

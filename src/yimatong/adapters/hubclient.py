@@ -1,0 +1,99 @@
+"""The client every node uses to talk to the hub (and the hub to talk to issuers).
+
+It takes an ``httpx.Client`` (or builds one), so tests can hand in a Starlette ``TestClient``
+(an httpx client over an in-process ASGI app) or talk to a real process over loopback.
+Network failures, timeouts and 5xx answers become :class:`Unavailable`; problem-details
+answers become the matching domain error, so callers handle one exception tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from yimatong.domain import errors
+
+__all__ = ["NodeClient"]
+
+_BY_SLUG: dict[str, type[errors.YimatongError]] = {
+    "invalid-input": errors.InvalidInput,
+    "malformed-json": errors.InvalidInput,
+    "invalid-document": errors.InvalidDocument,
+    "unknown-region": errors.UnknownRegion,
+    "not-found": errors.NotFound,
+    "unauthorized": errors.Unauthorized,
+    "forbidden": errors.Forbidden,
+    "conflict": errors.Conflict,
+    "unavailable": errors.Unavailable,
+}
+
+
+class NodeClient:
+    """JSON over HTTP to one node, with a bearer token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        client: httpx.Client | None = None,
+        timeout: float = 3.0,
+        name: str = "node",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = name
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client = client or httpx.Client(timeout=timeout)
+        self._owns = client is None
+        self.timeout = timeout
+
+    def close(self) -> None:
+        if self._owns:
+            self._client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """Send, and raise the domain error for any answer that is not 2xx or 304."""
+        try:
+            response = self._client.request(
+                method,
+                self.base_url + path,
+                json=json,
+                params=params,
+                headers={**self._headers, **(headers or {})},
+                timeout=timeout or self.timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise errors.Unavailable(f"{self.name} did not answer ({type(exc).__name__})") from None
+        if response.status_code < 300 or response.status_code == 304:
+            return response
+        raise self._error(response)
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs).json()
+
+    def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
+        return self.request("POST", path, json=body, **kwargs).json()
+
+    def _error(self, response: httpx.Response) -> errors.YimatongError:
+        if response.status_code >= 500:
+            return errors.Unavailable(f"{self.name} answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        slug = str(body.get("type", "")).rsplit("/", 1)[-1]
+        detail = str(body.get("detail") or f"{self.name} answered {response.status_code}")
+        if slug == "invalid-code":
+            return errors.InvalidCode(detail)
+        cls = _BY_SLUG.get(slug, errors.InvalidInput)
+        return cls(detail, field=body.get("field"))

@@ -1,0 +1,134 @@
+"""The one place that picks adapters and wires a node together."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from yimatong import __version__
+from yimatong.adapters import keystore
+from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.db.database import Database
+from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.sms import FileSms, SmsGateway
+from yimatong.config import Settings
+from yimatong.credentials import Caller, CredentialCache, hash_token
+from yimatong.domain.assessment import load_default_ruleset
+from yimatong.domain.regions import default_divisions
+from yimatong.issuer import api_federation, api_scans
+from yimatong.issuer.accounts import PhoneBook
+from yimatong.issuer.api import issuer_router
+from yimatong.issuer.services import IssuerService
+from yimatong.web_common import install_common
+
+__all__ = ["Node", "build_issuer", "ensure_signing_key", "make_authenticator", "system_clock"]
+
+log = logging.getLogger("yimatong")
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Node:
+    settings: Settings
+    db: Database
+    app: ASGIApp
+    fastapi: FastAPI
+    service: Any
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_issuer(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = system_clock,
+    rng: random.Random | None = None,
+    sms: SmsGateway | None = None,
+    migrate: bool = True,
+) -> Node:
+    settings = settings.with_defaults()
+    if migrate:
+        upgrade(settings.db_url)
+    db = Database.from_url(settings.db_url)
+    cipher = FieldCipher.from_spec(settings.data_keys)
+    rng = rng or random.SystemRandom()
+    assert settings.sms_log is not None
+    phonebook = PhoneBook(
+        lookup_key=settings.federation_secret,
+        cipher=cipher,
+        sms=sms or FileSms(settings.sms_log),
+        rng=rng,
+    )
+    service = IssuerService(
+        region=settings.region,
+        db=db,
+        cipher=cipher,
+        federation_secret=settings.federation_secret,
+        phonebook=phonebook,
+        ruleset=load_default_ruleset(),
+        divisions=default_divisions(),
+        clock=clock,
+        retention=timedelta(days=settings.retention_days),
+    )
+    ensure_signing_key(db, cipher, settings, clock())
+
+    app = FastAPI(
+        title=f"yimatong issuer {settings.region}",
+        version=__version__,
+        description="A regional health-code issuer node (GB/T 38963 service list).",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    wrap = install_common(
+        app,
+        authenticate=make_authenticator(db, clock),
+        body_limit=settings.max_body_bytes,
+        health=lambda: {"role": "issuer", "region": settings.region, "version": __version__},
+    )
+    app.include_router(issuer_router(service))
+    app.include_router(api_federation.router(service))
+    app.include_router(api_scans.router(service))
+    return Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=service)
+
+
+def make_authenticator(
+    db: Database, clock: Callable[[], datetime]
+) -> Callable[[str], Caller | None]:
+    """Bearer token → Caller: citizens' sessions (``ymt_s_``) and credentials (``ymt_c_``)."""
+    credentials = CredentialCache()
+
+    def authenticate(token: str) -> Caller | None:
+        if token.startswith("ymt_s_"):
+            with db.read() as conn:
+                return PhoneBook.session_caller(conn, token, now=clock())
+        if token.startswith("ymt_c_"):
+            return credentials.lookup(db.read, hash_token(token))
+        return None
+
+    return authenticate
+
+
+def ensure_signing_key(
+    db: Database, cipher: FieldCipher, settings: Settings, now: datetime, region: str | None = None
+) -> None:
+    """Give ``region`` (default: the node's) a signing key if it has none active."""
+    region = region or settings.region
+    with db.uow() as uow:
+        if keystore.active_key(uow.conn, cipher, region=region, now=now) is None:
+            key = keystore.create_key(
+                uow.conn, cipher, keystore.ALGORITHMS[settings.code_alg], region=region, now=now
+            )
+            uow.commit()
+            log.info("created signing key kid=%s alg=%s", key.kid.hex(), settings.code_alg)

@@ -1,0 +1,157 @@
+"""Node settings, read from an environment mapping that is passed in.
+
+Nothing here reads ``os.environ`` by itself: ``Settings.from_environ(os.environ)`` is called
+once, at the edge (the CLI), so tests build settings from plain dicts. Errors name the key.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| YMT_ROLE | issuer, hub or legacy | issuer |
+| YMT_REGION | six-digit GB/T 2260 region code of the node | 330000 |
+| YMT_STATE_DIR | where SQLite files, secrets and the demo SMS log live | ./var |
+| YMT_DB_URL | SQLAlchemy URL; ``postgresql://`` means psycopg 3 | SQLite in the state dir |
+| YMT_FEDERATION_SECRET | base64 key of the federation-wide sid HMAC | from the state dir |
+| YMT_DATA_KEYS | field-encryption keys ``id:base64,...``, first is current | from the state dir |
+| YMT_SMS_LOG | file the demo SMS gateway appends one-time codes to | STATE_DIR/sms.log |
+| YMT_HUB_URL | the hub this node belongs to | none |
+| YMT_MAX_BODY_BYTES | largest request body accepted | 65536 |
+| YMT_RETENTION_DAYS | days a personal record is kept before it is purged | 30 |
+| YMT_CODE_ALG | signature algorithm of new keys: ed25519, p256, sm2 | ed25519 |
+| YMT_HOSTED | hub only: regions it hosts in Mode 3, comma-separated | none |
+| YMT_HUB_TOKEN | this node's credential at the hub | none |
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+__all__ = ["ROLES", "ConfigError", "Settings", "load_or_create_secrets"]
+
+ROLES = ("issuer", "hub", "legacy")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the key."""
+
+
+def _b64(value: str, key: str) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"{key} must be base64") from None
+    if len(raw) < 16:
+        raise ConfigError(f"{key} must decode to at least 16 bytes")
+    return raw
+
+
+def _int(env: Mapping[str, str], key: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    role: str = "issuer"
+    region: str = "330000"
+    state_dir: Path = Path("var")
+    db_url: str = ""
+    federation_secret: bytes = b""
+    data_keys: str = ""
+    sms_log: Path | None = None
+    hub_url: str | None = None
+    max_body_bytes: int = 65536
+    retention_days: int = 30
+    code_alg: str = "ed25519"
+    hosted: tuple[str, ...] = ()
+    hub_token: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> Settings:
+        role = env.get("YMT_ROLE", "issuer")
+        if role not in ROLES:
+            raise ConfigError(f"YMT_ROLE must be one of {', '.join(ROLES)}, got {role!r}")
+        region = env.get("YMT_REGION", "330000")
+        if not (len(region) == 6 and region.isdigit()):
+            raise ConfigError(f"YMT_REGION must be a six-digit region code, got {region!r}")
+        state_dir = Path(env.get("YMT_STATE_DIR", "var"))
+        secret = env.get("YMT_FEDERATION_SECRET", "")
+        alg = env.get("YMT_CODE_ALG", "ed25519")
+        if alg not in ("ed25519", "p256", "sm2"):
+            raise ConfigError(f"YMT_CODE_ALG must be ed25519, p256 or sm2, got {alg!r}")
+        sms = env.get("YMT_SMS_LOG")
+        hosted = tuple(r.strip() for r in env.get("YMT_HOSTED", "").split(",") if r.strip())
+        for r in hosted:
+            if not (len(r) == 6 and r.isdigit()):
+                raise ConfigError(f"YMT_HOSTED must list six-digit region codes, got {r!r}")
+        return cls(
+            role=role,
+            region=region,
+            state_dir=state_dir,
+            db_url=normalise_db_url(env.get("YMT_DB_URL", "")),
+            federation_secret=_b64(secret, "YMT_FEDERATION_SECRET") if secret else b"",
+            data_keys=env.get("YMT_DATA_KEYS", ""),
+            sms_log=Path(sms) if sms else None,
+            hub_url=env.get("YMT_HUB_URL") or None,
+            max_body_bytes=_int(env, "YMT_MAX_BODY_BYTES", 65536, minimum=1024),
+            retention_days=_int(env, "YMT_RETENTION_DAYS", 30),
+            code_alg=alg,
+            hosted=hosted,
+            hub_token=env.get("YMT_HUB_TOKEN") or None,
+        )
+
+    def with_defaults(self) -> Settings:
+        """Fill what was left empty from the state directory (creating secrets on first use)."""
+        node = f"{self.role}-{self.region}"
+        db_url = self.db_url or f"sqlite:///{self.state_dir / (node + '.db')}"
+        stored = load_or_create_secrets(self.state_dir)
+        return replace(
+            self,
+            db_url=db_url,
+            federation_secret=self.federation_secret or base64.b64decode(stored["federation"]),
+            data_keys=self.data_keys or stored["data_keys"],
+            sms_log=self.sms_log or self.state_dir / "sms.log",
+        )
+
+
+def normalise_db_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3; everything else passes through."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_or_create_secrets(state_dir: Path) -> dict[str, str]:
+    """The node's secrets file (``secrets.json``, mode 0600), made on first use.
+
+    Production deployments pass YMT_FEDERATION_SECRET and YMT_DATA_KEYS from their secret
+    store instead; the file exists so that one command can start a working node.
+    """
+    path = state_dir / "secrets.json"
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text())
+        return data
+    state_dir.mkdir(parents=True, exist_ok=True)
+    data = {
+        "federation": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "data_keys": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f)
+    return data

@@ -1,0 +1,93 @@
+"""The exception tree of yimatong. Callers catch one base class.
+
+    YimatongError
+     ├── InvalidInput        bad data from a caller; carries the field it is about
+     │    ├── InvalidDocument    an identity document number that fails its checks
+     │    └── UnknownRegion      a region or township code that does not exist
+     ├── InvalidCode         a health code that fails *any* check; deliberately opaque
+     ├── NotFound            the thing asked for does not exist (or is not yours to see)
+     ├── Unauthorized        no credential, or one that is unknown or expired
+     ├── Forbidden           a valid credential whose role may not do this
+     ├── Conflict            the request contradicts the current state
+     ├── Unavailable         an upstream node could not be reached in time
+     └── CertLogicError      (yimatong.rules.certlogic) a policy expression is malformed
+          ├── CertLogicSyntaxError       ... at validation, with the JSON-pointer path
+          └── CertLogicEvaluationError   ... or an operand was unusable at evaluation
+
+Programmer mistakes (wrong types, impossible arguments) raise TypeError/ValueError as usual.
+The HTTP edge maps each class to an RFC 9457 problem type; see yimatong.api_common.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidCode",
+    "InvalidDocument",
+    "InvalidInput",
+    "NotFound",
+    "Unauthorized",
+    "Unavailable",
+    "UnknownRegion",
+    "YimatongError",
+]
+
+
+class YimatongError(Exception):
+    """Base of every error yimatong raises on purpose."""
+
+    #: short machine-readable slug, used as the last part of the problem type URI
+    slug = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(YimatongError):
+    slug = "invalid-input"
+
+
+class InvalidDocument(InvalidInput):
+    slug = "invalid-document"
+
+
+class UnknownRegion(InvalidInput):
+    slug = "unknown-region"
+
+
+class InvalidCode(YimatongError):
+    """A health code failed verification.
+
+    One opaque error whatever was wrong (prefix, base45, zlib, CBOR, signature, key, expiry),
+    so that whoever presents a forged code learns nothing from the answer. The optional
+    ``detail`` is for the operator's log only, never for the holder.
+    """
+
+    slug = "invalid-code"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("the code is not valid")
+        self.detail = detail
+
+
+class NotFound(YimatongError):
+    slug = "not-found"
+
+
+class Unauthorized(YimatongError):
+    slug = "unauthorized"
+
+
+class Forbidden(YimatongError):
+    slug = "forbidden"
+
+
+class Conflict(YimatongError):
+    slug = "conflict"
+
+
+class Unavailable(YimatongError):
+    slug = "unavailable"

@@ -1,0 +1,91 @@
+"""Routes of the issuer registry and the trust list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from yimatong.hub.context import HubContext
+from yimatong.issuer.api import caller_of
+from yimatong.web_common import ORJSONResponse
+
+__all__ = ["registry_router"]
+
+REGION = Annotated[str, Field(pattern=r"^\d{6}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IssuerRequest(Strict):
+    region: REGION
+    name: str = Field(min_length=1, max_length=100)
+    kind: Literal["native", "legacy", "hosted"] = "native"
+    endpoint: str | None = Field(default=None, max_length=300)
+    legacy_prefix: str | None = Field(default=None, max_length=20)
+    keys: list[str] = Field(default_factory=list, max_length=10)
+    outbound_token: str | None = Field(default=None, max_length=200)
+
+
+class KeyRequest(Strict):
+    public_key: str = Field(max_length=2000)
+    not_before: AwareDatetime | None = None
+    proof: str | None = Field(default=None, max_length=200)
+    proof_kid: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+
+
+def registry_router(ctx: HubContext) -> APIRouter:
+    r = APIRouter(default_response_class=ORJSONResponse, tags=["registry"])
+    registry = ctx.registry
+
+    @r.get("/v1/trust-list", summary="The signed trust list: issuers and keys (ETag, deltas)")
+    def trust_list(
+        since: Annotated[int, Query(ge=0)] = 0,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        version, document = registry.trust_list(since)
+        etag = f'"trust-{version}-{since}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if if_none_match == etag:
+            return Response(status_code=304, headers=headers)
+        return ORJSONResponse(document, headers=headers)
+
+    @r.post("/v1/issuers", status_code=201, summary="Register or update an issuer (hub admin)")
+    def register(body: IssuerRequest, request: Request) -> dict[str, Any]:
+        return registry.register_issuer(
+            caller_of(request),
+            region=body.region,
+            name=body.name,
+            kind=body.kind,
+            endpoint=body.endpoint,
+            legacy_prefix=body.legacy_prefix,
+            keys=body.keys,
+            outbound_token=body.outbound_token,
+        )
+
+    @r.post(
+        "/v1/issuers/{region}/keys",
+        status_code=201,
+        summary="Add a key: an issuer rotates, proving it with a signature by a current key",
+    )
+    def add_key(region: REGION, body: KeyRequest, request: Request) -> dict[str, Any]:
+        return registry.add_key(
+            caller_of(request),
+            region,
+            public_key=body.public_key,
+            not_before=body.not_before,
+            proof=body.proof,
+            proof_kid=body.proof_kid,
+        )
+
+    @r.delete("/v1/issuers/{region}/keys/{kid}", summary="Revoke a key")
+    def revoke(
+        region: REGION, kid: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")], request: Request
+    ) -> dict[str, Any]:
+        return registry.revoke_key(caller_of(request), region, kid)
+
+    return r

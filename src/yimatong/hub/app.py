@@ -1,0 +1,76 @@
+"""Build the hub node: registry and trust list, national data, the three modes."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from yimatong import __version__
+from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.db.database import Database
+from yimatong.adapters.db.engine import upgrade
+from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, system_clock
+from yimatong.config import Settings
+from yimatong.hub import api_codes, api_data, api_policies
+from yimatong.hub.api_registry import registry_router
+from yimatong.hub.context import HubContext
+from yimatong.hub.registry import NATIONAL
+from yimatong.web_common import PUBLIC_PATHS, install_common
+
+__all__ = ["HUB_PUBLIC_PATHS", "build_hub"]
+
+#: Anyone may read the signed lists; citizens may convert a code they hold (the code is the proof).
+HUB_PUBLIC_PATHS = PUBLIC_PATHS | {"GET /v1/trust-list"}
+
+
+def build_hub(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = system_clock,
+    rng: random.Random | None = None,
+    migrate: bool = True,
+    hosted: tuple[str, ...] = (),
+) -> Node:
+    settings = settings.with_defaults()
+    if migrate:
+        upgrade(settings.db_url)
+    db = Database.from_url(settings.db_url)
+    cipher = FieldCipher.from_spec(settings.data_keys)
+    ctx = HubContext(
+        settings=settings,
+        db=db,
+        cipher=cipher,
+        clock=clock,
+        rng=rng or random.SystemRandom(),
+        federation_secret=settings.federation_secret,
+        hosted=hosted,
+    )
+    now = clock()
+    ensure_signing_key(db, cipher, settings, now, region=NATIONAL)
+    ctx.registry.ensure_national(now)
+    ctx.registry.publish_own_keys((NATIONAL,))
+
+    app = FastAPI(
+        title="yimatong hub",
+        version=__version__,
+        description="The national hub: trust list, national data, interoperability modes 1-3.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    wrap = install_common(
+        app,
+        authenticate=make_authenticator(db, clock),
+        body_limit=max(settings.max_body_bytes, 8 * 1024 * 1024),  # lab batches are large
+        public_paths=HUB_PUBLIC_PATHS,
+        health=lambda: {"role": "hub", "region": NATIONAL, "version": __version__},
+    )
+    app.include_router(registry_router(ctx))
+    app.include_router(api_data.router(ctx))
+    app.include_router(api_codes.router(ctx))
+    app.include_router(api_policies.router(ctx))
+    node = Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=ctx)
+    return node

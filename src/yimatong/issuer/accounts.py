@@ -1,0 +1,152 @@
+"""Citizen sign-in: phone + one-time code (OTP) → a session.
+
+Phones are found by a keyed hash and kept only encrypted. A code lives five minutes, allows
+five attempts, and a phone may ask for five codes an hour; codes are compared in constant time
+and stored only as an HMAC.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from random import Random
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.db.tables import accounts, otps, sessions
+from yimatong.adapters.sms import SmsGateway
+from yimatong.credentials import Caller, hash_token, new_token
+from yimatong.domain.errors import Conflict, InvalidInput, Unauthorized
+
+__all__ = ["OtpPolicy", "PhoneBook", "normalise_phone"]
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def normalise_phone(phone: str) -> str:
+    """A mainland mobile number: 11 digits starting 13–19; "+86" and spaces are allowed."""
+    digits = phone.replace(" ", "").replace("-", "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    if not _MOBILE.fullmatch(digits):
+        raise InvalidInput("phone must be a mainland mobile number (11 digits)", field="phone")
+    return digits
+
+
+@dataclass(frozen=True)
+class OtpPolicy:
+    ttl: timedelta = timedelta(minutes=5)
+    max_attempts: int = 5
+    max_sends_per_hour: int = 5
+    session_ttl: timedelta = timedelta(hours=12)
+
+
+class PhoneBook:
+    """Accounts, one-time codes and sessions of one issuer node."""
+
+    def __init__(
+        self,
+        *,
+        lookup_key: bytes,
+        cipher: FieldCipher,
+        sms: SmsGateway,
+        rng: Random,
+        policy: OtpPolicy | None = None,
+    ) -> None:
+        self._lookup_key = lookup_key
+        self._cipher = cipher
+        self._sms = sms
+        self._rng = rng
+        self.policy = policy or OtpPolicy()
+
+    def phone_hash(self, phone: str) -> bytes:
+        return hmac.new(self._lookup_key, b"phone\x00" + phone.encode(), "sha256").digest()
+
+    def _code_hash(self, phone_hash: bytes, code: str) -> bytes:
+        return hmac.new(
+            self._lookup_key, b"otp\x00" + phone_hash + code.encode(), "sha256"
+        ).digest()
+
+    def send_code(self, conn: Connection, phone: str, *, now: datetime) -> None:
+        phone = normalise_phone(phone)
+        ph = self.phone_hash(phone)
+        code = f"{self._rng.randrange(1_000_000):06d}"
+        row = conn.execute(select(otps).where(otps.c.phone_hash == ph)).first()
+        window_start, sends = now, 1
+        if row is not None and now - row.window_start < timedelta(hours=1):
+            if row.sends >= self.policy.max_sends_per_hour:
+                raise Conflict("too many codes asked for this phone; try again within the hour")
+            window_start, sends = row.window_start, row.sends + 1
+        values = {
+            "code_hash": self._code_hash(ph, code),
+            "sent_at": now,
+            "expires_at": now + self.policy.ttl,
+            "attempts": 0,
+            "sends": sends,
+            "window_start": window_start,
+        }
+        if row is None:
+            conn.execute(insert(otps).values(phone_hash=ph, **values))
+        else:
+            conn.execute(update(otps).where(otps.c.phone_hash == ph).values(**values))
+        minutes = int(self.policy.ttl.total_seconds() // 60)
+        self._sms.send(phone, f"【一码通】验证码 {code}，{minutes} 分钟内有效。", now=now)
+
+    def sign_in(
+        self, conn: Connection, phone: str, code: str, *, now: datetime
+    ) -> tuple[str, datetime]:
+        phone = normalise_phone(phone)
+        ph = self.phone_hash(phone)
+        row = conn.execute(select(otps).where(otps.c.phone_hash == ph)).first()
+        wrong = Unauthorized("the one-time code is wrong or has expired")
+        if row is None or row.expires_at <= now or row.attempts >= self.policy.max_attempts:
+            raise wrong
+        if not hmac.compare_digest(row.code_hash, self._code_hash(ph, code.strip())):
+            conn.execute(
+                update(otps).where(otps.c.phone_hash == ph).values(attempts=otps.c.attempts + 1)
+            )
+            conn.commit()  # a failed attempt counts even though we refuse
+            raise wrong
+        conn.execute(delete(otps).where(otps.c.phone_hash == ph))
+        account = conn.execute(select(accounts.c.id).where(accounts.c.phone_hash == ph)).first()
+        if account is None:
+            account_id = conn.execute(
+                insert(accounts).values(
+                    phone_hash=ph,
+                    enc_phone=self._cipher.encrypt(phone, aad=ph),
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]
+        else:
+            account_id = account.id
+        token = new_token("s", self._rng)
+        expires = now + self.policy.session_ttl
+        conn.execute(
+            insert(sessions).values(
+                token_hash=hash_token(token),
+                account_id=account_id,
+                created_at=now,
+                expires_at=expires,
+            )
+        )
+        return token, expires
+
+    @staticmethod
+    def session_caller(conn: Connection, token: str, *, now: datetime) -> Caller | None:
+        row = conn.execute(
+            select(sessions.c.account_id, sessions.c.expires_at).where(
+                sessions.c.token_hash == hash_token(token)
+            )
+        ).first()
+        if row is None or row.expires_at <= now:
+            return None
+        return Caller(role="citizen", name=f"account:{row.account_id}", account_id=row.account_id)
+
+    def account_phone(self, conn: Connection, account_id: int) -> str:
+        row = conn.execute(
+            select(accounts.c.phone_hash, accounts.c.enc_phone).where(accounts.c.id == account_id)
+        ).one()
+        return self._cipher.decrypt(row.enc_phone, aad=row.phone_hash)

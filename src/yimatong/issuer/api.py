@@ -1,0 +1,262 @@
+"""The issuer node's HTTP routes (DESIGN §6.1): parse, call the use case, return.
+
+No business logic here. Errors raised by the services become problem details in
+``web_common``. The 验码 route reads its body raw with orjson: it is the hot path.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from yimatong.credentials import Caller
+from yimatong.domain.errors import Forbidden, InvalidInput, Unauthorized
+from yimatong.domain.facts import RiskLevel
+from yimatong.domain.token import CodeKind
+from yimatong.issuer.services import IssuerService, TravelLeg
+from yimatong.web_common import ORJSONResponse, json_body
+
+__all__ = ["issuer_router"]
+
+SID = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="subject pseudonym")]
+AREA = Annotated[
+    str, Field(pattern=r"^\d{6}(\d{3})?$", description="GB/T 2260 region or 9-digit township code")
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OtpRequest(Strict):
+    phone: str = Field(max_length=20)
+
+
+class SessionRequest(Strict):
+    phone: str = Field(max_length=20)
+    otp: str = Field(max_length=10)
+
+
+class Relative(Strict):
+    relationship: str = Field(min_length=1, max_length=32, examples=["父亲", "mother"])
+
+
+class ApplicationRequest(Strict):
+    name: str = Field(min_length=1, max_length=64)
+    id_type: str = Field(max_length=4, examples=["111"])
+    id_number: str = Field(min_length=1, max_length=32)
+    phone: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(default=None, max_length=200)
+    for_relative: Relative | None = None
+
+
+class Leg(Strict):
+    area: AREA
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime | None = None
+
+    def leg(self) -> TravelLeg:
+        return TravelLeg(area=self.area, arrived=self.from_, left=self.to)
+
+
+class DeclarationRequest(Strict):
+    subject: SID
+    temperature: float | None = Field(default=None, ge=30, le=45)
+    symptoms: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=20
+    )
+    travel: list[Leg] = Field(default_factory=list, max_length=100)
+    contact: bool = False
+    residence: AREA | None = None
+
+
+class ItineraryRequest(Strict):
+    subject: SID
+    region: AREA
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime | None = None
+
+
+class CodeRequest(Strict):
+    subject: SID
+    kind: Literal["dynamic", "printed"] = "dynamic"
+
+
+class VerifyRequest(Strict):
+    code: str = Field(max_length=2560)
+    temperature: float | None = Field(default=None, ge=30, le=45)
+    checkpoint: str | None = Field(default=None, max_length=100)
+
+
+class CorrectionRequest(Strict):
+    subject: SID
+    kind: Literal["itinerary", "other"]
+    target_id: int | None = None
+    statement: str = Field(min_length=1, max_length=2000)
+
+
+class DecisionRequest(Strict):
+    accept: bool
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class RiskAreaRequest(Strict):
+    level: Literal["low", "medium", "high"]
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime | None = None
+
+
+def caller_of(request: Request) -> Caller:
+    caller: Caller | None = request.state.caller
+    if caller is None:
+        raise Unauthorized("sign in first")
+    return caller
+
+
+def issuer_router(service: IssuerService) -> APIRouter:
+    r = APIRouter(default_response_class=ORJSONResponse)
+
+    @r.post("/v1/auth/otp", status_code=202, tags=["sign-in"], summary="Send a one-time code")
+    def send_otp(body: OtpRequest) -> dict[str, Any]:
+        service.request_otp(body.phone)
+        return {"sent": True, "expires_in": int(service.phonebook.policy.ttl.total_seconds())}
+
+    @r.post(
+        "/v1/auth/session", tags=["sign-in"], summary="Exchange phone + one-time code for a token"
+    )
+    def open_session(body: SessionRequest) -> dict[str, Any]:
+        token, expires = service.open_session(body.phone, body.otp)
+        return {"token": token, "token_type": "Bearer", "expires_at": expires}
+
+    @r.post(
+        "/v1/applications",
+        status_code=201,
+        tags=["citizen"],
+        summary="健康码调用申请: apply for a code, for yourself or a relative (代办)",
+    )
+    def apply(body: ApplicationRequest, request: Request) -> dict[str, Any]:
+        return service.apply(
+            caller_of(request),
+            name=body.name,
+            id_type=body.id_type,
+            id_number=body.id_number,
+            phone=body.phone,
+            address=body.address,
+            relationship=body.for_relative.relationship if body.for_relative else None,
+        )
+
+    @r.get("/v1/subjects", tags=["citizen"], summary="The people on your account")
+    def my_subjects(request: Request) -> list[dict[str, Any]]:
+        return service.my_subjects(caller_of(request))
+
+    @r.post(
+        "/v1/declarations",
+        status_code=201,
+        tags=["citizen"],
+        summary="用户健康信息申报: declare health and travel; returns the new assessment",
+    )
+    def declare(body: DeclarationRequest, request: Request) -> dict[str, Any]:
+        return service.declare(
+            caller_of(request),
+            body.subject,
+            temperature=body.temperature,
+            symptoms=body.symptoms,
+            travel=[leg.leg() for leg in body.travel],
+            contact_with_case=body.contact,
+            residence=body.residence,
+        )
+
+    @r.post(
+        "/v1/itineraries", status_code=201, tags=["citizen"], summary="用户行程申报: add a stay"
+    )
+    def itinerary(body: ItineraryRequest, request: Request) -> dict[str, Any]:
+        return service.add_itinerary(
+            caller_of(request), body.subject, TravelLeg(body.region, body.from_, body.to)
+        )
+
+    @r.get(
+        "/v1/subjects/{sid}/health",
+        tags=["citizen", "staff"],
+        summary="Health information query: colour, reasons, tests, what turns it green",
+    )
+    def health(
+        sid: SID,
+        request: Request,
+        purpose: Annotated[str | None, Query(max_length=200)] = None,
+        x_purpose: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        return service.health(caller_of(request), sid, purpose=purpose or x_purpose)
+
+    @r.post("/v1/codes", status_code=201, tags=["citizen"], summary="制码: generate a signed code")
+    def generate(body: CodeRequest, request: Request) -> dict[str, Any]:
+        return service.generate_code(caller_of(request), body.subject, CodeKind(body.kind))
+
+    @r.post(
+        "/v1/codes/verify",
+        tags=["checkpoint"],
+        summary="验码: verify a code; answers the current colour and a masked identity",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": VerifyRequest.model_json_schema()}},
+            }
+        },
+    )
+    async def verify(request: Request) -> Response:
+        caller = caller_of(request)
+        if caller.role not in ("checkpoint", "staff", "admin", "node"):
+            raise Forbidden("this needs one of the roles: checkpoint, staff, admin, node")
+        body = await json_body(request)
+        code = body.get("code") if isinstance(body, dict) else None
+        if not isinstance(code, str) or not code or len(code) > 2560:
+            raise InvalidInput("code must be a string of at most 2560 characters", field="code")
+        return ORJSONResponse(service.verify(code))
+
+    @r.post("/v1/corrections", status_code=201, tags=["citizen"], summary="纠错: dispute a record")
+    def correct(body: CorrectionRequest, request: Request) -> dict[str, Any]:
+        return service.submit_correction(
+            caller_of(request),
+            body.subject,
+            kind=body.kind,
+            target_id=body.target_id,
+            statement=body.statement,
+        )
+
+    @r.get("/v1/corrections", tags=["staff"], summary="Pending corrections, oldest first")
+    def pending(request: Request) -> list[dict[str, Any]]:
+        return service.pending_corrections(caller_of(request))
+
+    @r.get("/v1/corrections/{correction_id}", tags=["citizen", "staff"], summary="One correction")
+    def get_correction(correction_id: int, request: Request) -> dict[str, Any]:
+        return service.get_correction(caller_of(request), correction_id)
+
+    @r.post(
+        "/v1/corrections/{correction_id}/decision",
+        tags=["staff"],
+        summary="Accept or reject a correction (accepting an itinerary one voids the record)",
+    )
+    def decide(correction_id: int, body: DecisionRequest, request: Request) -> dict[str, Any]:
+        return service.decide_correction(
+            caller_of(request), correction_id, accept=body.accept, note=body.note
+        )
+
+    @r.get("/v1/keys", tags=["codes"], summary="This issuer's public keys with their windows")
+    def public_keys() -> dict[str, Any]:
+        return service.public_keys()
+
+    @r.get("/v1/risk-areas", tags=["risk areas"], summary="Risk-area periods since a version")
+    def risk_areas(since: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        return service.risk_areas(since)
+
+    @r.put(
+        "/v1/risk-areas/{code}", tags=["risk areas"], summary="Set an area's risk level (authority)"
+    )
+    def set_risk(code: AREA, body: RiskAreaRequest, request: Request) -> dict[str, Any]:
+        return service.set_risk_area(
+            caller_of(request), code, level=RiskLevel(body.level), start=body.from_, end=body.to
+        )
+
+    return r
