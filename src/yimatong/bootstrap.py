@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from yimatong import __version__
 from yimatong.adapters import keystore
-from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.crypto import FieldCipher, VerifyingKey, load_verifying_key
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.sms import FileSms, SmsGateway
 from yimatong.config import Settings
 from yimatong.credentials import Caller, CredentialCache, hash_token
@@ -26,6 +30,7 @@ from yimatong.issuer import api_federation, api_scans
 from yimatong.issuer.accounts import PhoneBook
 from yimatong.issuer.api import issuer_router
 from yimatong.issuer.services import IssuerService
+from yimatong.issuer.sync import HubLink
 from yimatong.web_common import install_common
 
 __all__ = ["Node", "build_issuer", "ensure_signing_key", "make_authenticator", "system_clock"]
@@ -44,8 +49,11 @@ class Node:
     app: ASGIApp
     fastapi: FastAPI
     service: Any
+    link: Any = None  # the issuer's HubLink, when it belongs to a hub
 
     def close(self) -> None:
+        if self.link is not None:
+            self.link.stop()
         self.db.dispose()
 
 
@@ -56,7 +64,10 @@ def build_issuer(
     rng: random.Random | None = None,
     sms: SmsGateway | None = None,
     migrate: bool = True,
+    hub_client: httpx.Client | None = None,
+    start_sync: bool = True,
 ) -> Node:
+    """An issuer node; with a hub URL and token in ``settings`` it also syncs with the hub."""
     settings = settings.with_defaults()
     if migrate:
         upgrade(settings.db_url)
@@ -83,7 +94,28 @@ def build_issuer(
     )
     ensure_signing_key(db, cipher, settings, clock())
 
+    link = None
+    if settings.hub_url and settings.hub_token:
+        link = HubLink(
+            service,
+            NodeClient(settings.hub_url, settings.hub_token, client=hub_client, name="the hub"),
+            hub_keys=_pinned_hub_keys(settings),
+            interval=settings.sync_interval,
+        )
+        service.on_new_subject = lambda sid: link.backfill_now([sid])
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if link is not None and start_sync:
+            link.start()
+        try:
+            yield
+        finally:
+            if link is not None:
+                link.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"yimatong issuer {settings.region}",
         version=__version__,
         description="A regional health-code issuer node (GB/T 38963 service list).",
@@ -100,7 +132,14 @@ def build_issuer(
     app.include_router(issuer_router(service))
     app.include_router(api_federation.router(service))
     app.include_router(api_scans.router(service))
-    return Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=service)
+    return Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=service, link=link)
+
+
+def _pinned_hub_keys(settings: Settings) -> dict[bytes, VerifyingKey] | None:
+    if not settings.hub_key:
+        return None
+    key = load_verifying_key(base64.b64decode(settings.hub_key))
+    return {key.kid: key}
 
 
 def make_authenticator(

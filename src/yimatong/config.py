@@ -18,6 +18,9 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_CODE_ALG | signature algorithm of new keys: ed25519, p256, sm2 | ed25519 |
 | YMT_HOSTED | hub only: regions it hosts in Mode 3, comma-separated | none |
 | YMT_HUB_TOKEN | this node's credential at the hub | none |
+| YMT_HOSTED_DB_{region} | hub only: database URL of a hosted region (required on PostgreSQL) | SQLite file |
+| YMT_HUB_KEY | the hub's public key (base64 DER) to pin; else trust on first use | none |
+| YMT_SYNC_INTERVAL | seconds between rounds of an issuer's sync with the hub | 5 |
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class Settings:
     code_alg: str = "ed25519"
     hosted: tuple[str, ...] = ()
     hub_token: str | None = None
+    hub_key: str | None = None
+    sync_interval: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -112,6 +117,10 @@ class Settings:
             code_alg=alg,
             hosted=hosted,
             hub_token=env.get("YMT_HUB_TOKEN") or None,
+            hub_key=env.get("YMT_HUB_KEY") or None,
+            sync_interval=float(_int(env, "YMT_SYNC_INTERVAL", 5)),
+            # Hub only: YMT_HOSTED_DB_<region>, the database of each region it hosts (Mode 3).
+            extra={k: v for k, v in env.items() if k.startswith("YMT_HOSTED_DB_")},
         )
 
     def with_defaults(self) -> Settings:

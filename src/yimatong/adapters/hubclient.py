@@ -63,6 +63,9 @@ class NodeClient:
         timeout: float | None = None,
     ) -> httpx.Response:
         """Send, and raise the domain error for any answer that is not 2xx or 304."""
+        extra: dict[str, Any] = {}
+        if self._owns:  # a client handed in (a test's in-process client) keeps its own timeout
+            extra["timeout"] = timeout or self.timeout
         try:
             response = self._client.request(
                 method,
@@ -70,7 +73,7 @@ class NodeClient:
                 json=json,
                 params=params,
                 headers={**self._headers, **(headers or {})},
-                timeout=timeout or self.timeout,
+                **extra,
             )
         except httpx.HTTPError as exc:
             raise errors.Unavailable(f"{self.name} did not answer ({type(exc).__name__})") from None

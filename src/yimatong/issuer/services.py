@@ -33,6 +33,8 @@ from yimatong.adapters.db.tables import (
     quarantine_orders,
     stays,
     subjects,
+    summaries,
+    sync_state,
     test_results,
 )
 from yimatong.adapters.wire.code import Keyring, encode_code, verify_code_at
@@ -50,11 +52,13 @@ from yimatong.domain.errors import (
 from yimatong.domain.facts import (
     CaseFact,
     CaseStatus,
+    Colour,
     ContactFact,
     ContactKind,
     Declaration,
     QuarantineOrder,
     RiskLevel,
+    SharedSummary,
     Stay,
     StaySource,
     SubjectFacts,
@@ -123,6 +127,8 @@ class IssuerService:
         self._signing = keystore.SigningKeyCache(cipher)
         self._keyring: tuple[float, Keyring] | None = None
         self._risk = RiskCache()
+        #: called after a new subject is stored (the hub link fetches its national data)
+        self.on_new_subject: Callable[[str], None] | None = None
 
     # ------------------------------------------------------------------ sign-in
     def request_otp(self, phone: str) -> None:
@@ -212,13 +218,15 @@ class IssuerService:
                         expires_at=now + self.retention,
                     )
                 )
-                self._reassess(conn, sid, now)
+                self.reassess(conn, sid, now)
             conn.execute(
                 insert(links).values(
                     account_id=caller.account_id, sid=sid, relationship=rel, created_at=now
                 )
             )
             uow.commit()
+        if self.on_new_subject is not None:
+            self.on_new_subject(sid)
         return {"sid": sid, "masked_name": masked_name, "masked_id": masked_id, "relationship": rel}
 
     def my_subjects(self, caller: Caller) -> list[dict[str, Any]]:
@@ -283,7 +291,7 @@ class IssuerService:
             )
             for leg in legs:
                 self._insert_stay(uow.conn, sid, leg, StaySource.SELF, now)
-            status = self._reassess(uow.conn, sid, now)
+            status = self.reassess(uow.conn, sid, now)
             uow.commit()
         return status.view()
 
@@ -294,7 +302,7 @@ class IssuerService:
         with self.db.uow() as uow:
             self._authorise_citizen(uow.conn, caller, sid)
             stay_id = self._insert_stay(uow.conn, sid, leg, StaySource.SELF, now)
-            status = self._reassess(uow.conn, sid, now)
+            status = self.reassess(uow.conn, sid, now)
             uow.commit()
         return {"id": stay_id, "colour": status.assessment.colour.value}
 
@@ -319,7 +327,7 @@ class IssuerService:
             ).first()
             if subject is None:
                 raise NotFound("no such subject")
-            status = self._reassess(conn, sid, now)
+            status = self.reassess(conn, sid, now)
             facts = self._facts(conn, sid, now)
             stay_rows = conn.execute(
                 select(stays.c.id, stays.c.area, stays.c.arrived, stays.c.left_at, stays.c.source)
@@ -328,7 +336,9 @@ class IssuerService:
             ).all()
             uow.commit()
         view = status.view()
+        view.update(self.data_age(now))
         view.update(
+            shared=self._shared_view(facts),
             sid=sid,
             masked_name=subject.masked_name,
             masked_id=subject.masked_id,
@@ -363,7 +373,7 @@ class IssuerService:
         with self.db.uow() as uow:
             conn = uow.conn
             self._authorise_citizen(conn, caller, sid)
-            status = self._reassess(conn, sid, now)
+            status = self.reassess(conn, sid, now)
             assessment = status.assessment
             subject = conn.execute(
                 select(subjects.c.masked_name, subjects.c.masked_id).where(subjects.c.sid == sid)
@@ -406,6 +416,13 @@ class IssuerService:
             row = conn.execute(_STATUS_QUERY, {"sid": claims.sid}).first()
         if row is None:
             raise InvalidCode("subject unknown or purged")
+        if row.review_at is not None and row.review_at <= now:
+            # A recovery date has passed since the last assessment: bring the status up to date.
+            with self.db.uow() as uow:
+                self.reassess(uow.conn, claims.sid, now)
+                uow.commit()
+            with self.db.read() as conn:
+                row = conn.execute(_STATUS_QUERY, {"sid": claims.sid}).one()
         body = row.body
         return {
             "valid": True,
@@ -549,7 +566,7 @@ class IssuerService:
             if accept and row.kind == "itinerary":
                 conn.execute(update(stays).where(stays.c.id == row.target_id).values(voided_at=now))
             self._audit(conn, caller, "correction.decide", row.sid, note[:200], now)
-            self._reassess(conn, row.sid, now)
+            self.reassess(conn, row.sid, now)
             uow.commit()
         return self.get_correction(caller, correction_id)
 
@@ -570,6 +587,38 @@ class IssuerService:
     def risk_areas(self, since: int = 0) -> dict[str, Any]:
         with self.db.read() as conn:
             return risk_changes(conn, since)
+
+    def data_age(self, now: datetime) -> dict[str, Any]:
+        """How fresh the national data behind assessments is (None: this node has no hub)."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(sync_state.c.synced_at, sync_state.c.error).where(
+                    sync_state.c.name == "feed"
+                )
+            ).first()
+        if row is None or row.synced_at is None:
+            return {"data_as_of": None, "data_age_seconds": None}
+        return {
+            "data_as_of": row.synced_at,
+            "data_age_seconds": int((now - row.synced_at).total_seconds()),
+            "hub_error": row.error,
+        }
+
+    @staticmethod
+    def _shared_view(facts: SubjectFacts) -> list[dict[str, Any]]:
+        latest: dict[str, SharedSummary] = {}
+        for m in facts.summaries:
+            if m.region not in latest or m.assessed_at > latest[m.region].assessed_at:
+                latest[m.region] = m
+        return [
+            {
+                "region": m.region,
+                "colour": m.colour.value,
+                "reasons": list(m.reasons),
+                "assessed_at": m.assessed_at,
+            }
+            for m in sorted(latest.values(), key=lambda m: m.region)
+        ]
 
     # ------------------------------------------------------------------ helpers
     def _authorise_citizen(self, conn: Connection, caller: Caller, sid: str) -> str:
@@ -657,6 +706,9 @@ class IssuerService:
         cases = conn.execute(select(case_facts).where(case_facts.c.sid == sid)).all()
         contacts = conn.execute(select(contact_facts).where(contact_facts.c.sid == sid)).all()
         orders = conn.execute(select(quarantine_orders).where(quarantine_orders.c.sid == sid)).all()
+        shared = conn.execute(
+            select(summaries).where(summaries.c.sid == sid, summaries.c.region != self.region)
+        ).all()
         return SubjectFacts(
             declarations=tuple(
                 Declaration(
@@ -690,44 +742,46 @@ class IssuerService:
             quarantines=tuple(
                 QuarantineOrder(start=q.starts_at, end=q.ends_at, kind=q.kind) for q in orders
             ),
+            summaries=tuple(
+                SharedSummary(
+                    region=m.region,
+                    colour=Colour(m.colour),
+                    reasons=tuple(m.reasons),
+                    assessed_at=m.assessed_at,
+                )
+                for m in shared
+            ),
         )
 
-    def _reassess(self, conn: Connection, sid: str, now: datetime) -> Status:
-        """Assess ``sid`` from its facts and store the result as the online status."""
+    def reassess(self, conn: Connection, sid: str, now: datetime) -> Status:
+        """Assess ``sid`` from its facts and store the result as the online status.
+
+        A new colour is marked for sharing with the hub (``pushed_at`` cleared), and
+        ``review_at`` records when the colour may change with no new fact, so the sync loop
+        (and 验码) can reassess on time.
+        """
         assessment = assess_at(
             self._facts(conn, sid, now), self._risk.load(conn), self.ruleset, now
         )
         columns = (assessments.c.colour, assessments.c.colour_since)
         prior = conn.execute(select(*columns).where(assessments.c.sid == sid)).first()
-        body = assessment.to_dict()
-        ruleset = f"{self.ruleset.id}@{self.ruleset.version}"
-        since = now
+        values: dict[str, Any] = {
+            "colour": assessment.colour.value,
+            "colour_since": now,
+            "assessed_at": now,
+            "ruleset": f"{self.ruleset.id}@{self.ruleset.version}",
+            "body": assessment.to_dict(),
+            "review_at": _review_at(assessment, now),
+        }
         if prior is None:
-            conn.execute(
-                insert(assessments).values(
-                    sid=sid,
-                    colour=assessment.colour.value,
-                    colour_since=since,
-                    assessed_at=now,
-                    ruleset=ruleset,
-                    body=body,
-                )
-            )
+            conn.execute(insert(assessments).values(sid=sid, pushed_at=None, **values))
         else:
             if prior.colour == assessment.colour.value:
-                since = prior.colour_since
-            conn.execute(
-                update(assessments)
-                .where(assessments.c.sid == sid)
-                .values(
-                    colour=assessment.colour.value,
-                    colour_since=since,
-                    assessed_at=now,
-                    ruleset=ruleset,
-                    body=body,
-                )
-            )
-        return Status(assessment, since)
+                values["colour_since"] = prior.colour_since
+            else:
+                values["pushed_at"] = None
+            conn.execute(update(assessments).where(assessments.c.sid == sid).values(**values))
+        return Status(assessment, values["colour_since"])
 
     def _signing_key(self, conn: Connection, now: datetime) -> SigningKey:
         key = self._signing.get(conn, region=self.region, now=now)
@@ -744,6 +798,15 @@ class IssuerService:
             ring = keystore.keyring(conn, self.region)
         self._keyring = (now + KEYRING_TTL, ring)
         return ring
+
+
+def _review_at(assessment: Assessment, now: datetime) -> datetime | None:
+    """The next moment the colour may change by itself: a recovery date or a lapse."""
+    turn = assessment.turns_green
+    if turn is None:
+        return None
+    times = [t for t in (turn.not_before, turn.lapses_at) if t is not None and t > now]
+    return min(times) if times else now + timedelta(hours=1)
 
 
 def _display(masked_name: str, masked_id: str, colour: str) -> dict[str, str]:
@@ -773,6 +836,7 @@ _STATUS_QUERY = (
         assessments.c.colour,
         assessments.c.colour_since,
         assessments.c.body,
+        assessments.c.review_at,
         subjects.c.masked_name,
         subjects.c.masked_id,
     )

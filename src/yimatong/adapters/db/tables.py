@@ -123,6 +123,8 @@ subjects = Table(
     Column("masked_name", String(64), nullable=False),
     Column("masked_id", String(32), nullable=False),
     Column("birth_year", Integer),
+    # When the hub last sent this subject's earlier national data (None: still to fetch).
+    Column("backfilled_at", TS),
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
 )
@@ -206,6 +208,7 @@ stays = Table(
     Column("left_at", TS),
     Column("source", String(16), nullable=False),
     Column("voided_at", TS),  # set when a correction removes the record
+    Column("origin", BigInteger, unique=True),  # the hub feed's seq, for checkpoint scans
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Index("ix_stays_sid_arrived", "sid", "arrived"),
@@ -288,6 +291,10 @@ assessments = Table(
     Column("ruleset", String(64), nullable=False),
     Column("body", JSON, nullable=False),  # Assessment.to_dict(): reasons, turn-green
     Column("pushed_at", TS),  # when this colour was last shared with the hub (Mode 1)
+    # When the colour may change with no new fact (a recovery date, a lapse): reassess then.
+    Column("review_at", TS),
+    Index("ix_assessments_review_at", "review_at"),
+    Index("ix_assessments_pushed_at", "pushed_at"),
 )
 
 corrections = Table(

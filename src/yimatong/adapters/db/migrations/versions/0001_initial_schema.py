@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 15:52:18.084227
+Create Date: 2026-11-23 15:56:48.142887
 """
 
 from __future__ import annotations
@@ -259,6 +259,7 @@ def upgrade() -> None:
         sa.Column("masked_name", sa.String(length=64), nullable=False),
         sa.Column("masked_id", sa.String(length=32), nullable=False),
         sa.Column("birth_year", sa.Integer(), nullable=True),
+        sa.Column("backfilled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sid", name=op.f("pk_subjects")),
@@ -334,11 +335,16 @@ def upgrade() -> None:
         sa.Column("ruleset", sa.String(length=64), nullable=False),
         sa.Column("body", sa.JSON(), nullable=False),
         sa.Column("pushed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("review_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["sid"], ["subjects.sid"], name=op.f("fk_assessments_sid_subjects")
         ),
         sa.PrimaryKeyConstraint("sid", name=op.f("pk_assessments")),
     )
+    with op.batch_alter_table("assessments", schema=None) as batch_op:
+        batch_op.create_index("ix_assessments_pushed_at", ["pushed_at"], unique=False)
+        batch_op.create_index("ix_assessments_review_at", ["review_at"], unique=False)
+
     op.create_table(
         "corrections",
         sa.Column(
@@ -460,10 +466,12 @@ def upgrade() -> None:
         sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("origin", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["sid"], ["subjects.sid"], name=op.f("fk_stays_sid_subjects")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stays")),
+        sa.UniqueConstraint("origin", name=op.f("uq_stays_origin")),
     )
     with op.batch_alter_table("stays", schema=None) as batch_op:
         batch_op.create_index("ix_stays_sid_arrived", ["sid", "arrived"], unique=False)
@@ -494,6 +502,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_corrections_sid")
 
     op.drop_table("corrections")
+    with op.batch_alter_table("assessments", schema=None) as batch_op:
+        batch_op.drop_index("ix_assessments_review_at")
+        batch_op.drop_index("ix_assessments_pushed_at")
+
     op.drop_table("assessments")
     op.drop_table("uploads")
     with op.batch_alter_table("test_results", schema=None) as batch_op:
