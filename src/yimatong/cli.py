@@ -126,100 +126,45 @@ def serve(
 
 
 # ---------------------------------------------------------------------------- demo
-DEMO_RISK = [
-    # (area, level, note): a few places so that declarations have something to meet.
-    ("330106002", "medium", "北山街道, 西湖区, Hangzhou"),
-    ("420100", "high", "Wuhan"),
-    ("520102", "medium", "南明区, Guiyang"),
-]
-
-
 @main.command()
 @click.option(
     "--state-dir",
     type=click.Path(path_type=Path),
     default=Path("var/demo"),
     show_default=True,
-    help="Where the SQLite files, credentials and sms.log go.",
+    help="Where the SQLite files, logs, credentials and sms.log go.",
 )
 @click.option(
-    "--base-port", type=int, default=8330, show_default=True, help="Port of the first node."
+    "--base-port",
+    type=click.IntRange(1024, 65530),
+    default=8330,
+    show_default=True,
+    help="Port of the hub; the other nodes take the next three.",
 )
-def demo(state_dir: Path, base_port: int) -> None:
-    """Bring up the demo on loopback with SQLite: today, one issuer node for Zhejiang (330000).
+@click.option(
+    "--population",
+    type=click.IntRange(0, 1_000_000),
+    default=1000,
+    show_default=True,
+    help="Synthetic residents per region (first start only).",
+)
+def demo(state_dir: Path, base_port: int, population: int) -> None:
+    """Bring up the whole demo federation on loopback with SQLite.
 
-    Writes DIR/federation.json (each node's role, region and URL, and demo credentials) and
-    appends the demo's one-time sign-in codes to DIR/sms.log. Ctrl-C or SIGTERM stops it.
+    The hub (also hosting 540000 in Mode 3), native issuers for Zhejiang (330000) and
+    Guizhou (520000) and a legacy-format issuer for Hubei (420000), each a separate process.
+    The first start prepares everything and writes DIR/federation.json (each node's role,
+    region and URL, and demo credentials); one-time sign-in codes go to DIR/sms.log.
+    Ctrl-C or SIGTERM stops every node.
     """
-    import uvicorn
+    from yimatong.demo.federation import run_demo
 
-    from yimatong.adapters.db.database import Database
-    from yimatong.adapters.db.engine import upgrade
-    from yimatong.adapters.db.risk import set_risk_period
-    from yimatong.credentials import add_credential
-    from yimatong.domain.facts import RiskLevel
-
-    region = "330000"
-    settings = _settings(
-        {"YMT_ROLE": "issuer", "YMT_REGION": region, "YMT_STATE_DIR": str(state_dir)}
-    )
-    fed_path = state_dir / "federation.json"
-    upgrade(settings.db_url)
-    if fed_path.exists():
-        federation = json.loads(fed_path.read_text())
-    else:
-        database = Database.from_url(settings.db_url)
-        rng = random.SystemRandom()
-        now = _now()
-        with database.uow() as uow:
-            tokens = {
-                role: add_credential(uow.conn, name=f"demo-{role}", role=role, now=now, rng=rng)
-                for role in ("admin", "staff", "checkpoint", "authority")
-            }
-            start = datetime(2026, 1, 1, tzinfo=UTC)
-            for area, level, _note in DEMO_RISK:
-                set_risk_period(uow.conn, area, RiskLevel(level), start, None, "demo")
-            uow.commit()
-        database.dispose()
-        federation = {
-            "nodes": [
-                {
-                    "role": "issuer",
-                    "region": region,
-                    "url": f"http://127.0.0.1:{base_port}",
-                    "db": settings.db_url,
-                }
-            ],
-            "credentials": tokens,
-            "sms_log": str(state_dir / "sms.log"),
-        }
-        fd = os.open(fed_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(federation, f, indent=2)
-    url = f"http://127.0.0.1:{base_port}"
-    click.echo(
-        f"yimatong demo\n"
-        f"  issuer 330000 (Zhejiang)  {url}   docs {url}/docs\n"
-        f"  credentials               {fed_path}\n"
-        f"  one-time codes (SMS)      {state_dir / 'sms.log'}\n"
-        f"Ctrl-C stops it.",
-        err=True,
-    )
-    os.environ.update(
-        {
-            "YMT_ROLE": "issuer",
-            "YMT_REGION": region,
-            "YMT_STATE_DIR": str(state_dir),
-            "YMT_DB_URL": settings.db_url,
-        }
-    )
-    uvicorn.run(
-        "yimatong.asgi:create_app",
-        host="127.0.0.1",
-        port=base_port,
-        factory=True,
-        log_level="warning",
-        access_log=False,
+    run_demo(
+        state_dir,
+        base_port,
+        population,
+        echo=lambda text: click.echo(text, err=True),
+        progress=click.progressbar,
     )
 
 

@@ -211,3 +211,30 @@ def test_the_issuer_keeps_working_when_the_hub_is_unreachable(
     health = federation.http.get(f"/v1/subjects/{sid}/health", headers=me).json()
     assert health["data_age_seconds"] >= 600
     assert health["hub_error"]
+
+
+def _trust_keys(federation: Federation) -> dict[str, Any]:
+    payload = federation.hub_http.get("/v1/trust-list").json()["payload"]
+    return {k["kid"]: k for k in payload["keys"] if k["region"] == "330000"}
+
+
+def test_a_rotated_key_reaches_the_trust_list_proved_by_the_old_one(
+    federation: Federation, clock
+) -> None:
+    issuer = federation.issuer
+    before = set(_trust_keys(federation))
+    with issuer.db.uow() as uow:
+        new = keystore.create_key(
+            uow.conn, issuer.service.cipher, Algorithm.EDDSA, region="330000", now=clock()
+        )
+        uow.commit()
+    report = federation.sync()
+    assert report.keys == 1
+    after = _trust_keys(federation)
+    assert set(after) == before | {new.kid.hex()}
+    # Revoking here revokes at the hub: every verifier drops it at its next refresh.
+    with issuer.db.uow() as uow:
+        keystore.revoke(uow.conn, new.kid, now=clock())
+        uow.commit()
+    federation.sync()
+    assert _trust_keys(federation)[new.kid.hex()]["revoked_at"] is not None

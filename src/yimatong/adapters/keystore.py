@@ -35,6 +35,7 @@ __all__ = [
     "create_key",
     "keyring",
     "list_keys",
+    "load_key",
     "revoke",
 ]
 
@@ -122,6 +123,16 @@ def active_key(
     blob = conn.execute(
         select(signing_keys.c.enc_private).where(signing_keys.c.kid == kid)
     ).scalar_one()
+    return load_signing_key(cipher.decrypt(blob, aad=kid).encode("ascii"))
+
+
+def load_key(conn: Connection, cipher: FieldCipher, kid: bytes) -> SigningKey:
+    """The private key ``kid`` (for proving a rotation to the hub)."""
+    blob = conn.execute(
+        select(signing_keys.c.enc_private).where(signing_keys.c.kid == kid)
+    ).scalar()
+    if blob is None:
+        raise NotFound(f"no key with kid {kid.hex()}")
     return load_signing_key(cipher.decrypt(blob, aad=kid).encode("ascii"))
 
 

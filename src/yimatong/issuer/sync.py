@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, or_, select, update
 
+from yimatong.adapters import keystore
 from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
 from yimatong.adapters.db.tables import (
     assessments,
@@ -45,6 +46,7 @@ from yimatong.adapters.db.tables import (
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.domain.errors import YimatongError
+from yimatong.hub.registry import rotation_message
 from yimatong.issuer.services import IssuerService
 
 __all__ = ["HubLink", "SyncReport", "insert_ignore"]
@@ -56,6 +58,7 @@ NATIONAL = "000000"
 
 @dataclass
 class SyncReport:
+    keys: int = 0
     pushed: int = 0
     backfilled: int = 0
     feed_rows: int = 0
@@ -131,6 +134,7 @@ class HubLink:
         report = SyncReport()
         with self._round:
             for name, step in (
+                ("keys", self._publish_keys),
                 ("push", self._push),
                 ("backfill", self._backfill),
                 ("feed", self._pull_feed),
@@ -198,6 +202,53 @@ class HubLink:
             report.pushed += len(rows)
             if len(rows) < self.batch:
                 return
+
+    def _publish_keys(self, report: SyncReport) -> None:
+        """Tell the hub about rotated and revoked keys (``yimatong keys rotate|revoke``).
+
+        A new key is introduced with a proof signed by a key the hub holds as current; a key
+        revoked here is revoked at the hub, so its codes fail everywhere from the next
+        trust-list refresh.
+        """
+        region = self.service.region
+        document = self.client.get_json("/v1/trust-list")
+        at_hub = {
+            k["kid"]: k
+            for k in verify_document(document, self._keys())["keys"]
+            if k["region"] == region
+        }
+        with self.db.read() as conn:
+            local = keystore.list_keys(conn, region)
+        for info in local:
+            kid = info.kid.hex()
+            if info.revoked_at is not None and kid in at_hub and not at_hub[kid]["revoked_at"]:
+                self.client.request("DELETE", f"/v1/issuers/{region}/keys/{kid}")
+                report.keys += 1
+        provers = [
+            k
+            for k in local
+            if k.kid.hex() in at_hub
+            and k.revoked_at is None
+            and not at_hub[k.kid.hex()]["revoked_at"]
+        ]
+        for info in local:
+            if info.kid.hex() in at_hub or info.revoked_at is not None or not provers:
+                continue
+            public = base64.b64encode(info.public_der).decode("ascii")
+            start = info.not_before.isoformat()
+            with self.db.read() as conn:
+                prover = keystore.load_key(conn, self.service.cipher, provers[-1].kid)
+            proof = prover.sign(rotation_message(region, public, start))
+            self.client.post_json(
+                f"/v1/issuers/{region}/keys",
+                {
+                    "public_key": public,
+                    "not_before": start,
+                    "proof": base64.urlsafe_b64encode(proof).rstrip(b"=").decode("ascii"),
+                    "proof_kid": prover.kid.hex(),
+                },
+            )
+            report.keys += 1
 
     def _backfill(self, report: SyncReport, only: list[str] | None = None) -> None:
         with self.db.read() as conn:

@@ -1,0 +1,5 @@
+"""``python -m yimatong`` is the ``yimatong`` command."""
+
+from yimatong.cli import main
+
+main()
