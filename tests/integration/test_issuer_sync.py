@@ -3,119 +3,17 @@
 from __future__ import annotations
 
 import base64
-import random
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
-from tests.integration.conftest import DATA_KEY, SECRET, Inbox, make_id
+from tests.integration.conftest import Federation, make_id
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
 from yimatong.adapters.db.tables import hub_feed
 from yimatong.adapters.signed import canonical
-from yimatong.bootstrap import Node, build_issuer
-from yimatong.config import Settings
-from yimatong.credentials import Caller, add_credential
-from yimatong.hub.app import build_hub
-
-ADMIN = Caller(role="admin", name="test-admin")
-
-
-def _settings(db_url: str, state: Path, role: str, region: str, **extra: str) -> Settings:
-    env = {
-        "YMT_ROLE": role,
-        "YMT_REGION": region,
-        "YMT_STATE_DIR": str(state),
-        "YMT_DB_URL": db_url,
-        "YMT_FEDERATION_SECRET": SECRET,
-        "YMT_DATA_KEYS": DATA_KEY,
-        **extra,
-    }
-    return Settings.from_environ(env)
-
-
-@dataclass
-class Federation:
-    hub: Node
-    hub_http: TestClient
-    issuer: Node
-    http: TestClient
-    inbox: Inbox
-    tokens: dict[str, str]
-
-    def h(self, name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[name]}"}
-
-    def citizen(self, phone: str = "13800138000", **apply: Any) -> tuple[dict[str, str], str]:
-        self.http.post("/v1/auth/otp", json={"phone": phone})
-        token = self.http.post(
-            "/v1/auth/session", json={"phone": phone, "otp": self.inbox.last_code(phone)}
-        ).json()["token"]
-        me = {"Authorization": f"Bearer {token}"}
-        body = {"name": "林小红", "id_type": "111", "id_number": make_id(), **apply}
-        r = self.http.post("/v1/applications", json=body, headers=me)
-        assert r.status_code == 201, r.text
-        return me, r.json()["sid"]
-
-    def sync(self) -> Any:
-        report = self.issuer.link.sync_once()
-        assert not report.errors, report.errors
-        return report
-
-
-@pytest.fixture
-def federation(db_url: str, tmp_path: Path, clock: Any) -> Iterator[Federation]:
-    hub_db = db_url if db_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'hub.db'}"
-    issuer_db = f"sqlite:///{tmp_path / 'issuer.db'}"
-    hub = build_hub(_settings(hub_db, tmp_path / "hub", "hub", "000000"), clock=clock)
-    tokens: dict[str, str] = {}
-    rng = random.Random(3)
-    with hub.db.uow() as uow:
-        tokens["authority"] = add_credential(
-            uow.conn, name="cdc", role="authority", now=clock(), rng=rng
-        )
-        tokens["admin"] = add_credential(uow.conn, name="root", role="admin", now=clock(), rng=rng)
-        uow.commit()
-    hub_http = TestClient(hub.app)
-    # Register the issuer at the hub the way `yimatong demo` does.
-    probe = build_issuer(
-        _settings(issuer_db, tmp_path / "issuer", "issuer", "330000"),
-        clock=clock,
-        start_sync=False,
-    )
-    with probe.db.read() as conn:
-        keys = [base64.b64encode(k.public_der).decode() for k in keystore.list_keys(conn)]
-    probe.close()
-    answer = hub.service.registry.register_issuer(
-        ADMIN, region="330000", name="浙江", kind="native", endpoint="http://zj", keys=keys
-    )
-    inbox = Inbox()
-    issuer = build_issuer(
-        _settings(
-            issuer_db,
-            tmp_path / "issuer",
-            "issuer",
-            "330000",
-            YMT_HUB_URL="http://testserver",
-            YMT_HUB_TOKEN=answer["credential"],
-        ),
-        clock=clock,
-        rng=random.Random(5),
-        sms=inbox,
-        hub_client=hub_http,
-        start_sync=False,
-    )
-    http = TestClient(issuer.app)
-    yield Federation(hub, hub_http, issuer, http, inbox, tokens)
-    issuer.close()
-    hub.close()
 
 
 def test_a_case_posted_at_the_hub_turns_the_issuers_colour_red(
