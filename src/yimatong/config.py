@@ -18,7 +18,7 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_CODE_ALG | signature algorithm of new keys: ed25519, p256, sm2 | ed25519 |
 | YMT_HOSTED | hub only: regions it hosts in Mode 3, comma-separated | none |
 | YMT_HUB_TOKEN | this node's credential at the hub | none |
-| YMT_HOSTED_DB_{region} | hub only: database URL of a hosted region (required on PostgreSQL) | SQLite file |
+| YMT_HOSTED_DB_{region} | hub only: a hosted region's database (needed on PostgreSQL) | SQLite |
 | YMT_HUB_KEY | the hub's public key (base64 DER) to pin; else trust on first use | none |
 | YMT_SYNC_INTERVAL | seconds between rounds of an issuer's sync with the hub | 5 |
 """

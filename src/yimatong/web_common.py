@@ -66,6 +66,7 @@ TITLES = {
     "malformed-json": "The request body is not valid JSON",
     "payload-too-large": "The request body is too large",
     "method-not-allowed": "Method not allowed",
+    "too-many-requests": "Too many requests; slow down",
     "internal": "Internal error",
     "error": "Error",
 }

@@ -1,13 +1,128 @@
-"""Routes: filled in by the work on this part (see docs/architecture.md)."""
+"""Routes of Mode 2 at the hub: verify any region's code; convert it to a national code.
+
+``POST /v1/codes/verify`` is a checkpoint's hot path, so (like the issuer's 验码) it reads its
+body raw with orjson; the service call runs in the thread pool because it may wait up to
+``STATUS_TIMEOUT`` for an issuer, and the event loop must not wait with it.
+
+``POST /v1/codes/convert`` is public (possession of a valid code is the proof, and the answer
+shows only what the code already shows), so it is rate-limited per client address.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-__all__ = ["router"]
+from yimatong.domain.errors import InvalidInput
+from yimatong.hub.codes import CodeService
+from yimatong.hub.context import HubContext
+from yimatong.issuer.api import caller_of
+from yimatong.web_common import ORJSONResponse, json_body, problem
+
+__all__ = ["ConvertRequest", "HubVerifyRequest", "router"]
+
+#: Longest code accepted (YMT1 codes are capped at 2,560 characters by the wire format).
+MAX_CODE = 2560
+_REGION = re.compile(r"\d{6}")
+_PLACE_KIND = re.compile(r"[a-z][a-z_-]{0,15}")
 
 
-def router(ctx: Any) -> APIRouter:
-    return APIRouter()
+class HubVerifyRequest(BaseModel):
+    """The body of the hub's 验码 (documented here; parsed by hand on the hot path)."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(max_length=MAX_CODE)
+    at_region: str | None = Field(default=None, pattern=r"^\d{6}$")
+    temperature: float | None = Field(default=None, ge=30, le=45)
+    place_kind: str | None = Field(default=None, pattern=r"^[a-z][a-z_-]{0,15}$")
+
+
+class ConvertRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=MAX_CODE)
+
+
+def _parse_verify(body: Any) -> tuple[str, str | None, float | None, str | None]:
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", field="code")
+    unknown = set(body) - set(HubVerifyRequest.model_fields)
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    code = body.get("code")
+    if not isinstance(code, str) or not code or len(code) > MAX_CODE:
+        raise InvalidInput(f"code must be a string of at most {MAX_CODE} characters", field="code")
+    at_region = body.get("at_region")
+    if at_region is not None and not (isinstance(at_region, str) and _REGION.fullmatch(at_region)):
+        raise InvalidInput("at_region must be a six-digit region code", field="at_region")
+    temperature = body.get("temperature")
+    if temperature is not None:
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, int | float)
+            or not math.isfinite(temperature)
+            or not 30 <= temperature <= 45
+        ):
+            raise InvalidInput("temperature must be a number from 30 to 45", field="temperature")
+        temperature = float(temperature)
+    place_kind = body.get("place_kind")
+    if place_kind is not None and not (
+        isinstance(place_kind, str) and _PLACE_KIND.fullmatch(place_kind)
+    ):
+        raise InvalidInput("place_kind must be a short lower-case word", field="place_kind")
+    return code, at_region, temperature, place_kind
+
+
+def router(ctx: HubContext) -> APIRouter:
+    r = APIRouter(default_response_class=ORJSONResponse, tags=["mode 2"])
+    service = CodeService(ctx)
+
+    @r.post(
+        "/v1/codes/verify",
+        summary="验码 for any region's code: current colour, reasons and a masked identity",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": HubVerifyRequest.model_json_schema()}},
+            }
+        },
+    )
+    async def verify(request: Request) -> Response:
+        caller = caller_of(request)
+        code, at_region, temperature, place_kind = _parse_verify(await json_body(request))
+        result = await run_in_threadpool(
+            lambda: service.verify(
+                caller,
+                code,
+                at_region=at_region,
+                temperature=temperature,
+                place_kind=place_kind,
+            )
+        )
+        return ORJSONResponse(result)
+
+    @r.post(
+        "/v1/codes/convert",
+        summary="Convert any valid regional code into a national code (signed by the hub)",
+        responses={429: {"description": "Too many conversions from this address"}},
+    )
+    def convert(body: ConvertRequest, request: Request) -> Response:
+        address = request.client.host if request.client else "unknown"
+        wait = service.limiter.take(address)
+        if wait > 0:
+            response = problem(
+                429,
+                "too-many-requests",
+                "too many conversions from this address; try again shortly",
+                instance=request.url.path,
+            )
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
+        return ORJSONResponse(service.convert(body.code))
+
+    return r

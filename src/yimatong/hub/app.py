@@ -12,18 +12,22 @@ from yimatong import __version__
 from yimatong.adapters.crypto import FieldCipher
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.sms import SmsGateway
 from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, system_clock
 from yimatong.config import Settings
 from yimatong.hub import api_codes, api_data, api_policies
 from yimatong.hub.api_registry import registry_router
 from yimatong.hub.context import HubContext
+from yimatong.hub.hosting import HostedRegions
 from yimatong.hub.registry import NATIONAL
 from yimatong.web_common import PUBLIC_PATHS, install_common
 
 __all__ = ["HUB_PUBLIC_PATHS", "build_hub"]
 
 #: Anyone may read the signed lists; citizens may convert a code they hold (the code is the proof).
-HUB_PUBLIC_PATHS = PUBLIC_PATHS | {"GET /v1/trust-list"}
+HUB_PUBLIC_PATHS = (
+    PUBLIC_PATHS | {"GET /v1/trust-list", "POST /v1/codes/convert"} | api_policies.PUBLIC
+)
 
 
 def build_hub(
@@ -33,8 +37,14 @@ def build_hub(
     rng: random.Random | None = None,
     migrate: bool = True,
     hosted: tuple[str, ...] = (),
+    sms: SmsGateway | None = None,
 ) -> Node:
+    """The hub; ``hosted`` (default ``settings.hosted``) are regions it serves in Mode 3.
+
+    ``sms`` is the gateway of the hosted regions' sign-in (default: the demo file).
+    """
     settings = settings.with_defaults()
+    hosted = hosted or settings.hosted
     if migrate:
         upgrade(settings.db_url)
     db = Database.from_url(settings.db_url)
@@ -52,6 +62,11 @@ def build_hub(
     ensure_signing_key(db, cipher, settings, now, region=NATIONAL)
     ctx.registry.ensure_national(now)
     ctx.registry.publish_own_keys((NATIONAL,))
+    try:
+        hosted_regions = HostedRegions.build(ctx, hosted, clock=clock, rng=rng, sms=sms)
+    except BaseException:
+        db.dispose()
+        raise
 
     app = FastAPI(
         title="yimatong hub",
@@ -72,5 +87,6 @@ def build_hub(
     app.include_router(api_data.router(ctx))
     app.include_router(api_codes.router(ctx))
     app.include_router(api_policies.router(ctx))
+    hosted_regions.mount(app)
     node = Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=ctx)
     return node

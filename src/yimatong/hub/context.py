@@ -30,7 +30,7 @@ class HubContext:
     federation_secret: bytes
     #: regions this hub hosts in Mode 3 (each an issuer service under /regions/{region})
     hosted: tuple[str, ...] = ()
-    #: Mode 3: each hosted region's in-process IssuerService (filled by hub/hosting.py)
+    #: Mode 3: each hosted region, reached in-process (hub/hosting.py HostedIssuer)
     hosted_services: dict[str, Any] = field(default_factory=dict)
     #: Mode 2: the HTTP client to use for an issuer's endpoint; None means a pooled httpx
     #: client with a short timeout. Tests hand in Starlette TestClients of in-process issuers.

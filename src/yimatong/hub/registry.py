@@ -136,7 +136,9 @@ class Registry:
                         scope=region,
                     )
             for key in parsed:
-                self._insert_key(conn, region, key, now, now, version)
+                # Codes carry whole seconds: a window starting mid-second would refuse a code
+                # issued in the second of registration.
+                self._insert_key(conn, region, key, now.replace(microsecond=0), now, version)
             uow.commit()
         result: dict[str, Any] = {"region": region, "version": version}
         if token:

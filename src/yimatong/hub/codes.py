@@ -1,0 +1,579 @@
+"""Mode 2 at the hub: verify any region's code, and convert it to a national code.
+
+One answer for every kind of code, in the shared vocabulary (the same shape as an issuer's
+验码 answer), so a checkpoint in Guizhou reads a Hubei legacy code, a Zhejiang code and a
+code of a region the hub hosts in the same way::
+
+    {"valid": true, "issuer": "330000", "issuer_kind": "native|legacy|hosted|national",
+     "kind": "dynamic|printed|legacy", "sid": ..., "colour": ..., "claimed_colour"?: ...,
+     "colour_since"?, "reasons": [{"code", ...}], "turns_green"?, "hours_since_negative_test",
+     "display": {"masked_name", "masked_id", "colour_zh", "colour_en"},
+     "status": "online|summary|claims", "status_checked_at", "issued_at"?, "expires_at"?,
+     "decision"?: (only when ``ctx.decider`` is set and a region is given)}
+
+Where the colour comes from (``status``):
+
+* ``online`` — the issuer said so just now: a native issuer over HTTP (``POST /v1/codes/verify``
+  with the hub's outbound credential, a short timeout), a hosted region in-process, a legacy
+  system through its adapter;
+* ``summary`` — the native issuer did not answer, but it shared (Mode 1) a summary of this
+  person newer than the code: the newest such summary;
+* ``claims`` — neither: the colour the issuer signed into the code (a national code is always
+  answered this way: it lives sixty seconds and *is* the hub's statement).
+
+A code that fails any check is ``InvalidCode`` (422, opaque). A legacy code whose system does
+not answer is ``Unavailable`` (503): a legacy code carries nothing to fall back on, and a
+checkpoint must be told "cannot check now", never "invalid".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from yimatong.adapters.db.counters import next_value
+from yimatong.adapters.db.tables import hub_feed, subject_regions
+from yimatong.adapters.hubclient import NodeClient
+from yimatong.adapters.legacy_hbjkm import HbjkmAdapter, LegacyVerdict
+from yimatong.adapters.wire.code import PREFIX, Keyring, encode_code, peek_code, verify_code_at
+from yimatong.credentials import Caller, require_role
+from yimatong.domain.errors import InvalidCode, InvalidInput, Unavailable, YimatongError
+from yimatong.domain.facts import TestOutcome
+from yimatong.domain.token import CodeKind, HealthClaims
+from yimatong.hub.codes_answer import (
+    COLOURS,
+    Verification,
+    display,
+    from_answer,
+    from_claims,
+    national_claims,
+    read_hours,
+    read_reasons,
+    read_time,
+    readable_answer,
+)
+from yimatong.hub.context import HubContext
+from yimatong.hub.ratelimit import RateLimiter
+from yimatong.hub.registry import NATIONAL
+
+__all__ = [
+    "LEGACY_ADAPTERS",
+    "RETRY_AFTER",
+    "STATUS_TIMEOUT",
+    "CodeService",
+    "Decider",
+    "HostedStatus",
+    "LegacyAdapter",
+]
+
+log = logging.getLogger("yimatong.hub")
+
+#: Seconds the hub waits for an issuer's status; a checkpoint is waiting behind it.
+STATUS_TIMEOUT = 1.5
+#: After an issuer failed to answer, the hub skips it (summary or claims at once) this long,
+#: so that a dead issuer costs its checkpoints one timeout, not one per scan.
+RETRY_AFTER = timedelta(seconds=5)
+#: A legacy verdict identical to the last one recorded is recorded again only after this.
+SUMMARY_REFRESH = timedelta(hours=1)
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+# ---------------------------------------------------------------------------- contracts
+class Decider(Protocol):
+    """The seam for entry policies (built with the checkpoint work, wired as ``ctx.decider``).
+
+    Called with the verification answer (the JSON-ready dict above, without ``decision``) and
+    the region whose policy applies; what it returns is answered under ``"decision"``.
+    """
+
+    def __call__(
+        self,
+        verification: Mapping[str, Any],
+        *,
+        at_region: str,
+        place_kind: str | None,
+        temperature: float | None,
+        now: datetime,
+    ) -> Mapping[str, Any] | None: ...
+
+
+class HostedStatus(Protocol):
+    """A hosted region as Mode 2 sees it (``hub.hosting.HostedIssuer``)."""
+
+    def verify(self, code: str) -> Mapping[str, Any]: ...
+
+    def sync_keys(self) -> bool: ...
+
+
+class LegacyAdapter(Protocol):
+    """What the hub needs of a legacy system's adapter (``adapters/legacy_hbjkm.py``)."""
+
+    def verify(self, code: str, *, now: datetime) -> LegacyVerdict: ...
+
+    def close(self) -> None: ...
+
+
+def _hbjkm(
+    base_url: str,
+    *,
+    app_key: str,
+    app_secret: str,
+    region: str,
+    federation_secret: bytes,
+    client: httpx.Client | None,
+) -> LegacyAdapter:
+    return HbjkmAdapter(
+        base_url,
+        app_key=app_key,
+        app_secret=app_secret,
+        region=region,
+        federation_secret=federation_secret,
+        client=client,
+        timeout=STATUS_TIMEOUT,
+    )
+
+
+#: Legacy systems the hub can speak to, by the prefix of their codes. A legacy issuer is
+#: registered with that prefix and ``outbound_token`` = ``"appKey:appSecret"`` (its partner
+#: credentials for the hub, stored encrypted by the registry).
+LEGACY_ADAPTERS: dict[str, Callable[..., LegacyAdapter]] = {"HBJKM:": _hbjkm}
+
+
+# ---------------------------------------------------------------------------- the service
+@dataclass
+class _Registered:
+    """The registry as of one trust-list version: keyring, issuers by region, legacy prefixes."""
+
+    ring: Keyring
+    issuers: dict[str, Any]
+    legacy: list[tuple[str, Any]] = field(default_factory=list)
+
+
+class CodeService:
+    """Mode 2's use cases: ``verify`` (checkpoints, nodes, staff) and ``convert`` (anyone)."""
+
+    def __init__(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+        self.retention = timedelta(days=ctx.settings.retention_days)
+        self.limiter = RateLimiter(rate=10.0, burst=10, clock=ctx.clock)
+        self._lock = threading.Lock()
+        self._registered: _Registered | None = None
+        self._http: httpx.Client | None = None
+        self._nodes: dict[tuple[str, str, bytes | None], NodeClient] = {}
+        self._legacy: dict[tuple[str, str, bytes | None], LegacyAdapter] = {}
+        self._down_until: dict[str, datetime] = {}
+
+    def close(self) -> None:
+        for adapter in self._legacy.values():
+            adapter.close()
+        if self._http is not None:
+            self._http.close()
+
+    # ------------------------------------------------------------------ use cases
+    def verify(
+        self,
+        caller: Caller,
+        code: str,
+        *,
+        at_region: str | None = None,
+        temperature: float | None = None,
+        place_kind: str | None = None,
+    ) -> dict[str, Any]:
+        """验码 for a code of any region; adds a decision under ``at_region`` (see Decider)."""
+        require_role(caller, "checkpoint", "node", "staff", "admin")
+        now = self.ctx.clock()
+        result = self.check(code, now).view()
+        decider = self.ctx.decider
+        region = at_region or _region_scope(caller)
+        if decider is not None and region is not None:
+            result["decision"] = self._decide(
+                decider,
+                result,
+                region=region,
+                place_kind=place_kind,
+                temperature=temperature,
+                now=now,
+            )
+        return result
+
+    def convert(self, code: str) -> dict[str, Any]:
+        """Any valid regional code → a national code (``iss`` 000000, dynamic, 60 s)."""
+        now = self.ctx.clock()
+        checked = self.check(code, now)
+        if checked.issuer_kind == "national":
+            raise InvalidInput(
+                "this is already a national code; convert the code of the issuing region",
+                field="code",
+            )
+        if checked.sid is None:
+            raise InvalidInput(
+                f"legacy issuer {checked.issuer} did not disclose who holds this code, so the "
+                "hub cannot make a national code of it; show the original code instead",
+                field="code",
+            )
+        if checked.status == "claims" and checked.kind != CodeKind.DYNAMIC.value:
+            # A printed card's colour may be weeks old: it is converted only with a fresh status.
+            raise Unavailable(
+                f"issuer {checked.issuer} cannot confirm this card's colour now; try again later"
+            )
+        claims = national_claims(checked, now)
+        return {
+            "code": encode_code(claims, self.ctx.hub_key()),
+            "issuer": NATIONAL,
+            "kind": claims.kind.value,
+            "colour": claims.colour.value,
+            "issued_at": claims.issued_at,
+            "expires_at": claims.expires_at,
+            "display": display(claims.masked_name, claims.masked_id, claims.colour.value),
+            "source_issuer": checked.issuer,
+            "source_issuer_kind": checked.issuer_kind,
+            "source_status": checked.status,
+        }
+
+    def check(self, code: str, now: datetime) -> Verification:
+        """Verify ``code`` and find its current status; InvalidCode or Unavailable if not."""
+        if not isinstance(code, str):
+            raise TypeError("a code is a str")
+        try:
+            if code.startswith(PREFIX):
+                return self._check_ymt1(code, now)
+            return self._check_legacy(code, now)
+        except InvalidCode as exc:
+            log.info("code refused: %s", exc.detail)  # the operator's reason; never the code
+            raise
+
+    # ------------------------------------------------------------------ YMT1 codes
+    def _check_ymt1(self, code: str, now: datetime) -> Verification:
+        registered = self._current()
+        try:
+            claims = verify_code_at(code, registered.ring, now)
+        except InvalidCode as exc:
+            if exc.detail != "unknown kid" or not self._sync_hosted(code):
+                raise
+            registered = self._current()
+            claims = verify_code_at(code, registered.ring, now)
+        row = registered.issuers.get(claims.issuer)
+        kind = row.kind if row is not None else "native"
+        if claims.issuer == NATIONAL or kind == "national":
+            return from_claims(claims, "national", now)
+        if kind == "hosted":
+            hosted = self.ctx.hosted_services.get(claims.issuer)
+            answer = self._hosted_status(hosted, code) if hosted is not None else None
+        else:
+            answer = self._online_status(row, code, now)
+        if answer is not None:
+            return from_answer(claims, kind, answer, now)
+        return self._fallback(claims, kind, now)
+
+    def _sync_hosted(self, code: str) -> bool:
+        """A kid the trust list lacks may be a hosted region's new key: publish, then retry."""
+        try:
+            issuer = peek_code(code).issuer
+        except InvalidCode:
+            return False
+        hosted = self.ctx.hosted_services.get(issuer)
+        if hosted is None:
+            return False
+        try:
+            return bool(hosted.sync_keys())
+        except SQLAlchemyError as exc:
+            log.warning("could not publish hosted region %s's keys: %s", issuer, type(exc).__name__)
+            return False
+
+    def _hosted_status(self, hosted: HostedStatus, code: str) -> Mapping[str, Any] | None:
+        try:
+            answer: Mapping[str, Any] = hosted.verify(code)
+            return answer
+        except Unavailable:
+            return None
+
+    def _online_status(self, row: Any, code: str, now: datetime) -> Mapping[str, Any] | None:
+        """The native issuer's own 验码 answer, or None if it cannot give one now."""
+        if row is None or not row.endpoint or row.status != "active":
+            return None
+        region = row.region
+        if self._down_until.get(region, _EPOCH) > now:
+            return None
+        try:
+            answer = self._node_client(row).post_json(
+                "/v1/codes/verify", {"code": code}, timeout=STATUS_TIMEOUT
+            )
+        except InvalidCode:
+            raise  # the issuer itself refuses the code (a key it revoked, a purged subject)
+        except Unavailable as exc:
+            log.warning("issuer %s: no status (%s)", region, exc.message)
+            self._down_until[region] = now + RETRY_AFTER
+            return None
+        except YimatongError as exc:
+            log.error(
+                "issuer %s refused the hub's status look-up (%s: %s): check the outbound "
+                "credential registered for it",
+                region,
+                type(exc).__name__,
+                exc.message,
+            )
+            self._down_until[region] = now + RETRY_AFTER
+            return None
+        if not readable_answer(answer, region):
+            log.warning("issuer %s: an answer the hub cannot read", region)
+            return None
+        readable: Mapping[str, Any] = answer
+        return readable
+
+    def _fallback(self, claims: HealthClaims, kind: str, now: datetime) -> Verification:
+        """The newest Mode 1 summary newer than the code, else the signed claims."""
+        with self.ctx.db.read() as conn:
+            row = conn.execute(
+                _LATEST_SUMMARY, {"sid": claims.sid, "region": claims.issuer, "now": now}
+            ).first()
+        summary = _summary(row) if row is not None else None
+        if summary is None or summary[1] <= claims.issued_at:
+            return from_claims(claims, kind, now)
+        body, assessed_at = summary
+        colour = str(body["colour"])
+        return Verification(
+            issuer=claims.issuer,
+            issuer_kind=kind,
+            kind=claims.kind.value,
+            sid=claims.sid,
+            colour=colour,
+            claimed_colour=claims.colour.value,
+            colour_since=read_time(body.get("colour_since")),
+            reasons=read_reasons(body.get("reasons")),
+            hours_since_negative_test=read_hours(body.get("hours_since_negative_test")),
+            masked_name=claims.masked_name,
+            masked_id=claims.masked_id,
+            status="summary",
+            status_checked_at=assessed_at,
+            issued_at=claims.issued_at,
+            expires_at=claims.expires_at,
+        )
+
+    # ------------------------------------------------------------------ legacy codes
+    def _check_legacy(self, code: str, now: datetime) -> Verification:
+        registered = self._current()
+        row = next((r for prefix, r in registered.legacy if code.startswith(prefix)), None)
+        if row is None:
+            raise InvalidCode("unknown prefix")
+        verdict = self._adapter(row).verify(code, now=now)
+        if verdict.sid is not None:
+            self._record(verdict, now)
+        since_negative = None
+        tested = verdict.test_sampled_at or verdict.test_reported_at
+        if verdict.test_outcome is TestOutcome.NEGATIVE and tested is not None:
+            since_negative = max(0, int((now - tested).total_seconds() // 3600))
+        return Verification(
+            issuer=verdict.issuer,
+            issuer_kind="legacy",
+            kind="legacy",
+            sid=verdict.sid,
+            colour=verdict.colour.value,
+            colour_since=verdict.status_since,
+            reasons=tuple(
+                {"code": r, "legacy_status": verdict.legacy_status} for r in verdict.reasons
+            ),
+            hours_since_negative_test=since_negative,
+            masked_name=verdict.masked_name,
+            masked_id=verdict.masked_id,
+            status="online",
+            status_checked_at=verdict.checked_at,
+        )
+
+    def _adapter(self, row: Any) -> LegacyAdapter:
+        key = (row.region, row.endpoint or "", row.enc_outbound)
+        adapter = self._legacy.get(key)
+        if adapter is not None:
+            return adapter
+        make = next(
+            (f for p, f in LEGACY_ADAPTERS.items() if (row.legacy_prefix or "").startswith(p)),
+            None,
+        )
+        if make is None or not row.endpoint:
+            raise Unavailable(f"the hub has no adapter configured for legacy issuer {row.region}")
+        token = self.ctx.registry.outbound_token(row) or ""
+        app_key, sep, app_secret = token.partition(":")
+        if not sep or not app_key or not app_secret:
+            log.error(
+                "legacy issuer %s is registered without partner credentials "
+                "(outbound_token 'appKey:appSecret')",
+                row.region,
+            )
+            raise Unavailable(f"the hub has no partner credentials for legacy issuer {row.region}")
+        adapter = make(
+            row.endpoint,
+            app_key=app_key,
+            app_secret=app_secret,
+            region=row.region,
+            federation_secret=self.ctx.federation_secret,
+            client=self.ctx.clients(row.endpoint) if self.ctx.clients is not None else None,
+        )
+        with self._lock:
+            for old in [k for k in self._legacy if k[0] == row.region]:
+                self._legacy.pop(old).close()
+            self._legacy[key] = adapter
+        return adapter
+
+    def _record(self, verdict: LegacyVerdict, now: datetime) -> None:
+        """What the hub learned from a legacy system, shared as a Mode 1 summary."""
+        assert verdict.sid is not None
+        body = {
+            "colour": verdict.colour.value,
+            "reasons": list(verdict.reasons),
+            "colour_since": verdict.status_since.isoformat() if verdict.status_since else None,
+            "assessed_at": verdict.checked_at.isoformat(),
+        }
+        params = {"sid": verdict.sid, "region": verdict.issuer, "now": now}
+        try:
+            with self.ctx.db.uow() as uow:
+                conn = uow.conn
+                last = conn.execute(_LATEST_SUMMARY, params).first()
+                same = (
+                    last is not None
+                    and last.created_at > now - SUMMARY_REFRESH
+                    and {k: last.body.get(k) for k in ("colour", "reasons", "colour_since")}
+                    == {k: body[k] for k in ("colour", "reasons", "colour_since")}
+                )
+                if not same:
+                    conn.execute(
+                        insert(hub_feed).values(
+                            seq=next_value(conn, "feed"),
+                            sid=verdict.sid,
+                            kind="summary",
+                            region=verdict.issuer,
+                            body=body,
+                            dedupe=None,
+                            created_at=now,
+                            expires_at=now + self.retention,
+                        )
+                    )
+                _insert_ignore(conn, verdict.sid, verdict.issuer, now)
+                uow.commit()
+        except SQLAlchemyError as exc:
+            # The checkpoint still gets its answer; the summary waits for the next scan.
+            log.warning("could not record a legacy summary: %s", type(exc).__name__)
+
+    # ------------------------------------------------------------------ helpers
+    def _current(self) -> _Registered:
+        """The registry's keyring and issuers, re-read only when the trust version moves."""
+        ring = self.ctx.registry.keyring()
+        cached = self._registered
+        if cached is not None and cached.ring is ring:
+            return cached
+        rows = self.ctx.registry.issuers_by_kind("native")
+        rows += self.ctx.registry.issuers_by_kind("hosted")
+        rows += self.ctx.registry.issuers_by_kind("national")
+        legacy = [r for r in self.ctx.registry.issuers_by_kind("legacy") if r.status == "active"]
+        rows += legacy
+        registered = _Registered(
+            ring=ring,
+            issuers={r.region: r for r in rows},
+            legacy=sorted(
+                ((r.legacy_prefix, r) for r in legacy if r.legacy_prefix),
+                key=lambda item: -len(item[0]),
+            ),
+        )
+        self._registered = registered
+        return registered
+
+    def _node_client(self, row: Any) -> NodeClient:
+        key = (row.region, row.endpoint, row.enc_outbound)
+        client = self._nodes.get(key)
+        if client is not None:
+            return client
+        if self.ctx.clients is not None:
+            http = self.ctx.clients(row.endpoint)
+        else:
+            with self._lock:
+                if self._http is None:
+                    self._http = httpx.Client(
+                        timeout=STATUS_TIMEOUT,
+                        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                    )
+                http = self._http
+        client = NodeClient(
+            row.endpoint,
+            self.ctx.registry.outbound_token(row),
+            client=http,
+            timeout=STATUS_TIMEOUT,
+            name=f"issuer {row.region}",
+        )
+        with self._lock:
+            for old in [k for k in self._nodes if k[0] == row.region]:
+                del self._nodes[old]
+            self._nodes[key] = client
+        return client
+
+    @staticmethod
+    def _decide(
+        decider: Decider,
+        result: Mapping[str, Any],
+        *,
+        region: str,
+        place_kind: str | None,
+        temperature: float | None,
+        now: datetime,
+    ) -> Any:
+        try:
+            return decider(
+                result, at_region=region, place_kind=place_kind, temperature=temperature, now=now
+            )
+        except YimatongError:
+            raise
+        except Exception as exc:
+            # A broken policy must not turn a scan into a 500: a person checks instead.
+            log.error("entry policy of %s failed: %s", region, type(exc).__name__)
+            return {
+                "outcome": "CHECK",
+                "reasons_zh": ["通行规则无法执行，请人工核验"],
+                "reasons_en": ["the entry policy could not be evaluated; check by hand"],
+            }
+
+
+# ---------------------------------------------------------------------------- pure helpers
+_LATEST_SUMMARY = (
+    select(hub_feed.c.body, hub_feed.c.created_at)
+    .where(
+        hub_feed.c.sid == bindparam("sid"),
+        hub_feed.c.kind == "summary",
+        hub_feed.c.region == bindparam("region"),
+        hub_feed.c.expires_at > bindparam("now"),
+    )
+    .order_by(hub_feed.c.seq.desc())
+    .limit(1)
+)
+
+
+def _region_scope(caller: Caller) -> str | None:
+    """A checkpoint's credential is scoped to the region where it stands."""
+    scope = caller.scope
+    if caller.role == "checkpoint" and scope and len(scope) == 6 and scope.isdigit():
+        return scope
+    return None
+
+
+def _insert_ignore(conn: Any, sid: str, region: str, now: datetime) -> None:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    conn.execute(
+        dialect_insert(subject_regions)
+        .values(sid=sid, region=region, created_at=now)
+        .on_conflict_do_nothing()
+    )
+
+
+def _summary(row: Any) -> tuple[Mapping[str, Any], datetime] | None:
+    body = row.body
+    if not isinstance(body, Mapping) or body.get("colour") not in COLOURS:
+        return None
+    return body, read_time(body.get("assessed_at")) or row.created_at
