@@ -316,6 +316,10 @@ def creds() -> None:
     type=click.Choice(["admin", "staff", "checkpoint", "authority", "lab", "node"]),
     help="The role the credential carries.",
 )
+@click.option(
+    "--scope",
+    help="Limit it: a region code (a node, an authority, a checkpoint) or a lab id.",
+)
 def creds_add(
     role: str | None,
     region: str | None,
@@ -323,6 +327,7 @@ def creds_add(
     db_url: str | None,
     name: str,
     cred_role: str,
+    scope: str | None,
 ) -> None:
     """Create a credential and print its token once (only a hash is kept)."""
     from yimatong.credentials import add_credential
@@ -331,7 +336,7 @@ def creds_add(
     token = _with_uow(
         settings,
         lambda conn, _c: add_credential(
-            conn, name=name, role=cred_role, now=_now(), rng=random.SystemRandom()
+            conn, name=name, role=cred_role, now=_now(), rng=random.SystemRandom(), scope=scope
         ),
     )
     click.echo(token)
@@ -353,10 +358,12 @@ def creds_revoke(
 
 # ------------------------------------------------------- commands kept in their own modules
 def _register() -> None:
-    from yimatong.cli_checkpoint import verify
+    from yimatong.cli_checkpoint import checkpoint, policy, verify
     from yimatong.cli_ops import ops_commands
 
     main.add_command(verify)
+    main.add_command(checkpoint)
+    main.add_command(policy)
     for command in ops_commands():
         main.add_command(command)
 

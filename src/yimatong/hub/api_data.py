@@ -1,13 +1,298 @@
-"""Routes: filled in by the work on this part (see docs/architecture.md)."""
+"""Routes of the hub's national data: risk areas, facts, labs and results, the feed, scans.
+
+Parse, call the use case (``hub.data``, ``hub.data_risk``, ``hub.labs``), return. The lab
+upload reads its body raw with orjson: the signature is over the rows exactly as sent, and
+20,000 rows are parsed faster without a model per row.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from yimatong.domain.facts import RiskLevel
+from yimatong.hub.context import HubContext
+from yimatong.hub.data import (
+    MAX_FACTS,
+    MAX_FEED_PAGE,
+    MAX_SCANS,
+    MAX_SIDS,
+    Fact,
+    NationalData,
+    Scan,
+    Summary,
+)
+from yimatong.hub.data_risk import MAX_BATCH, RiskAreas, RiskChange
+from yimatong.hub.labs import MAX_RESULTS, Labs
+from yimatong.issuer.api import caller_of
+from yimatong.web_common import ORJSONResponse, json_body
 
 __all__ = ["router"]
 
+SID = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="subject pseudonym")]
+AREA = Annotated[
+    str, Field(pattern=r"^\d{6}(\d{3})?$", description="GB/T 2260 region or 9-digit township code")
+]
+LEVEL = Literal["low", "medium", "high"]
+CLIENT_ID = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
-def router(ctx: Any) -> APIRouter:
-    return APIRouter()
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RiskAreaRequest(Strict):
+    level: LEVEL
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime | None = None
+
+
+class RiskBatchItem(RiskAreaRequest):
+    area: AREA
+
+
+class RiskBatchRequest(Strict):
+    changes: list[RiskBatchItem] = Field(min_length=1, max_length=MAX_BATCH)
+    note: str | None = Field(default=None, max_length=200)
+
+
+class FactItem(Strict):
+    subject: SID | None = None
+    id_type: str | None = Field(default=None, max_length=4, examples=["111"])
+    id_number: str | None = Field(default=None, min_length=1, max_length=32)
+    kind: Literal["case", "contact", "quarantine"]
+    status: Literal["confirmed", "suspected", "asymptomatic", "recovered"] | None = None
+    since: AwareDatetime | None = None
+    contact_kind: Literal["close", "secondary"] | None = None
+    last_exposure: AwareDatetime | None = None
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    quarantine_kind: Literal["central", "home"] | None = None
+    id: CLIENT_ID | None = Field(
+        default=None, description="optional client id: the same fact sent again lands once"
+    )
+
+
+class FactsRequest(Strict):
+    facts: list[FactItem] = Field(min_length=1, max_length=MAX_FACTS)
+
+
+class LabRequest(Strict):
+    lab_id: str = Field(min_length=1, max_length=32, examples=["zj-kingmed-01"])
+    name: str = Field(min_length=1, max_length=100)
+    region: str = Field(pattern=r"^\d{6}$")
+    public_key: str = Field(max_length=2000, description="base64 DER SubjectPublicKeyInfo")
+
+
+class ResultItem(Strict):
+    subject: SID | None = None
+    id_type: str | None = None
+    id_number: str | None = None
+    sampled_at: AwareDatetime
+    reported_at: AwareDatetime
+    result: Literal["negative", "positive"]
+
+
+class ResultsRequest(Strict):
+    """Documentation only: the route reads the body raw (the signature covers it as sent)."""
+
+    lab_id: str
+    batch_id: str = Field(max_length=64)
+    results: list[ResultItem] = Field(max_length=MAX_RESULTS)
+    signature: str = Field(
+        description='base64url signature by the lab key over canonical {"lab_id", "batch_id", '
+        '"results"} (JSON, keys sorted, no whitespace)'
+    )
+
+
+class RegisterRequest(Strict):
+    sids: list[SID] = Field(max_length=MAX_SIDS)
+
+
+class SummaryItem(Strict):
+    sid: SID
+    colour: Literal["green", "yellow", "red"]
+    reasons: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=50)
+    colour_since: AwareDatetime | None = None
+    assessed_at: AwareDatetime
+
+
+class SummariesRequest(Strict):
+    summaries: list[SummaryItem] = Field(min_length=1, max_length=MAX_SIDS)
+
+
+class ScanItem(Strict):
+    id: CLIENT_ID
+    sid: SID
+    at: AwareDatetime
+    area: AREA
+    decision: Literal["PASS", "DENY", "CHECK"]
+    temperature: float | None = Field(default=None, ge=30, le=45)
+    checkpoint: str = Field(min_length=1, max_length=100)
+
+
+class ScansRequest(Strict):
+    scans: list[ScanItem] = Field(min_length=1, max_length=MAX_SCANS)
+
+
+def router(ctx: HubContext) -> APIRouter:
+    r = APIRouter(default_response_class=ORJSONResponse)
+    risk = RiskAreas(ctx)
+    data = NationalData(ctx)
+    lab_registry = Labs(ctx)
+
+    # ------------------------------------------------------------------ risk areas
+    @r.get(
+        "/v1/risk-areas",
+        tags=["risk areas"],
+        summary="The national risk-area list, signed by the hub (deltas since a version, ETag)",
+    )
+    def risk_areas(
+        since: Annotated[int, Query(ge=0)] = 0,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        headers = {"Cache-Control": "no-cache"}
+        if if_none_match is not None:
+            etag = _risk_etag(risk.version(), since)
+            if if_none_match == etag:
+                return Response(status_code=304, headers={**headers, "ETag": etag})
+        version, document = risk.signed_list(since)
+        return ORJSONResponse(document, headers={**headers, "ETag": _risk_etag(version, since)})
+
+    @r.put(
+        "/v1/risk-areas/{code}",
+        tags=["risk areas"],
+        summary="Set an area's risk level from a time (health authority, within its scope)",
+    )
+    def set_risk(code: AREA, body: RiskAreaRequest, request: Request) -> dict[str, Any]:
+        return risk.set_area(
+            caller_of(request), code, level=RiskLevel(body.level), start=body.from_, end=body.to
+        )
+
+    @r.post(
+        "/v1/risk-areas/batch",
+        tags=["risk areas"],
+        summary="Change many areas in one action and one version (health authority)",
+    )
+    def set_risk_batch(body: RiskBatchRequest, request: Request) -> dict[str, Any]:
+        changes = [RiskChange(c.area, RiskLevel(c.level), c.from_, c.to) for c in body.changes]
+        return risk.set_many(caller_of(request), changes, body.note)
+
+    # ------------------------------------------------------------- cases, contacts
+    @r.post(
+        "/v1/facts",
+        tags=["national data"],
+        summary="Cases, contacts and quarantine orders (health authority), by sid or document",
+    )
+    def post_facts(body: FactsRequest, request: Request) -> dict[str, Any]:
+        facts = [Fact(**item.model_dump()) for item in body.facts]
+        return data.add_facts(caller_of(request), facts)
+
+    # ------------------------------------------------------------- labs, results
+    @r.post("/v1/labs", status_code=201, tags=["labs"], summary="Register a lab (hub admin)")
+    def post_lab(body: LabRequest, request: Request) -> dict[str, Any]:
+        return lab_registry.register(
+            caller_of(request),
+            lab_id=body.lab_id,
+            name=body.name,
+            region=body.region,
+            public_key=body.public_key,
+        )
+
+    @r.post(
+        "/v1/test-results",
+        tags=["labs"],
+        summary="Upload a signed batch of nucleic-acid results (lab); a repeated batch_id is "
+        "acknowledged as a duplicate",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ResultsRequest.model_json_schema()}},
+            }
+        },
+    )
+    async def post_results(request: Request) -> Response:
+        caller = caller_of(request)
+        body = await json_body(request)
+        result = await run_in_threadpool(lab_registry.upload, caller, body)
+        return ORJSONResponse(result)
+
+    # ----------------------------------------------------------- issuers: Mode 1
+    @r.post(
+        "/v1/subjects/register",
+        tags=["federation"],
+        summary="An issuer node holds these subjects: the feed sends it their rows",
+    )
+    def register(body: RegisterRequest, request: Request) -> dict[str, Any]:
+        return data.register_subjects(caller_of(request), body.sids)
+
+    @r.post(
+        "/v1/summaries",
+        tags=["federation"],
+        summary="Mode 1: share the colour summaries of this node's subjects",
+    )
+    def post_summaries(body: SummariesRequest, request: Request) -> dict[str, Any]:
+        summaries = [
+            Summary(s.sid, s.colour, tuple(s.reasons), s.colour_since, s.assessed_at)
+            for s in body.summaries
+        ]
+        return data.add_summaries(caller_of(request), summaries)
+
+    @r.get(
+        "/v1/feed",
+        tags=["federation"],
+        summary="Rows about this node's subjects after a seq (facts, tests, summaries, scans)",
+    )
+    def feed(
+        request: Request,
+        since: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_FEED_PAGE)] = 1000,
+    ) -> dict[str, Any]:
+        return data.feed(caller_of(request), since, limit)
+
+    @r.get(
+        "/v1/subjects/{sid}/facts",
+        tags=["federation"],
+        summary="A registered subject's cases, contacts and quarantine orders",
+    )
+    def subject_facts(sid: SID, request: Request) -> dict[str, Any]:
+        return data.subject_rows(caller_of(request), sid, "facts")
+
+    @r.get(
+        "/v1/subjects/{sid}/test-results",
+        tags=["federation"],
+        summary="A registered subject's test results from every lab",
+    )
+    def subject_results(sid: SID, request: Request) -> dict[str, Any]:
+        return data.subject_rows(caller_of(request), sid, "test-results")
+
+    @r.get(
+        "/v1/subjects/{sid}/summary",
+        tags=["federation"],
+        summary="Mode 1: the latest colour summary of a registered subject from each other region",
+    )
+    def subject_summary(sid: SID, request: Request) -> dict[str, Any]:
+        return data.subject_rows(caller_of(request), sid, "summary")
+
+    # --------------------------------------------------------------- checkpoints
+    @r.post(
+        "/v1/scans",
+        tags=["checkpoints"],
+        summary="A checkpoint's scans (each lands once, however often it is sent)",
+    )
+    def post_scans(body: ScansRequest, request: Request) -> dict[str, Any]:
+        scans = [
+            Scan(s.id, s.sid, s.at, s.area, s.decision, s.checkpoint, s.temperature)
+            for s in body.scans
+        ]
+        return data.add_scans(caller_of(request), scans)
+
+    return r
+
+
+def _risk_etag(version: int, since: int) -> str:
+    return f'"risk-{version}-{since}"'

@@ -2,6 +2,12 @@
 
 Each write takes the next ``version``; periods it cuts short are re-stamped with that version
 too, so "everything since version N" is a complete delta for a mirror of this table.
+
+Versions come from the ``risk`` counter (``counters.next_value``), whose row lock is held until
+commit: concurrent writers are serialised, so a reader that has seen version N never later
+finds a row with a version <= N appear (``max(version) + 1`` would allow both a duplicate
+version and that). Several writes may share one version (``version=``): the national hub
+changes sixteen cities in one action, one version.
 """
 
 from __future__ import annotations
@@ -12,14 +18,34 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import risk_periods
 from yimatong.domain.facts import RiskAreaPeriod, RiskLevel, RiskMap
 
-__all__ = ["RiskCache", "current_version", "risk_changes", "set_risk_period"]
+__all__ = [
+    "RiskCache",
+    "current_version",
+    "next_risk_version",
+    "risk_changes",
+    "set_risk_period",
+]
 
 
 def current_version(conn: Connection) -> int:
     return int(conn.execute(select(func.max(risk_periods.c.version))).scalar() or 0)
+
+
+def next_risk_version(conn: Connection) -> int:
+    """The next version, from the ``risk`` counter, and above every version already stored.
+
+    Rows may have been written without the counter (a mirror copying the hub's versions), so
+    the counter is moved past them when it is behind.
+    """
+    version = next_value(conn, "risk")
+    top = current_version(conn)  # read under the counter's lock: every earlier writer is done
+    if top >= version:
+        version = next_value(conn, "risk", by=top - version + 1)
+    return version
 
 
 def set_risk_period(
@@ -29,9 +55,16 @@ def set_risk_period(
     start: datetime,
     end: datetime | None,
     set_by: str,
+    *,
+    version: int | None = None,
 ) -> int:
-    """Record ``area`` at ``level`` from ``start``; overlapping periods end at ``start``."""
-    version = (conn.execute(select(func.max(risk_periods.c.version))).scalar() or 0) + 1
+    """Record ``area`` at ``level`` from ``start``; overlapping periods end at ``start``.
+
+    ``version`` lets several writes in one transaction share a version taken once with
+    :func:`next_risk_version`; by default each write takes its own.
+    """
+    if version is None:
+        version = next_risk_version(conn)
     open_rows = conn.execute(
         select(risk_periods.c.id, risk_periods.c.effective_from, risk_periods.c.until).where(
             risk_periods.c.area == area
@@ -65,12 +98,19 @@ def set_risk_period(
 
 
 def risk_changes(conn: Connection, since: int = 0) -> dict[str, Any]:
-    """Every period written or re-stamped after version ``since``, and the current version."""
+    """Every period written or re-stamped after version ``since``, and the current version.
+
+    The version is read first and the rows bounded by it: a write committed in between is then
+    left for the next delta instead of being counted as seen without being sent.
+    """
+    version = current_version(conn)
     rows = conn.execute(
-        select(risk_periods).where(risk_periods.c.version > since).order_by(risk_periods.c.id)
+        select(risk_periods)
+        .where(risk_periods.c.version > since, risk_periods.c.version <= version)
+        .order_by(risk_periods.c.id)
     ).all()
     return {
-        "version": current_version(conn),
+        "version": version,
         "since": since,
         "periods": [
             {

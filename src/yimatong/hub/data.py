@@ -1,0 +1,489 @@
+"""The hub's national data plane: one ordered, pseudonymous feed of everything about subjects.
+
+Health authorities post cases, contacts and quarantine orders; labs post test results
+(``hub.labs``); issuer nodes post Mode 1 colour summaries; checkpoints post scans. Each becomes
+one ``hub_feed`` row with a ``seq`` from the ``feed`` counter. The counter's row lock is held
+until commit, so seqs become visible in order and an issuer that mirrors "everything after
+seq N" never misses a row committed late (a plain sequence hands values out before commit).
+
+An issuer registers the subjects it holds (``subject_regions``); the feed answers it only the
+rows of those subjects, and a subject's earlier rows can be fetched at once after it registers
+a newcomer (``GET /v1/subjects/{sid}/facts``, ``/test-results``, ``/summary``).
+
+Personal data: feed rows carry the pseudonym ``sid`` and the fact itself, never a name, ID
+number or phone. An ID number given by an authority or a lab is used only to compute the
+``sid`` (the federation-wide keyed hash) and is then dropped. Every row has ``expires_at``;
+:func:`purge_expired` deletes what has passed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from yimatong.adapters.db.counters import next_value
+from yimatong.adapters.db.tables import hub_feed, subject_regions
+from yimatong.credentials import Caller, require_role
+from yimatong.domain.errors import Forbidden, InvalidInput, NotFound
+from yimatong.domain.identity import DocumentType, is_sid, subject_id, validate_document
+from yimatong.domain.regions import default_divisions
+from yimatong.hub.context import HubContext
+from yimatong.hub.data_risk import area_within
+
+__all__ = [
+    "FACT_KINDS",
+    "MAX_FACTS",
+    "MAX_FEED_PAGE",
+    "MAX_SCANS",
+    "MAX_SIDS",
+    "Fact",
+    "NationalData",
+    "Scan",
+    "Summary",
+    "append_feed",
+    "feed_item",
+    "purge_expired",
+    "resolve_sid",
+]
+
+MAX_FACTS = 10_000
+MAX_SIDS = 10_000
+MAX_SCANS = 10_000
+MAX_FEED_PAGE = 5000
+FACT_KINDS = ("case", "contact", "quarantine")
+#: how far ahead of the hub's clock a reported time may be (clocks of labs and gates drift)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+# ------------------------------------------------------------------------------- inputs
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One authority fact as posted; exactly one of ``subject`` or the document is given."""
+
+    kind: str  # case | contact | quarantine
+    subject: str | None = None
+    id_type: str | None = None
+    id_number: str | None = field(default=None, repr=False)
+    status: str | None = None  # case: confirmed | suspected | asymptomatic | recovered
+    since: datetime | None = None
+    contact_kind: str | None = None  # contact: close | secondary
+    last_exposure: datetime | None = None
+    start: datetime | None = None  # quarantine
+    end: datetime | None = None
+    quarantine_kind: str | None = None  # central | home
+    id: str | None = None  # optional client id: a retried upload lands once
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A Mode 1 colour summary of one subject by its issuer."""
+
+    sid: str
+    colour: str
+    reasons: tuple[str, ...]
+    colour_since: datetime | None
+    assessed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A checkpoint scan; ``id`` is the checkpoint's own uuid for it."""
+
+    id: str
+    sid: str
+    at: datetime
+    area: str
+    decision: str  # PASS | DENY | CHECK
+    checkpoint: str
+    temperature: float | None = None
+
+
+# ------------------------------------------------------------------------------ helpers
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def resolve_sid(
+    secret: bytes,
+    *,
+    subject: str | None,
+    id_type: str | None,
+    id_number: str | None,
+    today: date,
+    where: str,
+) -> str:
+    """The subject's pseudonym: given, or computed from the document (which is then dropped).
+
+    ``where`` names the item in errors (``facts[3]``); no error repeats the number.
+    """
+    if subject is not None:
+        if id_type is not None or id_number is not None:
+            raise InvalidInput(
+                f"{where}: give either subject or id_type and id_number, not both",
+                field=f"{where}.subject",
+            )
+        if not is_sid(subject):
+            raise InvalidInput(
+                f"{where}: subject must be 32 lower-case hex characters", field=f"{where}.subject"
+            )
+        return subject
+    if id_type is None or id_number is None:
+        raise InvalidInput(
+            f"{where}: give subject, or id_type and id_number", field=f"{where}.subject"
+        )
+    try:
+        doc_type = DocumentType(id_type)
+    except ValueError:
+        codes = ", ".join(d.value for d in DocumentType)
+        raise InvalidInput(
+            f"{where}: id_type must be one of {codes}", field=f"{where}.id_type"
+        ) from None
+    try:
+        number = validate_document(doc_type, id_number, today=today)
+    except InvalidInput as exc:
+        raise type(exc)(f"{where}: {exc.message}", field=f"{where}.id_number") from None
+    return subject_id(secret, doc_type, number)
+
+
+def _insert(conn: Connection) -> postgresql.Insert | sqlite.Insert:
+    """INSERT for the connection's dialect, so that ON CONFLICT DO NOTHING is at hand."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(hub_feed)
+    return sqlite.insert(hub_feed)
+
+
+def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Append ``rows`` (without ``seq``) to the feed in one INSERT; the seqs that landed.
+
+    Seqs are one block from the ``feed`` counter (taken here, as late as possible, so its
+    lock is held briefly). A row whose ``dedupe`` key is in the feed already is skipped and
+    its seq left unused: the feed has gaps, never repeats.
+    """
+    if not rows:
+        return []
+    last = next_value(conn, "feed", by=len(rows))
+    first = last - len(rows) + 1
+    values = [{**row, "seq": first + i} for i, row in enumerate(rows)]
+    if not any(row.get("dedupe") for row in rows):
+        conn.execute(_insert(conn), values)
+        return [v["seq"] for v in values]
+    stmt = (
+        _insert(conn)
+        .on_conflict_do_nothing(index_elements=[hub_feed.c.dedupe])
+        .returning(hub_feed.c.seq)
+    )
+    landed = conn.execute(stmt, values).scalars().all()
+    return sorted(int(s) for s in landed)
+
+
+def feed_item(row: Any) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "sid": row.sid,
+        "kind": row.kind,
+        "region": row.region,
+        "body": row.body,
+        "created_at": row.created_at,
+    }
+
+
+def purge_expired(conn: Connection, now: datetime) -> int:
+    """Delete the feed rows whose ``expires_at`` has passed; how many went."""
+    return int(conn.execute(delete(hub_feed).where(hub_feed.c.expires_at <= now)).rowcount or 0)
+
+
+def _register(conn: Connection, sids: Iterable[str], region: str, now: datetime) -> int:
+    """Record that ``region``'s issuer holds ``sids``; how many were new (idempotent)."""
+    values = [{"sid": s, "region": region, "created_at": now} for s in dict.fromkeys(sids)]
+    if not values:
+        return 0
+    ins = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        ins(subject_regions)
+        .on_conflict_do_nothing(index_elements=[subject_regions.c.sid, subject_regions.c.region])
+        .returning(subject_regions.c.sid)
+    )
+    return len(conn.execute(stmt, values).all())
+
+
+def _node_region(caller: Caller) -> str:
+    require_role(caller, "node")
+    if not caller.scope:
+        raise Forbidden("this node credential has no region")
+    return caller.scope
+
+
+# ------------------------------------------------------------------------------ service
+class NationalData:
+    """Use cases of the feed: facts, subjects, summaries, scans and the reads of issuers."""
+
+    def __init__(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.retention = timedelta(days=ctx.settings.retention_days)
+
+    # ------------------------------------------------------------- authorities
+    def add_facts(self, caller: Caller, facts: Sequence[Fact]) -> dict[str, Any]:
+        """POST /v1/facts: cases, contacts and quarantine orders, one feed row each."""
+        require_role(caller, "authority")
+        if not facts:
+            raise InvalidInput("facts must not be empty", field="facts")
+        if len(facts) > MAX_FACTS:
+            raise InvalidInput(f"at most {MAX_FACTS} facts in one request", field="facts")
+        now = self.ctx.clock()
+        expires = now + self.retention
+        rows = []
+        for i, fact in enumerate(facts):
+            where = f"facts[{i}]"
+            sid = resolve_sid(
+                self.ctx.federation_secret,
+                subject=fact.subject,
+                id_type=fact.id_type,
+                id_number=fact.id_number,
+                today=now.date(),
+                where=where,
+            )
+            rows.append(
+                {
+                    "sid": sid,
+                    "kind": fact.kind,
+                    "region": caller.scope,
+                    "body": self._fact_body(fact, where, now),
+                    "dedupe": f"fact:{fact.id}" if fact.id else None,
+                    "created_at": now,
+                    "expires_at": expires,
+                }
+            )
+        with self.db.uow() as uow:
+            seqs = append_feed(uow.conn, rows)
+            uow.commit()
+        return {
+            "accepted": len(seqs),
+            "duplicates": len(rows) - len(seqs),
+            "first_seq": seqs[0] if seqs else None,
+            "last_seq": seqs[-1] if seqs else None,
+        }
+
+    @staticmethod
+    def _fact_body(fact: Fact, where: str, now: datetime) -> dict[str, Any]:
+        def need(name: str, value: Any) -> Any:
+            if value is None:
+                raise InvalidInput(
+                    f"{where}: a {fact.kind} fact needs {name}", field=f"{where}.{name}"
+                )
+            return value
+
+        def not_future(name: str, value: datetime) -> datetime:
+            if value > now + CLOCK_SKEW:
+                raise InvalidInput(f"{where}: {name} is in the future", field=f"{where}.{name}")
+            return value
+
+        if fact.kind == "case":
+            since = not_future("since", need("since", fact.since))
+            return {"status": need("status", fact.status), "since": _iso(since)}
+        if fact.kind == "contact":
+            exposure = not_future("last_exposure", need("last_exposure", fact.last_exposure))
+            return {"contact_kind": fact.contact_kind or "close", "last_exposure": _iso(exposure)}
+        if fact.kind == "quarantine":
+            start, end = need("start", fact.start), need("end", fact.end)
+            if end <= start:
+                raise InvalidInput(f"{where}: end must be after start", field=f"{where}.end")
+            return {
+                "start": _iso(start),
+                "end": _iso(end),
+                "quarantine_kind": fact.quarantine_kind or "central",
+            }
+        raise InvalidInput(
+            f"{where}: kind must be one of {', '.join(FACT_KINDS)}", field=f"{where}.kind"
+        )
+
+    # ------------------------------------------------------------------ issuers
+    def register_subjects(self, caller: Caller, sids: Sequence[str]) -> dict[str, Any]:
+        """POST /v1/subjects/register: the caller's issuer holds these subjects."""
+        region = _node_region(caller)
+        if len(sids) > MAX_SIDS:
+            raise InvalidInput(f"at most {MAX_SIDS} sids in one request", field="sids")
+        for i, sid in enumerate(sids):
+            if not is_sid(sid):
+                raise InvalidInput(
+                    f"sids[{i}] must be 32 lower-case hex characters", field=f"sids[{i}]"
+                )
+        now = self.ctx.clock()
+        with self.db.uow() as uow:
+            new = _register(uow.conn, sids, region, now)
+            uow.commit()
+        return {"region": region, "registered": new, "known": len(set(sids)) - new}
+
+    def add_summaries(self, caller: Caller, summaries: Sequence[Summary]) -> dict[str, Any]:
+        """POST /v1/summaries: Mode 1, an issuer shares the colours of its subjects."""
+        region = _node_region(caller)
+        if not summaries:
+            raise InvalidInput("summaries must not be empty", field="summaries")
+        if len(summaries) > MAX_SIDS:
+            raise InvalidInput(f"at most {MAX_SIDS} summaries in one request", field="summaries")
+        now = self.ctx.clock()
+        expires = now + self.retention
+        rows = []
+        for i, s in enumerate(summaries):
+            if not is_sid(s.sid):
+                raise InvalidInput(
+                    f"summaries[{i}].sid must be 32 lower-case hex characters",
+                    field=f"summaries[{i}].sid",
+                )
+            rows.append(
+                {
+                    "sid": s.sid,
+                    "kind": "summary",
+                    "region": region,
+                    "body": {
+                        "colour": s.colour,
+                        "reasons": list(s.reasons),
+                        "colour_since": _iso(s.colour_since),
+                        "assessed_at": _iso(s.assessed_at),
+                    },
+                    "dedupe": None,
+                    "created_at": now,
+                    "expires_at": expires,
+                }
+            )
+        with self.db.uow() as uow:
+            seqs = append_feed(uow.conn, rows)  # first: every feed writer queues on the counter
+            _register(uow.conn, (s.sid for s in summaries), region, now)
+            uow.commit()
+        return {"accepted": len(seqs), "first_seq": seqs[0], "last_seq": seqs[-1]}
+
+    def feed(self, caller: Caller, since: int = 0, limit: int = 1000) -> dict[str, Any]:
+        """GET /v1/feed: rows after ``since`` about the caller's subjects, oldest first.
+
+        The caller's own summaries are left out (it sent them). ``next`` is the cursor for
+        the following call; ``more`` says whether there is more right away.
+        """
+        region = _node_region(caller)
+        if not 1 <= limit <= MAX_FEED_PAGE:
+            raise InvalidInput(f"limit must be 1 to {MAX_FEED_PAGE}", field="limit")
+        now = self.ctx.clock()
+        not_own_summary = or_(
+            hub_feed.c.kind != "summary",
+            hub_feed.c.region.is_(None),
+            hub_feed.c.region != region,
+        )
+        stmt = (
+            select(hub_feed)
+            .join(
+                subject_regions,
+                and_(subject_regions.c.sid == hub_feed.c.sid, subject_regions.c.region == region),
+            )
+            .where(
+                hub_feed.c.seq > since,
+                hub_feed.c.expires_at > now,
+                not_own_summary,
+            )
+            .order_by(hub_feed.c.seq)
+            .limit(limit + 1)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(stmt).all()
+        more = len(rows) > limit
+        items = [feed_item(r) for r in rows[:limit]]
+        return {
+            "since": since,
+            "next": items[-1]["seq"] if items else since,
+            "more": more,
+            "items": items,
+        }
+
+    def subject_rows(self, caller: Caller, sid: str, what: str) -> dict[str, Any]:
+        """GET /v1/subjects/{sid}/facts | test-results | summary for a subject of the caller.
+
+        ``summary`` answers the latest summary of each other region; the others answer every
+        row of those kinds, oldest first. A subject not registered to the caller's region is
+        NotFound (the hub does not say whether it knows it).
+        """
+        region = _node_region(caller)
+        kinds = {"facts": FACT_KINDS, "test-results": ("test",), "summary": ("summary",)}[what]
+        now = self.ctx.clock()
+        with self.db.read() as conn:
+            held = conn.execute(
+                select(subject_regions.c.sid).where(
+                    subject_regions.c.sid == sid, subject_regions.c.region == region
+                )
+            ).first()
+            if held is None:
+                raise NotFound("no such subject is registered to your region")
+            stmt = (
+                select(hub_feed)
+                .where(
+                    hub_feed.c.sid == sid,
+                    hub_feed.c.kind.in_(kinds),
+                    hub_feed.c.expires_at > now,
+                )
+                .order_by(hub_feed.c.seq)
+            )
+            if what == "summary":
+                stmt = stmt.where(hub_feed.c.region != region)
+            rows = conn.execute(stmt).all()
+        if what == "summary":
+            latest: dict[str | None, Any] = {}
+            for r in rows:  # by seq: the last of each region wins
+                latest[r.region] = r
+            rows = sorted(latest.values(), key=lambda r: r.seq)
+        return {"sid": sid, "items": [feed_item(r) for r in rows]}
+
+    # -------------------------------------------------------------- checkpoints
+    def add_scans(self, caller: Caller, scans: Sequence[Scan]) -> dict[str, Any]:
+        """POST /v1/scans: a checkpoint's scans, each landing once however often it is sent."""
+        require_role(caller, "checkpoint")
+        if not scans:
+            raise InvalidInput("scans must not be empty", field="scans")
+        if len(scans) > MAX_SCANS:
+            raise InvalidInput(f"at most {MAX_SCANS} scans in one request", field="scans")
+        now = self.ctx.clock()
+        expires = now + self.retention
+        divisions = default_divisions()
+        rows: dict[str, dict[str, Any]] = {}
+        for i, scan in enumerate(scans):
+            where = f"scans[{i}]"
+            if not is_sid(scan.sid):
+                raise InvalidInput(
+                    f"{where}.sid must be 32 lower-case hex characters", field=f"{where}.sid"
+                )
+            try:
+                divisions.validate_area(scan.area)
+            except InvalidInput as exc:
+                raise type(exc)(f"{where}: {exc.message}", field=f"{where}.area") from None
+            if not area_within(scan.area, caller.scope):
+                raise Forbidden(
+                    f"{where}: a checkpoint of {caller.scope} scans only within it, "
+                    f"not in {scan.area}"
+                )
+            if scan.at > now + CLOCK_SKEW:
+                raise InvalidInput(f"{where}: at is in the future", field=f"{where}.at")
+            key = f"scan:{scan.id}"
+            rows.setdefault(
+                key,
+                {
+                    "sid": scan.sid,
+                    "kind": "scan",
+                    "region": caller.scope,
+                    "body": {
+                        "id": scan.id,
+                        "at": _iso(scan.at),
+                        "area": scan.area,
+                        "decision": scan.decision,
+                        "temperature": scan.temperature,
+                        "checkpoint": scan.checkpoint,
+                    },
+                    "dedupe": key,
+                    "created_at": now,
+                    "expires_at": expires,
+                },
+            )
+        with self.db.uow() as uow:
+            seqs = append_feed(uow.conn, list(rows.values()))
+            uow.commit()
+        return {"accepted": len(seqs), "duplicates": len(scans) - len(seqs)}

@@ -1,0 +1,183 @@
+"""The national risk-area list (风险地区): set by health authorities, signed, served as deltas.
+
+Every change takes the next version of the ``risk`` counter; a batch ("sixteen cities off the
+red list") is one action and one version, so a verifier that polls never sees half of it.
+History is kept (``adapters.db.risk``): a period that a new setting cuts short is ended, not
+deleted, because "was this street high-risk when this person was there?" is asked every day.
+
+A provincial, city or county authority (credential scope ``330000``, ``330100``, ``330106``)
+may set only codes inside its own area, checked by the code prefix; an authority without a
+scope is national.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from yimatong.adapters.db.risk import current_version, next_risk_version, set_risk_period
+from yimatong.adapters.db.tables import risk_periods
+from yimatong.adapters.signed import sign_document
+from yimatong.credentials import Caller, require_role
+from yimatong.domain.errors import Forbidden, InvalidInput
+from yimatong.domain.facts import RiskLevel
+from yimatong.domain.regions import default_divisions
+from yimatong.hub.context import HubContext
+
+__all__ = ["MAX_BATCH", "RiskAreas", "RiskChange", "area_within", "scope_prefix"]
+
+#: areas one batch may change
+MAX_BATCH = 5000
+#: signed documents kept (one per ``since`` asked for), and how long one is served
+_CACHE_SIZE = 64
+_CACHE_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class RiskChange:
+    area: str
+    level: RiskLevel
+    start: datetime
+    end: datetime | None = None
+
+
+def scope_prefix(scope: str) -> str:
+    """The code prefix that every area inside a six-digit region shares.
+
+    ``330000`` (a province) → ``33``; ``330100`` (a city) → ``3301``; ``330106`` → ``330106``.
+    """
+    if len(scope) != 6 or not scope.isdigit():
+        raise Forbidden(f"this credential's scope {scope[:12]!r} is not a region code")
+    if scope.endswith("0000"):
+        return scope[:2]
+    if scope.endswith("00"):
+        return scope[:4]
+    return scope
+
+
+def area_within(area: str, scope: str | None) -> bool:
+    """Whether ``area`` lies inside ``scope`` (None: the whole country)."""
+    return scope is None or area.startswith(scope_prefix(scope))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class RiskAreas:
+    def __init__(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[int, int], tuple[datetime, dict[str, Any]]] = {}
+
+    # ------------------------------------------------------------------ writes
+    def set_area(
+        self, caller: Caller, area: str, *, level: RiskLevel, start: datetime, end: datetime | None
+    ) -> dict[str, Any]:
+        """PUT /v1/risk-areas/{code}: one area from ``start`` (until ``end``)."""
+        change = RiskChange(area, level, start, end)
+        self._check(caller, change, "code")
+        with self.ctx.db.uow() as uow:
+            version = set_risk_period(uow.conn, area, level, start, end, caller.name)
+            uow.commit()
+        return {"area": area, "level": level.value, "from": start, "to": end, "version": version}
+
+    def set_many(
+        self, caller: Caller, changes: Sequence[RiskChange], note: str | None = None
+    ) -> dict[str, Any]:
+        """POST /v1/risk-areas/batch: many areas in one action, one version, all or nothing."""
+        if not changes:
+            raise InvalidInput("a batch needs at least one change", field="changes")
+        if len(changes) > MAX_BATCH:
+            raise InvalidInput(f"at most {MAX_BATCH} changes in one batch", field="changes")
+        for i, change in enumerate(changes):
+            self._check(caller, change, f"changes[{i}]")
+        # The note says why (e.g. "16 Hubei cities off the red list"); it is kept with the
+        # author in ``set_by``, which the history shows and the public list does not.
+        set_by = caller.name if not note else f"{caller.name}: {note}"[:100]
+        with self.ctx.db.uow() as uow:
+            version = next_risk_version(uow.conn)
+            for c in changes:
+                set_risk_period(uow.conn, c.area, c.level, c.start, c.end, set_by, version=version)
+            uow.commit()
+        return {
+            "version": version,
+            "count": len(changes),
+            "note": note,
+            "changes": [
+                {"area": c.area, "level": c.level.value, "from": c.start, "to": c.end}
+                for c in changes
+            ],
+        }
+
+    # ------------------------------------------------------------------- reads
+    def version(self) -> int:
+        with self.ctx.db.read() as conn:
+            return current_version(conn)
+
+    def signed_list(self, since: int = 0) -> tuple[int, dict[str, Any]]:
+        """(version, signed document) of the periods written after version ``since``.
+
+        The document of a (version, since) pair is signed once and served from memory for a
+        minute or until the list moves on: every verifier polls, and most polls ask the same
+        question. (``issued_at`` stays within a minute of the truth.)
+        """
+        now = self.ctx.clock()
+        with self.ctx.db.read() as conn:
+            version = current_version(conn)
+            cached = self._cache.get((version, since))
+            if cached is not None and 0 <= (now - cached[0]).total_seconds() < _CACHE_SECONDS:
+                return version, cached[1]
+            # Rows are bounded by the version read first: a write committed in between is
+            # left for the next delta rather than counted as seen.
+            rows = conn.execute(
+                select(risk_periods)
+                .where(risk_periods.c.version > since, risk_periods.c.version <= version)
+                .order_by(risk_periods.c.id)
+            ).all()
+        payload = {
+            "type": "risk-areas",
+            "version": version,
+            "since": since,
+            "issued_at": now.isoformat(),
+            "periods": [
+                {
+                    "id": r.id,
+                    "area": r.area,
+                    "level": r.level,
+                    "from": _iso(r.effective_from),
+                    "to": _iso(r.until),
+                    "version": r.version,
+                }
+                for r in rows
+            ],
+        }
+        document = sign_document(payload, self.ctx.hub_key())
+        with self._lock:
+            if any(v != version for v, _ in self._cache) or len(self._cache) >= _CACHE_SIZE:
+                self._cache = {k: d for k, d in self._cache.items() if k[0] > version}
+            self._cache[(version, since)] = (now, document)
+        return version, document
+
+    # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def _check(caller: Caller, change: RiskChange, field: str) -> None:
+        require_role(caller, "authority")
+        area_field = field if field == "code" else f"{field}.area"
+        try:
+            default_divisions().validate_area(change.area)
+        except InvalidInput as exc:
+            raise type(exc)(exc.message, field=area_field) from None
+        if not area_within(change.area, caller.scope):
+            raise Forbidden(
+                f"an authority of {caller.scope} may set only areas within it, not {change.area}"
+            )
+        if change.end is not None and change.end <= change.start:
+            raise InvalidInput(
+                "to must be after from", field="to" if field == "code" else f"{field}.to"
+            )

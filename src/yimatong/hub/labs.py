@@ -1,0 +1,279 @@
+"""Laboratories and the national registry of nucleic-acid results (核酸检测结果).
+
+A lab is registered by the hub's administrator with its public key and receives a credential
+(role ``lab``, scope = its lab id). It uploads results in signed batches: the signature, by
+the lab's own key, is over the canonical JSON of ``{"lab_id", "batch_id", "results"}`` exactly
+as sent, so a result carries the lab's word, not just the word of whoever held its token.
+
+A batch is taken once (``uploads``, keyed by ``batch_id``): a repeat is acknowledged as a
+duplicate and nothing is stored twice, so a lab can retry after a timeout without thinking.
+Rows are checked before anything is stored (a result reported before its sample was taken, or
+in the future, is refused naming its row) and inserted with one executemany statement.
+
+An ID number in a row is used only to compute the subject's ``sid`` and is never stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_key
+from yimatong.adapters.db.tables import labs, uploads
+from yimatong.adapters.signed import canonical
+from yimatong.credentials import Caller, add_credential, require_role
+from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
+from yimatong.domain.regions import default_divisions
+from yimatong.hub.context import HubContext
+from yimatong.hub.data import CLOCK_SKEW, append_feed, resolve_sid
+
+__all__ = ["LAB_ID", "MAX_RESULTS", "OUTCOMES", "Labs", "batch_message"]
+
+MAX_RESULTS = 20_000
+OUTCOMES = ("negative", "positive")
+LAB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+_BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_ROW_KEYS = frozenset({"subject", "id_type", "id_number", "sampled_at", "reported_at", "result"})
+
+
+def batch_message(lab_id: str, batch_id: str, results: list[dict[str, Any]]) -> bytes:
+    """The bytes a lab signs for a batch."""
+    return canonical({"lab_id": lab_id, "batch_id": batch_id, "results": results})
+
+
+def _time(value: Any, where: str, name: str) -> datetime:
+    """An RFC 3339 time with an offset, or InvalidInput naming the row and field."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None and parsed.utcoffset() is not None:
+            return parsed
+    raise InvalidInput(
+        f"{where}: {name} must be an RFC 3339 time with an offset", field=f"{where}.{name}"
+    )
+
+
+class Labs:
+    def __init__(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.retention = timedelta(days=ctx.settings.retention_days)
+        # lab id -> (kid, parsed key): a key is parsed once, not on every upload
+        self._keys: dict[str, tuple[bytes, VerifyingKey]] = {}
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- registry
+    def register(
+        self, caller: Caller, *, lab_id: str, name: str, region: str, public_key: str
+    ) -> dict[str, Any]:
+        """POST /v1/labs (hub admin): register a lab and return its credential, once."""
+        require_role(caller, "admin")
+        if not LAB_ID.fullmatch(lab_id):
+            raise InvalidInput("lab_id is 1 to 32 letters, digits, '.', '_' or '-'", field="lab_id")
+        if len(region) != 6:
+            raise InvalidInput("region must be a six-digit region code", field="region")
+        try:
+            default_divisions().validate_area(region)
+        except InvalidInput as exc:
+            raise type(exc)(exc.message, field="region") from None
+        try:
+            key = load_verifying_key(base64.b64decode(public_key, validate=True))
+        except (ValueError, TypeError):
+            raise InvalidInput(
+                "public_key must be a base64 DER SubjectPublicKeyInfo", field="public_key"
+            ) from None
+        now = self.ctx.clock()
+        with self.db.uow() as uow:
+            conn = uow.conn
+            if conn.execute(select(labs.c.lab_id).where(labs.c.lab_id == lab_id)).first():
+                raise Conflict(f"lab {lab_id} is registered already")
+            conn.execute(
+                insert(labs).values(
+                    lab_id=lab_id,
+                    name=name,
+                    region=region,
+                    kid=key.kid,
+                    alg=key.alg.value,
+                    public_der=key.spki_der(),
+                    status="active",
+                    created_at=now,
+                )
+            )
+            token = add_credential(
+                conn, name=f"lab-{lab_id}", role="lab", now=now, rng=self.ctx.rng, scope=lab_id
+            )
+            uow.commit()
+        return {
+            "lab_id": lab_id,
+            "name": name,
+            "region": region,
+            "kid": key.kid.hex(),
+            "credential": token,
+        }
+
+    # ------------------------------------------------------------------ upload
+    def upload(self, caller: Caller, body: Any) -> dict[str, Any]:
+        """POST /v1/test-results: one signed batch of up to 20,000 results."""
+        require_role(caller, "lab")
+        lab_id, batch_id, results, signature = self._envelope(body)
+        if caller.scope != lab_id:
+            raise Forbidden("this credential belongs to another lab")
+        lab, key = self._lab(lab_id)
+        try:
+            key.verify(signature, batch_message(lab_id, batch_id, results))
+        except BadSignature:
+            raise Forbidden("the batch signature does not verify with the lab's key") from None
+        with self.db.read() as conn:  # a retry after a timeout: answer it before any work
+            seen = conn.execute(select(uploads.c.lab_id).where(uploads.c.batch_id == batch_id))
+            repeat = seen.first() is not None
+        if repeat:
+            return self._duplicate(lab_id, batch_id)
+
+        now = self.ctx.clock()
+        expires = now + self.retention
+        secret = self.ctx.federation_secret
+        today = now.date()
+        latest = now + CLOCK_SKEW
+        common = {"lab": lab.name, "lab_id": lab_id, "lab_region": lab.region}
+        rows = []
+        for i, row in enumerate(results):
+            where = f"results[{i}]"
+            if not isinstance(row, dict):
+                raise InvalidInput(f"{where} must be an object", field=where)
+            unknown = row.keys() - _ROW_KEYS
+            if unknown:
+                # a stray "name" or "phone" column must not travel further than this
+                raise InvalidInput(
+                    f"{where}: unknown fields {', '.join(sorted(unknown))}", field=where
+                )
+            sampled = _time(row.get("sampled_at"), where, "sampled_at")
+            reported = _time(row.get("reported_at"), where, "reported_at")
+            if reported < sampled:
+                raise InvalidInput(
+                    f"{where}: reported_at is before sampled_at", field=f"{where}.reported_at"
+                )
+            if reported > latest:
+                raise InvalidInput(
+                    f"{where}: reported_at is in the future", field=f"{where}.reported_at"
+                )
+            outcome = row.get("result")
+            if outcome not in OUTCOMES:
+                raise InvalidInput(
+                    f"{where}: result must be negative or positive", field=f"{where}.result"
+                )
+            sid = resolve_sid(
+                secret,
+                subject=_str_or_none(row.get("subject"), where, "subject"),
+                id_type=_str_or_none(row.get("id_type"), where, "id_type"),
+                id_number=_str_or_none(row.get("id_number"), where, "id_number"),
+                today=today,
+                where=where,
+            )
+            rows.append(
+                {
+                    "sid": sid,
+                    "kind": "test",
+                    "region": lab.region,
+                    "body": {
+                        "sampled_at": sampled.isoformat(),
+                        "reported_at": reported.isoformat(),
+                        "outcome": outcome,
+                        **common,
+                    },
+                    "dedupe": None,
+                    "created_at": now,
+                    "expires_at": expires,
+                }
+            )
+
+        with self.db.uow() as uow:
+            try:
+                # First, and a write: a concurrent copy of this batch waits here, then fails.
+                uow.conn.execute(
+                    insert(uploads).values(
+                        batch_id=batch_id,
+                        lab_id=lab_id,
+                        rows=len(rows),
+                        first_seq=None,
+                        received_at=now,
+                    )
+                )
+            except IntegrityError:
+                uow.conn.rollback()
+                return self._duplicate(lab_id, batch_id)
+            seqs = append_feed(uow.conn, rows)
+            uow.conn.execute(
+                uploads.update().where(uploads.c.batch_id == batch_id).values(first_seq=seqs[0])
+            )
+            uow.commit()
+        return {
+            "batch_id": batch_id,
+            "accepted": len(seqs),
+            "duplicate": False,
+            "first_seq": seqs[0],
+            "last_seq": seqs[-1],
+        }
+
+    # ----------------------------------------------------------------- helpers
+    def _duplicate(self, lab_id: str, batch_id: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = conn.execute(select(uploads).where(uploads.c.batch_id == batch_id)).one()
+        if row.lab_id != lab_id:
+            raise Conflict(f"batch_id {batch_id} was used by another lab; choose another")
+        return {"batch_id": batch_id, "accepted": row.rows, "duplicate": True}
+
+    @staticmethod
+    def _envelope(body: Any) -> tuple[str, str, list[Any], bytes]:
+        if not isinstance(body, dict):
+            raise InvalidInput("the body must be a JSON object")
+        unknown = body.keys() - {"lab_id", "batch_id", "results", "signature"}
+        if unknown:
+            raise InvalidInput(f"unknown fields {', '.join(sorted(unknown))}")
+        lab_id = body.get("lab_id")
+        if not isinstance(lab_id, str) or not LAB_ID.fullmatch(lab_id):
+            raise InvalidInput("lab_id is missing or malformed", field="lab_id")
+        batch_id = body.get("batch_id")
+        if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
+            raise InvalidInput(
+                "batch_id is 1 to 64 letters, digits, '.', '_', ':' or '-'", field="batch_id"
+            )
+        results = body.get("results")
+        if not isinstance(results, list) or not results:
+            raise InvalidInput("results must be a non-empty list", field="results")
+        if len(results) > MAX_RESULTS:
+            raise InvalidInput(f"at most {MAX_RESULTS} results in one batch", field="results")
+        raw = body.get("signature")
+        try:
+            if not isinstance(raw, str):
+                raise ValueError
+            signature = base64.b64decode(raw + "=" * (-len(raw) % 4), b"-_", validate=True)
+        except ValueError:
+            raise InvalidInput("signature must be base64url", field="signature") from None
+        return lab_id, batch_id, results, signature
+
+    def _lab(self, lab_id: str) -> tuple[Any, VerifyingKey]:
+        with self.db.read() as conn:
+            lab = conn.execute(select(labs).where(labs.c.lab_id == lab_id)).first()
+        if lab is None or lab.status != "active":
+            raise Forbidden(f"lab {lab_id} is not registered or not active")
+        cached = self._keys.get(lab_id)
+        if cached is not None and cached[0] == lab.kid:
+            return lab, cached[1]
+        key = load_verifying_key(lab.public_der)
+        with self._lock:
+            self._keys[lab_id] = (lab.kid, key)
+        return lab, key
+
+
+def _str_or_none(value: Any, where: str, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidInput(f"{where}: {name} must be a string", field=f"{where}.{name}")
