@@ -1,13 +1,116 @@
-"""Routes: filled in by the work on this part (see docs/architecture.md)."""
+"""Routes of entry policies and of checkpoint look-ups by ID number, at the hub.
+
+- ``PUT /v1/policies/{region}`` (health authority): a new version of a policy;
+- ``GET /v1/policies/{region}`` (public): the signed policies that concern the region (ETag);
+- ``GET /v1/policies/{region}/history`` (public): every version ever set for the region;
+- ``POST /v1/lookups`` (checkpoint): the masked status of someone without a phone, by ID number.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Path, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-__all__ = ["router"]
+from yimatong.hub.context import HubContext
+from yimatong.hub.lookup import SubjectLookup
+from yimatong.hub.policies import EntryPolicies, PolicyDecider
+from yimatong.issuer.api import caller_of
+from yimatong.web_common import ORJSONResponse
+
+__all__ = ["PUBLIC", "LookupRequest", "PolicyRequest", "router"]
+
+#: Routes of this router that anonymous callers may use (listed in hub/app.py's public paths).
+PUBLIC = frozenset({"GET /v1/policies/{region}", "GET /v1/policies/{region}/history"})
+
+REGION = Annotated[str, Path(pattern=r"^\d{6}$")]
+PlaceKind = Literal["any", "transport", "residential", "hospital", "school", "office"]
 
 
-def router(ctx: Any) -> APIRouter:
-    return APIRouter()
+class PolicyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    place_kind: PlaceKind = "any"
+    #: a CertLogic expression over the facts of docs/policies.md
+    rule: Any
+    description: str = Field(min_length=1, max_length=500)
+    #: default: now (in force at once)
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+
+
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_type: str = Field(default="111", pattern=r"^\d{3}$")
+    id_number: str = Field(min_length=1, max_length=40)
+    at_region: str | None = Field(default=None, pattern=r"^\d{6}$")
+    temperature: float | None = Field(default=None, ge=30, le=45)
+    place_kind: PlaceKind | None = None
+    #: the gate's own name (the credential's name is recorded anyway)
+    checkpoint: str | None = Field(default=None, max_length=60)
+
+
+def router(ctx: HubContext) -> APIRouter:
+    r = APIRouter(default_response_class=ORJSONResponse, tags=["policies"])
+    store = EntryPolicies(ctx)
+    # Mode 2's decider when it is wired (build_hub: ctx.decider = PolicyDecider(ctx)), so the
+    # two share one cache of compiled policies; else one of our own for look-ups.
+    decider = ctx.decider if isinstance(ctx.decider, PolicyDecider) else PolicyDecider(ctx, store)
+    lookups = SubjectLookup(ctx, decider)
+
+    @r.put("/v1/policies/{region}", summary="Set the entry policy of one kind of place (authority)")
+    def put_policy(region: REGION, body: PolicyRequest, request: Request) -> dict[str, Any]:
+        return store.put(
+            caller_of(request),
+            region,
+            place_kind=body.place_kind,
+            rule=body.rule,
+            description=body.description,
+            valid_from=body.valid_from,
+            valid_to=body.valid_to,
+        )
+
+    @r.get(
+        "/v1/policies/{region}",
+        summary="The signed entry policies that apply in a region, now and later (ETag)",
+    )
+    def get_policies(
+        region: REGION, if_none_match: Annotated[str | None, Header()] = None
+    ) -> Response:
+        version = store.version(region)
+        etag = f'"policies-{region}-{version}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if if_none_match == etag:
+            return Response(status_code=304, headers=headers)
+        version, document = store.signed(region)
+        headers["ETag"] = f'"policies-{region}-{version}"'
+        return ORJSONResponse(document, headers=headers)
+
+    @r.get(
+        "/v1/policies/{region}/history",
+        summary="Every entry policy ever set for exactly this region, newest first",
+    )
+    def policy_history(region: REGION) -> dict[str, Any]:
+        return {"region": region, "policies": store.history(region)}
+
+    @r.post(
+        "/v1/lookups",
+        summary="Someone without a phone: masked status by ID number, from the holder's issuer",
+    )
+    async def lookup(body: LookupRequest, request: Request) -> dict[str, Any]:
+        caller = caller_of(request)
+        return await run_in_threadpool(
+            lambda: lookups.lookup(
+                caller,
+                id_type=body.id_type,
+                id_number=body.id_number,
+                at_region=body.at_region,
+                temperature=body.temperature,
+                place_kind=body.place_kind,
+                checkpoint=body.checkpoint,
+            )
+        )
+
+    return r

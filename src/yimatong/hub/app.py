@@ -19,6 +19,7 @@ from yimatong.hub import api_codes, api_data, api_policies
 from yimatong.hub.api_registry import registry_router
 from yimatong.hub.context import HubContext
 from yimatong.hub.hosting import HostedRegions
+from yimatong.hub.policies import PolicyDecider
 from yimatong.hub.registry import NATIONAL
 from yimatong.web_common import PUBLIC_PATHS, install_common
 
@@ -58,6 +59,8 @@ def build_hub(
         federation_secret=settings.federation_secret,
         hosted=hosted,
     )
+    # Mode 2 answers carry the decision under the entry policy of the region asked about.
+    ctx.decider = PolicyDecider(ctx)
     now = clock()
     ensure_signing_key(db, cipher, settings, now, region=NATIONAL)
     ctx.registry.ensure_national(now)

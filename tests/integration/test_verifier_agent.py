@@ -1,0 +1,77 @@
+"""The checkpoint agent in-process: line handling, status, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.checkpoint_helpers import Federation, start_federation
+from yimatong.verifier.agent import Agent, parse_line
+
+
+@pytest.fixture
+def fed(tmp_path: Path, clock: Any) -> Iterator[Federation]:
+    yield from start_federation(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path, clock)
+
+
+def test_parse_line() -> None:
+    assert parse_line("YMT1:ABC\n") == ("YMT1:ABC", None)
+    assert parse_line("YMT1:ABC\t36.6\r\n") == ("YMT1:ABC", 36.6)
+    with pytest.raises(ValueError):
+        parse_line("YMT1:ABC\thot")
+    with pytest.raises(ValueError):
+        parse_line("YMT1:ABC\t99")
+
+
+def test_lines_in_decisions_out(fed: Federation) -> None:
+    me, sid = fed.citizen()
+    code = fed.code(me, sid)
+    out, err = io.StringIO(), io.StringIO()
+    agent = Agent(fed.verifier(), out=out, err=err, as_json=True, upload_every=0.05)
+    lines = ["# a comment\n", "\n", code + "\n", code + "\t39.0\n", code + "\tfever\n", ":status\n"]
+    assert agent.run(lines, install_signals=False) == 0
+    printed = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [p.get("outcome") for p in printed[:3]] == ["PASS", "PASS", "CHECK"]
+    assert "bad input line" in printed[2]["error"]
+    status = printed[3]["status"]
+    assert status["scans"] == 2 and status["trust_version"] is not None
+    assert "checkpoint stopped: 2 scans (PASS 2); 0 waiting for upload" in err.getvalue()
+
+
+def test_sigterm_while_waiting_for_input_stops_cleanly(fed: Federation) -> None:
+    me, sid = fed.citizen()
+    code = fed.code(me, sid)
+    read_fd, write_fd = os.pipe()
+    reader = os.fdopen(read_fd, "r", encoding="utf-8")
+    writer = os.fdopen(write_fd, "w", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    agent = Agent(fed.verifier(), out=out, err=err)
+
+    def gate() -> None:
+        writer.write(code + "\n")
+        writer.flush()
+        deadline = time.monotonic() + 10
+        while not out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=gate)
+    thread.start()
+    try:
+        assert agent.run(reader) == 0
+    finally:
+        thread.join()
+        writer.close()
+        reader.close()
+    assert out.getvalue().startswith("PASS ")
+    assert "checkpoint stopped: 1 scans" in err.getvalue()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers put back
