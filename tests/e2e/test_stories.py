@@ -1,0 +1,288 @@
+"""The federation's stories (STORIES.md), told against `yimatong demo` running as real processes.
+
+One demo federation (hub hosting 540000, Zhejiang, Guizhou, legacy Hubei; a small synthetic
+population) is started for this module, exactly as the README's first command starts it, and
+each test plays one story over loopback HTTP and the `yimatong` command line. The story that
+needs weeks to pass ("sixteen cities off the red list") runs in-process with a fake clock in
+tests/integration/test_story_sixteen_cities.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.processes import free_port, yimatong
+from tests.integration.conftest import make_id
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@dataclass
+class Demo:
+    state: Path
+    plan: dict[str, Any]
+    proc: subprocess.Popen[bytes]
+
+    def url(self, name: str) -> str:
+        return next(n["url"] for n in self.plan["nodes"] if n["name"] == name)
+
+    @property
+    def hub(self) -> str:
+        return self.url("hub")
+
+    def checkpoint(self, region: str) -> str:
+        return str(self.plan["credentials"]["checkpoints"][region])
+
+    def otp(self, phone: str, after: int) -> str:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            lines = (self.state / "sms.log").read_text(encoding="utf-8").splitlines()[after:]
+            for line in reversed(lines):
+                if f"\t{phone}\t" in line:
+                    return re.findall(r"\d{6}", line.split("\t", 2)[2])[0]
+            time.sleep(0.1)
+        raise AssertionError("no one-time code arrived")
+
+    def sign_in(self, base: str, phone: str) -> dict[str, str]:
+        log = self.state / "sms.log"
+        seen = len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+        r = httpx.post(f"{base}/v1/auth/otp", json={"phone": phone}, timeout=10)
+        assert r.status_code == 202, r.text
+        r = httpx.post(
+            f"{base}/v1/auth/session",
+            json={"phone": phone, "otp": self.otp(phone, seen)},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    def apply(self, base: str, me: dict[str, str], **body: Any) -> str:
+        body.setdefault("id_type", "111")
+        r = httpx.post(f"{base}/v1/applications", json=body, headers=me, timeout=10)
+        assert r.status_code == 201, r.text
+        return str(r.json()["sid"])
+
+    def code(self, base: str, me: dict[str, str], sid: str, kind: str = "dynamic") -> str:
+        r = httpx.post(
+            f"{base}/v1/codes", json={"subject": sid, "kind": kind}, headers=me, timeout=10
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["code"])
+
+    def verify(self, code: str, at: str, *extra: str, token_region: str | None = None) -> Any:
+        result = yimatong(
+            "verify", code, "--hub", self.hub, "--at", at, "--json",
+            "--cache-dir", str(self.state / f"cache-{token_region or at}"), *extra,
+            env={"YIMATONG_TOKEN": self.checkpoint(token_region or at)},
+            check=False,
+        )  # fmt: skip
+        assert result.stdout.strip(), result.stderr
+        return json.loads(result.stdout)
+
+
+def _free_base() -> int:
+    for _ in range(50):
+        base = random.randrange(20000, 60000)
+        ports = [base + i for i in range(4)]
+        try:
+            for p in ports:
+                import socket
+
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return base
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    state = tmp_path_factory.mktemp("demo")
+    base = _free_base()
+    out = (state / "demo.out").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yimatong", "demo", "--state-dir", str(state),
+         "--base-port", str(base), "--population", "30"],
+        stdout=out, stderr=subprocess.STDOUT, env={**os.environ},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        plan_path = state / "federation.json"
+        while not plan_path.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError((state / "demo.out").read_text()[-3000:])
+            time.sleep(0.5)
+        plan = json.loads(plan_path.read_text())
+        yield Demo(state, plan, proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()
+    # Stopping the demo stops every node.
+    for n in plan["nodes"]:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(n["url"] + "/healthz", timeout=1)
+
+
+def _legacy_code(demo: Demo, *, status: str = "00") -> str:
+    """A resident registers with Hubei's own system and gets its own opaque code."""
+    apps = json.loads((demo.state / "hubei" / "legacy-apps.json").read_text())["apps"]
+    admin = next(a for a in apps if "admin" in a["scopes"])
+    base = demo.url("hubei")
+
+    def call(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        ts = str(int(time.time() * 1000))
+        sign = hashlib.sha256((admin["appKey"] + ts + admin["appSecret"]).encode()).hexdigest()
+        headers = {"appKey": admin["appKey"], "timestamp": ts, "sign": sign}
+        answer: dict[str, Any] = httpx.post(
+            base + path, json=body, headers=headers, timeout=10
+        ).json()
+        assert answer["errcode"] == 0, answer
+        return answer
+
+    user = call(
+        "/hbjkm/user/register",
+        {
+            "xm": "王建国",
+            "zjlx": "1",
+            "zjhm": make_id("420381", "19800303", "155"),
+            "sjhm": "13607110001",
+        },
+    )["data"]["userId"]
+    if status != "00":
+        call("/hbjkm/admin/setStatus", {"userId": user, "healthyStaus": status})
+    return str(call("/hbjkm/code/generate", {"userId": user})["data"]["code"])
+
+
+def test_a_green_hubei_legacy_code_passes_a_guizhou_checkpoint(demo: Demo) -> None:
+    """The hotel in Renhuai: Guizhou recognises Hubei's code through the hub; no quarantine."""
+    code = _legacy_code(demo)
+    assert code.startswith("HBJKM:")
+    answer = demo.verify(code, "520000", "--temperature", "36.5")
+    assert answer["decision"]["outcome"] == "PASS", answer
+    assert answer["colour"] == "green"
+    assert answer["issuer"] == "420000"
+
+
+def test_zhejiang_and_guizhou_recognise_each_other_even_offline(demo: Demo) -> None:
+    zj, gz = demo.url("zhejiang"), demo.url("guizhou")
+    me = demo.sign_in(zj, "13800010001")
+    zj_code = demo.code(
+        zj, me, demo.apply(zj, me, name="钱多多", id_number=make_id("330102", "19900101", "011"))
+    )
+    me2 = demo.sign_in(gz, "13800010002")
+    gz_code = demo.code(
+        gz, me2, demo.apply(gz, me2, name="龙飞", id_number=make_id("520102", "19920202", "021"))
+    )
+    at_gz = demo.verify(zj_code, "520000", "--temperature", "36.4")
+    at_zj = demo.verify(gz_code, "330000")
+    assert (at_gz["decision"]["outcome"], at_gz["issuer"]) == ("PASS", "330000")
+    assert (at_zj["decision"]["outcome"], at_zj["issuer"]) == ("PASS", "520000")
+    # The signature check needs no hub: --offline never touches the network.
+    offline = demo.verify(zj_code, "520000", "--offline", "--temperature", "36.4")
+    assert offline["mode"] == "offline", offline
+    assert offline["valid"] is True
+    assert offline["issuer"] == "330000"
+
+
+def test_a_shanghai_lab_result_reaches_a_zhejiang_residents_health_query(demo: Demo) -> None:
+    zj = demo.url("zhejiang")
+    id_number = make_id("330106", "19850606", "031")
+    me = demo.sign_in(zj, "13800010003")
+    sid = demo.apply(zj, me, name="孙悦", id_number=id_number)
+    sampled = datetime.now(UTC) - timedelta(hours=20)
+    csv = demo.state / "one-result.csv"
+    reported = sampled + timedelta(hours=6)
+    csv.write_text(
+        "id_type,id_number,sampled_at,reported_at,result\n"
+        f"111,{id_number},{sampled.isoformat()},{reported.isoformat()},negative\n",
+        encoding="utf-8",
+    )
+    lab = demo.plan["credentials"]["lab"]
+    yimatong(
+        "results", "upload", str(csv), "--lab", lab["lab_id"], "--key", lab["key"],
+        "--hub", demo.hub, env={"YIMATONG_TOKEN": lab["token"]},
+    )  # fmt: skip
+    deadline = time.monotonic() + 20  # the issuer syncs every 3 s in the demo
+    tests: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not tests:
+        tests = httpx.get(f"{zj}/v1/subjects/{sid}/health", headers=me, timeout=10).json()["tests"]
+        time.sleep(0.5)
+    assert [(t["outcome"], t["hours_since_sampling"]) for t in tests] == [("negative", 20)]
+
+
+def test_a_resident_of_the_mode_3_region_is_recognised_in_zhejiang(demo: Demo) -> None:
+    tibet = demo.plan["hosted"][0]["url"]
+    me = demo.sign_in(tibet, "13800010004")
+    sid = demo.apply(tibet, me, name="扎西", id_number=make_id("540102", "19870707", "041"))
+    answer = demo.verify(demo.code(tibet, me, sid), "330000")
+    assert answer["issuer"] == "540000"
+    assert answer["decision"]["outcome"] == "PASS"
+
+
+def test_a_daughter_applies_for_her_father_and_his_printed_code_is_checked_online(
+    demo: Demo,
+) -> None:
+    zj = demo.url("zhejiang")
+    me = demo.sign_in(zj, "13800010005")
+    demo.apply(zj, me, name="李梅", id_number=make_id("330106", "19880505", "062"))
+    father = demo.apply(
+        zj, me, name="李建国", id_number=make_id("330106", "19560303", "071"),
+        for_relative={"relationship": "父亲"},
+    )  # fmt: skip
+    answer = demo.verify(demo.code(zj, me, father, kind="printed"), "330000")
+    assert answer["kind"] == "printed"
+    assert answer["status"] == "online"
+    assert answer["display"]["masked_name"] == "李**"
+    assert answer["decision"]["outcome"] == "PASS"
+
+
+def test_zhejiang_rotates_its_key_old_codes_verify_until_a_revoked_kid_fails(demo: Demo) -> None:
+    zj = demo.url("zhejiang")
+    node = ["--role", "issuer", "--region", "330000", "--state-dir", str(demo.state / "zhejiang"),
+            "--db", f"sqlite:///{demo.state / 'zhejiang' / 'node.db'}"]  # fmt: skip
+    me = demo.sign_in(zj, "13800010006")
+    sid = demo.apply(zj, me, name="赵雷", id_number=make_id("330106", "19791212", "081"))
+    old_code = demo.code(zj, me, sid, kind="printed")
+    old_kid = next(k["kid"] for k in json.loads(yimatong("keys", "list", *node, "--json").stdout)
+                   if k["status"] == "active")  # fmt: skip
+    yimatong("keys", "rotate", *node)
+    new_code = demo.code(zj, me, sid)
+    deadline = time.monotonic() + 20  # the issuer tells the hub on its next sync
+    answer: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        answer = demo.verify(new_code, "330000")
+        if answer.get("valid"):
+            break
+        time.sleep(0.5)
+    assert answer.get("valid"), answer
+    assert demo.verify(old_code, "330000")["valid"] is True  # issued before the rotation
+    yimatong("keys", "revoke", *node, old_kid)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        answer = demo.verify(old_code, "330000")
+        if not answer.get("valid", True) or answer.get("type", "").endswith("invalid-code"):
+            break
+        time.sleep(0.5)
+    assert answer.get("valid") is not True, answer
