@@ -40,7 +40,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from yimatong.adapters.db.counters import next_value
-from yimatong.adapters.db.tables import hub_feed, subject_regions
+from yimatong.adapters.db.tables import hub_feed
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.legacy_hbjkm import HbjkmAdapter, LegacyVerdict
 from yimatong.adapters.wire.code import PREFIX, Keyring, encode_code, peek_code, verify_code_at
@@ -61,6 +61,7 @@ from yimatong.hub.codes_answer import (
     readable_answer,
 )
 from yimatong.hub.context import HubContext
+from yimatong.hub.data import register_subjects
 from yimatong.hub.ratelimit import RateLimiter
 from yimatong.hub.registry import NATIONAL
 
@@ -455,7 +456,7 @@ class CodeService:
                             expires_at=now + self.retention,
                         )
                     )
-                _insert_ignore(conn, verdict.sid, verdict.issuer, now)
+                register_subjects(conn, [verdict.sid], verdict.issuer, now)
                 uow.commit()
         except SQLAlchemyError as exc:
             # The checkpoint still gets its answer; the summary waits for the next scan.
@@ -558,18 +559,6 @@ def _region_scope(caller: Caller) -> str | None:
     if caller.role == "checkpoint" and scope and len(scope) == 6 and scope.isdigit():
         return scope
     return None
-
-
-def _insert_ignore(conn: Any, sid: str, region: str, now: datetime) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    conn.execute(
-        dialect_insert(subject_regions)
-        .values(sid=sid, region=region, created_at=now)
-        .on_conflict_do_nothing()
-    )
 
 
 def _summary(row: Any) -> tuple[Mapping[str, Any], datetime] | None:

@@ -24,10 +24,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed, subject_regions
+from yimatong.adapters.db.upsert import dialect_insert
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import Forbidden, InvalidInput, NotFound
 from yimatong.domain.identity import DocumentType, is_sid, subject_id, validate_document
@@ -48,6 +48,7 @@ __all__ = [
     "append_feed",
     "feed_item",
     "purge_expired",
+    "register_subjects",
     "resolve_sid",
 ]
 
@@ -150,13 +151,6 @@ def resolve_sid(
     return subject_id(secret, doc_type, number)
 
 
-def _insert(conn: Connection) -> postgresql.Insert | sqlite.Insert:
-    """INSERT for the connection's dialect, so that ON CONFLICT DO NOTHING is at hand."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(hub_feed)
-    return sqlite.insert(hub_feed)
-
-
 def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Append ``rows`` (without ``seq``) to the feed in one INSERT; the seqs that landed.
 
@@ -170,10 +164,10 @@ def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int
     first = last - len(rows) + 1
     values = [{**row, "seq": first + i} for i, row in enumerate(rows)]
     if not any(row.get("dedupe") for row in rows):
-        conn.execute(_insert(conn), values)
+        conn.execute(dialect_insert(conn, hub_feed), values)
         return [v["seq"] for v in values]
     stmt = (
-        _insert(conn)
+        dialect_insert(conn, hub_feed)
         .on_conflict_do_nothing(index_elements=[hub_feed.c.dedupe])
         .returning(hub_feed.c.seq)
     )
@@ -197,14 +191,13 @@ def purge_expired(conn: Connection, now: datetime) -> int:
     return int(conn.execute(delete(hub_feed).where(hub_feed.c.expires_at <= now)).rowcount or 0)
 
 
-def _register(conn: Connection, sids: Iterable[str], region: str, now: datetime) -> int:
+def register_subjects(conn: Connection, sids: Iterable[str], region: str, now: datetime) -> int:
     """Record that ``region``'s issuer holds ``sids``; how many were new (idempotent)."""
     values = [{"sid": s, "region": region, "created_at": now} for s in dict.fromkeys(sids)]
     if not values:
         return 0
-    ins = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = (
-        ins(subject_regions)
+        dialect_insert(conn, subject_regions)
         .on_conflict_do_nothing(index_elements=[subject_regions.c.sid, subject_regions.c.region])
         .returning(subject_regions.c.sid)
     )
@@ -315,7 +308,7 @@ class NationalData:
                 )
         now = self.ctx.clock()
         with self.db.uow() as uow:
-            new = _register(uow.conn, sids, region, now)
+            new = register_subjects(uow.conn, sids, region, now)
             uow.commit()
         return {"region": region, "registered": new, "known": len(set(sids)) - new}
 
@@ -353,7 +346,7 @@ class NationalData:
             )
         with self.db.uow() as uow:
             seqs = append_feed(uow.conn, rows)  # first: every feed writer queues on the counter
-            _register(uow.conn, (s.sid for s in summaries), region, now)
+            register_subjects(uow.conn, (s.sid for s in summaries), region, now)
             uow.commit()
         return {"accepted": len(seqs), "first_seq": seqs[0], "last_seq": seqs[-1]}
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
@@ -43,13 +43,14 @@ from yimatong.adapters.db.tables import (
     sync_state,
     test_results,
 )
+from yimatong.adapters.db.upsert import insert_ignore
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.domain.errors import YimatongError
 from yimatong.hub.registry import rotation_message
 from yimatong.issuer.services import IssuerService
 
-__all__ = ["HubLink", "SyncReport", "insert_ignore"]
+__all__ = ["HubLink", "SyncReport"]
 
 log = logging.getLogger("yimatong.sync")
 
@@ -65,16 +66,6 @@ class SyncReport:
     risk_periods: int = 0
     reassessed: int = 0
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
-    """Insert unless a unique key (``origin``) is taken; True when a row was written."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    result = conn.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
 
 
 def _time(value: Any) -> datetime | None:

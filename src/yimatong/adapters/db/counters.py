@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 
 from yimatong.adapters.db.tables import counters
+from yimatong.adapters.db.upsert import insert_ignore
 
 __all__ = ["current_value", "next_value"]
 
@@ -25,16 +26,8 @@ def next_value(conn: Connection, name: str, by: int = 1) -> int:
     ).first()
     if row is not None:
         return int(row.value)
-    insert_ignore(conn, name)
+    insert_ignore(conn, counters, {"name": name, "value": 0})
     return next_value(conn, name, by)
-
-
-def insert_ignore(conn: Connection, name: str) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    conn.execute(insert(counters).values(name=name, value=0).on_conflict_do_nothing())
 
 
 def current_value(conn: Connection, name: str) -> int:
