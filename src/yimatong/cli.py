@@ -187,6 +187,50 @@ def db_upgrade(
     click.echo("database is up to date")
 
 
+@db.command("purge")
+@_node_options
+def db_purge(
+    role: str | None, region: str | None, state_dir: Path | None, db_url: str | None
+) -> None:
+    """Delete personal records whose retention has ended (run daily)."""
+    from yimatong.adapters.db.retention import purge_expired
+
+    settings = _node_settings(role, region, state_dir, db_url)
+    counts = _with_uow(settings, lambda conn, _c: purge_expired(conn, _now()))
+    total = sum(counts.values())
+    detail = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+    click.echo(f"purged {total} expired records" + (f" ({detail})" if detail else ""))
+
+
+@db.command("sunset")
+@_node_options
+@click.option(
+    "--yes-delete-all-personal-data",
+    "confirmed",
+    is_flag=True,
+    help="Required: says you mean it.",
+)
+def db_sunset(
+    role: str | None,
+    region: str | None,
+    state_dir: Path | None,
+    db_url: str | None,
+    confirmed: bool,
+) -> None:
+    """Delete ALL personal data of this node: the programme has ended.
+
+    Afterwards destroy the node's secrets (YMT_FEDERATION_SECRET, YMT_DATA_KEYS, or
+    STATE_DIR/secrets.json) so that nothing left behind can be linked or decrypted.
+    """
+    from yimatong.adapters.db.retention import sunset
+
+    if not confirmed:
+        _fail("this deletes every personal record; add --yes-delete-all-personal-data", 2)
+    settings = _node_settings(role, region, state_dir, db_url)
+    counts = _with_uow(settings, lambda conn, _c: sunset(conn))
+    click.echo(f"deleted {sum(counts.values())} personal records; now destroy the node's secrets")
+
+
 # ---------------------------------------------------------------------------- keys
 @main.group()
 def keys() -> None:

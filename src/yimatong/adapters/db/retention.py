@@ -1,0 +1,109 @@
+"""Retention: every personal record expires, and the programme itself can end.
+
+``purge_expired`` deletes what has passed its ``expires_at`` (run it daily: ``yimatong db
+purge`` from cron or a systemd timer); a subject that expires takes everything that hangs off
+it (links, declarations, itineraries, status, corrections). ``sunset`` deletes every personal
+record of the node at once, for the day the programme ends — after it, destroy the node's
+secrets (``YMT_FEDERATION_SECRET``, ``YMT_DATA_KEYS``) too, so nothing left can be linked or read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, Table, delete, exists, select
+
+from yimatong.adapters.db.tables import (
+    accounts,
+    assessments,
+    audit_log,
+    case_facts,
+    contact_facts,
+    corrections,
+    declarations,
+    hub_feed,
+    links,
+    otps,
+    quarantine_orders,
+    sessions,
+    stays,
+    subject_regions,
+    subjects,
+    summaries,
+    test_results,
+    uploads,
+)
+
+__all__ = ["PERSONAL_TABLES", "purge_expired", "sunset"]
+
+#: Rows that carry ``expires_at`` and can go on their own.
+_EXPIRING: tuple[Table, ...] = (
+    declarations,
+    stays,
+    test_results,
+    case_facts,
+    contact_facts,
+    quarantine_orders,
+    corrections,
+    summaries,
+    hub_feed,
+)
+
+#: Children of ``subjects`` (by ``sid``), deleted before the subject itself.
+_CHILDREN: tuple[Table, ...] = (links, declarations, stays, assessments, corrections)
+
+#: Every table holding personal data (pseudonymous or encrypted), in a safe deletion order.
+PERSONAL_TABLES: tuple[Table, ...] = (
+    sessions,
+    otps,
+    links,
+    declarations,
+    stays,
+    assessments,
+    corrections,
+    test_results,
+    case_facts,
+    contact_facts,
+    quarantine_orders,
+    summaries,
+    hub_feed,
+    subject_regions,
+    uploads,
+    audit_log,
+    subjects,
+    accounts,
+)
+
+
+def purge_expired(conn: Connection, now: datetime) -> dict[str, int]:
+    """Delete expired records; returns how many rows went, by table (zeros left out)."""
+    counts: dict[str, int] = {}
+
+    def note(table: Table, n: int | None) -> None:
+        if n:
+            counts[table.name] = counts.get(table.name, 0) + int(n)
+
+    for table in _EXPIRING:
+        note(table, conn.execute(delete(table).where(table.c.expires_at <= now)).rowcount)
+    gone = select(subjects.c.sid).where(subjects.c.expires_at <= now)
+    for table in _CHILDREN:
+        note(table, conn.execute(delete(table).where(table.c.sid.in_(gone))).rowcount)
+    note(subjects, conn.execute(delete(subjects).where(subjects.c.expires_at <= now)).rowcount)
+    note(sessions, conn.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount)
+    note(otps, conn.execute(delete(otps).where(otps.c.expires_at <= now)).rowcount)
+    # An account nobody is linked to any more, and with no live session, holds only a phone.
+    orphan = ~exists().where(links.c.account_id == accounts.c.id) & ~exists().where(
+        sessions.c.account_id == accounts.c.id
+    )
+    note(accounts, conn.execute(delete(accounts).where(orphan)).rowcount)
+    return counts
+
+
+def sunset(conn: Connection) -> dict[str, int]:
+    """Delete every personal record of this node; returns rows deleted by table."""
+    counts: dict[str, int] = {}
+    for table in PERSONAL_TABLES:
+        n = conn.execute(delete(table)).rowcount
+        if n:
+            counts[table.name] = int(n)
+    return counts
