@@ -1,0 +1,274 @@
+"""The issuer's shared state and the steps its use cases share.
+
+``IssuerCore`` holds what a node is built from (region, database, cipher, phone book, ruleset,
+divisions, clock, retention), its caches (the signing key and keyring that ``codes`` uses, the
+risk areas that assessment reads), and the machinery the use-case groups stand on: loading a
+subject's facts, ``reassess`` (assess and store the online ``Status``), authorising a citizen
+for a subject, the audit log, area-code checks and the age of the hub's data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from yimatong.adapters import keystore
+from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.db.database import Database
+from yimatong.adapters.db.risk import RiskCache
+from yimatong.adapters.db.tables import (
+    assessments,
+    audit_log,
+    case_facts,
+    contact_facts,
+    declarations,
+    links,
+    quarantine_orders,
+    stays,
+    summaries,
+    sync_state,
+    test_results,
+)
+from yimatong.adapters.wire.code import Keyring
+from yimatong.credentials import Caller, require_role
+from yimatong.domain.assessment import Assessment, RuleSet, assess_at
+from yimatong.domain.errors import InvalidInput, NotFound
+from yimatong.domain.facts import (
+    CaseFact,
+    CaseStatus,
+    Colour,
+    ContactFact,
+    ContactKind,
+    Declaration,
+    QuarantineOrder,
+    SharedSummary,
+    Stay,
+    StaySource,
+    SubjectFacts,
+    TestOutcome,
+    TestResult,
+)
+from yimatong.domain.regions import Divisions
+from yimatong.issuer.accounts import PhoneBook
+
+__all__ = ["IssuerCore", "Status"]
+
+
+@dataclass(frozen=True)
+class Status:
+    """An assessment and since when the subject has had its colour."""
+
+    assessment: Assessment
+    colour_since: datetime
+
+    def view(self) -> dict[str, Any]:
+        body = self.assessment.to_dict()
+        body["colour_since"] = self.colour_since
+        return body
+
+
+class IssuerCore:
+    """What an issuer node is built from, and the steps its use cases share.
+
+    ``services.IssuerService`` is this class with the use-case groups of ``subjects``,
+    ``codes`` and ``corrections`` mixed in; each group subclasses it, so all share one state.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        db: Database,
+        cipher: FieldCipher,
+        federation_secret: bytes,
+        phonebook: PhoneBook,
+        ruleset: RuleSet,
+        divisions: Divisions,
+        clock: Callable[[], datetime],
+        retention: timedelta = timedelta(days=30),
+    ) -> None:
+        self.region = region
+        self.db = db
+        self.cipher = cipher
+        self.secret = federation_secret
+        self.phonebook = phonebook
+        self.ruleset = ruleset
+        self.divisions = divisions
+        self.clock = clock
+        self.retention = retention
+        # Caches: the signing key and keyring (filled by codes.py), the risk areas (reassess).
+        self._lock = threading.Lock()
+        self._signing = keystore.SigningKeyCache(cipher)
+        self._keyring: tuple[float, Keyring] | None = None
+        self._risk = RiskCache()
+        #: called after a new subject is stored (the hub link fetches its national data)
+        self.on_new_subject: Callable[[str], None] | None = None
+
+    def data_age(self, now: datetime) -> dict[str, Any]:
+        """How fresh the national data behind assessments is (None: this node has no hub)."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(sync_state.c.synced_at, sync_state.c.error).where(
+                    sync_state.c.name == "feed"
+                )
+            ).first()
+        if row is None or row.synced_at is None:
+            return {"data_as_of": None, "data_age_seconds": None}
+        return {
+            "data_as_of": row.synced_at,
+            "data_age_seconds": int((now - row.synced_at).total_seconds()),
+            "hub_error": row.error,
+        }
+
+    # ------------------------------------------------------------------ helpers
+    def _authorise_citizen(self, conn: Connection, caller: Caller, sid: str) -> str:
+        """The caller's relationship to ``sid``; NotFound (not Forbidden) if there is none."""
+        require_role(caller, "citizen")
+        row = conn.execute(
+            select(links.c.relationship).where(
+                links.c.account_id == caller.account_id, links.c.sid == sid
+            )
+        ).first()
+        if row is None:
+            raise NotFound("no such subject on your account")
+        return str(row.relationship)
+
+    def _audit(
+        self,
+        conn: Connection,
+        caller: Caller,
+        action: str,
+        sid: str | None,
+        purpose: str,
+        now: datetime,
+    ) -> None:
+        conn.execute(
+            insert(audit_log).values(
+                at=now,
+                actor=caller.name,
+                actor_role=caller.role,
+                action=action,
+                sid=sid,
+                purpose=purpose[:200],
+            )
+        )
+
+    def _area(self, code: str, field: str) -> str:
+        try:
+            self.divisions.validate_area(code)
+        except InvalidInput as exc:
+            raise type(exc)(exc.message, field=field) from None
+        return code
+
+    def _area_name(self, code: str) -> str:
+        try:
+            return " ".join(r.name for r in reversed(self.divisions.ancestors(code)))
+        except InvalidInput:
+            return code
+
+    def _facts(self, conn: Connection, sid: str, now: datetime) -> SubjectFacts:
+        decl = conn.execute(
+            select(declarations)
+            .where(declarations.c.sid == sid)
+            .order_by(declarations.c.declared_at.desc())
+            .limit(20)
+        ).all()
+        stay_rows = conn.execute(
+            select(stays.c.area, stays.c.arrived, stays.c.left_at, stays.c.source).where(
+                stays.c.sid == sid, stays.c.voided_at.is_(None)
+            )
+        ).all()
+        tests = conn.execute(select(test_results).where(test_results.c.sid == sid)).all()
+        cases = conn.execute(select(case_facts).where(case_facts.c.sid == sid)).all()
+        contacts = conn.execute(select(contact_facts).where(contact_facts.c.sid == sid)).all()
+        orders = conn.execute(select(quarantine_orders).where(quarantine_orders.c.sid == sid)).all()
+        shared = conn.execute(
+            select(summaries).where(summaries.c.sid == sid, summaries.c.region != self.region)
+        ).all()
+        return SubjectFacts(
+            declarations=tuple(
+                Declaration(
+                    declared_at=d.declared_at,
+                    temperature=d.temperature,
+                    symptoms=tuple(d.symptoms),
+                    residence=d.residence,
+                    contact_with_case=d.contact_with_case,
+                    proxy_relationship=d.proxy_relationship,
+                )
+                for d in decl
+            ),
+            stays=tuple(
+                Stay(area=s.area, arrived=s.arrived, left=s.left_at, source=StaySource(s.source))
+                for s in stay_rows
+            ),
+            tests=tuple(
+                TestResult(
+                    sampled_at=t.sampled_at,
+                    reported_at=t.reported_at,
+                    outcome=TestOutcome(t.outcome),
+                    lab=t.lab,
+                )
+                for t in tests
+            ),
+            cases=tuple(CaseFact(status=CaseStatus(c.status), since=c.since) for c in cases),
+            contacts=tuple(
+                ContactFact(kind=ContactKind(c.kind), last_exposure=c.last_exposure)
+                for c in contacts
+            ),
+            quarantines=tuple(
+                QuarantineOrder(start=q.starts_at, end=q.ends_at, kind=q.kind) for q in orders
+            ),
+            summaries=tuple(
+                SharedSummary(
+                    region=m.region,
+                    colour=Colour(m.colour),
+                    reasons=tuple(m.reasons),
+                    assessed_at=m.assessed_at,
+                )
+                for m in shared
+            ),
+        )
+
+    def reassess(self, conn: Connection, sid: str, now: datetime) -> Status:
+        """Assess ``sid`` from its facts and store the result as the online status.
+
+        A new colour is marked for sharing with the hub (``pushed_at`` cleared), and
+        ``review_at`` records when the colour may change with no new fact, so the sync loop
+        (and 验码) can reassess on time.
+        """
+        assessment = assess_at(
+            self._facts(conn, sid, now), self._risk.load(conn), self.ruleset, now
+        )
+        columns = (assessments.c.colour, assessments.c.colour_since)
+        prior = conn.execute(select(*columns).where(assessments.c.sid == sid)).first()
+        values: dict[str, Any] = {
+            "colour": assessment.colour.value,
+            "colour_since": now,
+            "assessed_at": now,
+            "ruleset": f"{self.ruleset.id}@{self.ruleset.version}",
+            "body": assessment.to_dict(),
+            "review_at": _review_at(assessment, now),
+        }
+        if prior is None:
+            conn.execute(insert(assessments).values(sid=sid, pushed_at=None, **values))
+        else:
+            if prior.colour == assessment.colour.value:
+                values["colour_since"] = prior.colour_since
+            else:
+                values["pushed_at"] = None
+            conn.execute(update(assessments).where(assessments.c.sid == sid).values(**values))
+        return Status(assessment, values["colour_since"])
+
+
+def _review_at(assessment: Assessment, now: datetime) -> datetime | None:
+    """The next moment the colour may change by itself: a recovery date or a lapse."""
+    turn = assessment.turns_green
+    if turn is None:
+        return None
+    times = [t for t in (turn.not_before, turn.lapses_at) if t is not None and t > now]
+    return min(times) if times else now + timedelta(hours=1)

@@ -1,0 +1,137 @@
+"""纠错: a citizen disputes a record about a subject, staff read it (audited) and decide.
+
+An accepted itinerary correction voids the stay it names, and the subject is assessed again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from yimatong.adapters.db.tables import corrections, stays
+from yimatong.credentials import Caller, require_role
+from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from yimatong.issuer.core import IssuerCore
+
+__all__ = ["CorrectionUseCases"]
+
+
+class CorrectionUseCases(IssuerCore):
+    """Submit, read, list and decide corrections."""
+
+    def submit_correction(
+        self, caller: Caller, sid: str, *, kind: str, target_id: int | None, statement: str
+    ) -> dict[str, Any]:
+        """纠错: the citizen disputes a record; staff decide."""
+        now = self.clock()
+        statement = statement.strip()
+        if not 1 <= len(statement) <= 2000:
+            raise InvalidInput("statement must be 1 to 2000 characters", field="statement")
+        if kind not in ("itinerary", "other"):
+            raise InvalidInput("kind must be itinerary or other", field="kind")
+        with self.db.uow() as uow:
+            conn = uow.conn
+            self._authorise_citizen(conn, caller, sid)
+            if kind == "itinerary":
+                if target_id is None:
+                    raise InvalidInput(
+                        "an itinerary correction names the record", field="target_id"
+                    )
+                owner = conn.execute(
+                    select(stays.c.sid).where(stays.c.id == target_id, stays.c.voided_at.is_(None))
+                ).first()
+                if owner is None or owner.sid != sid:
+                    raise NotFound("no such itinerary record for this person")
+            new_id = conn.execute(
+                insert(corrections).values(
+                    sid=sid,
+                    account_id=caller.account_id,
+                    kind=kind,
+                    target_id=target_id,
+                    statement=statement,
+                    status="pending",
+                    created_at=now,
+                    expires_at=now + self.retention,
+                )
+            ).inserted_primary_key[0]
+            uow.commit()
+        return self.get_correction(caller, int(new_id))
+
+    def get_correction(self, caller: Caller, correction_id: int) -> dict[str, Any]:
+        with self.db.uow() as uow:
+            row = uow.conn.execute(
+                select(corrections).where(corrections.c.id == correction_id)
+            ).first()
+            if row is None:
+                raise NotFound("no such correction")
+            if caller.role == "citizen":
+                if row.account_id != caller.account_id:
+                    raise NotFound("no such correction")
+            elif caller.is_staff:
+                self._audit(
+                    uow.conn, caller, "correction.read", row.sid, "correction review", self.clock()
+                )
+            else:
+                raise Forbidden("this needs one of the roles: citizen, staff")
+            uow.commit()
+        return _correction_view(row)
+
+    def pending_corrections(self, caller: Caller) -> list[dict[str, Any]]:
+        require_role(caller, "staff", "admin")
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(corrections)
+                .where(corrections.c.status == "pending")
+                .order_by(corrections.c.created_at)
+                .limit(500)
+            ).all()
+        return [_correction_view(r, with_statement=False) for r in rows]
+
+    def decide_correction(
+        self, caller: Caller, correction_id: int, *, accept: bool, note: str
+    ) -> dict[str, Any]:
+        require_role(caller, "staff", "admin")
+        now = self.clock()
+        note = note.strip()
+        if not 1 <= len(note) <= 2000:
+            raise InvalidInput("a decision needs a note of 1 to 2000 characters", field="note")
+        with self.db.uow() as uow:
+            conn = uow.conn
+            row = conn.execute(select(corrections).where(corrections.c.id == correction_id)).first()
+            if row is None:
+                raise NotFound("no such correction")
+            if row.status != "pending":
+                raise Conflict(f"this correction was already {row.status}")
+            conn.execute(
+                update(corrections)
+                .where(corrections.c.id == correction_id)
+                .values(
+                    status="accepted" if accept else "rejected",
+                    decided_at=now,
+                    decided_by=caller.name,
+                    decision_note=note,
+                )
+            )
+            if accept and row.kind == "itinerary":
+                conn.execute(update(stays).where(stays.c.id == row.target_id).values(voided_at=now))
+            self._audit(conn, caller, "correction.decide", row.sid, note[:200], now)
+            self.reassess(conn, row.sid, now)
+            uow.commit()
+        return self.get_correction(caller, correction_id)
+
+
+def _correction_view(row: Any, *, with_statement: bool = True) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": row.id,
+        "subject": row.sid,
+        "kind": row.kind,
+        "target_id": row.target_id,
+        "status": row.status,
+        "created_at": row.created_at,
+        "decided_at": row.decided_at,
+        "decision_note": row.decision_note,
+    }
+    if with_statement:
+        view["statement"] = row.statement
+    return view
