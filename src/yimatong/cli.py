@@ -158,14 +158,18 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
     Ctrl-C or SIGTERM stops every node.
     """
     from yimatong.demo.federation import run_demo
+    from yimatong.domain.errors import YimatongError
 
-    run_demo(
-        state_dir,
-        base_port,
-        population,
-        echo=lambda text: click.echo(text, err=True),
-        progress=click.progressbar,
-    )
+    try:
+        run_demo(
+            state_dir,
+            base_port,
+            population,
+            echo=lambda text: click.echo(text, err=True),
+            progress=click.progressbar,
+        )
+    except (YimatongError, OSError, ValueError) as exc:
+        _fail(f"the demo could not start: {type(exc).__name__}: {exc}")
 
 
 # ------------------------------------------------------------------------------ db

@@ -201,8 +201,13 @@ def test_facts_with_a_client_id_land_once(hub: Hub) -> None:
 
 # ----------------------------------------------------------------------------- the feed
 def test_feed_sends_each_region_only_its_subjects_with_paging(hub: Hub) -> None:
-    assert _register(hub, ZJ, SID_A, SID_C) == {"region": ZJ, "registered": 2, "known": 0}
-    assert _register(hub, ZJ, SID_A) == {"region": ZJ, "registered": 0, "known": 1}
+    assert _register(hub, ZJ, SID_A, SID_C) == {
+        "region": ZJ,
+        "registered": 2,
+        "known": 0,
+        "items": [],
+    }
+    assert _register(hub, ZJ, SID_A) == {"region": ZJ, "registered": 0, "known": 1, "items": []}
     _register(hub, GZ, SID_B, SID_C)
     for sid in (SID_A, SID_B, SID_C, "d" * 32, SID_A):
         assert _facts(hub, [_case(sid)]).status_code == 200

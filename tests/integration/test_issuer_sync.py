@@ -136,3 +136,30 @@ def test_a_rotated_key_reaches_the_trust_list_proved_by_the_old_one(
         uow.commit()
     federation.sync()
     assert _trust_keys(federation)[new.kid.hex()]["revoked_at"] is not None
+
+
+def test_a_newcomers_earlier_national_data_arrives_with_the_application(
+    federation: Federation, clock
+) -> None:
+    id_number = make_id(birth="19660606", seq="077")
+    r = federation.hub_http.post(
+        "/v1/facts",
+        json={
+            "facts": [
+                {
+                    "id_type": "111",
+                    "id_number": id_number,
+                    "kind": "case",
+                    "status": "confirmed",
+                    "since": (clock() - timedelta(days=1)).isoformat(),
+                }
+            ]
+        },
+        headers=federation.h("authority"),
+    )
+    assert r.status_code in (200, 201), r.text
+    me, sid = federation.citizen("13700000077", id_number=id_number)
+    # No sync round yet: the application itself fetched the subject's national data.
+    health = federation.http.get(f"/v1/subjects/{sid}/health", headers=me).json()
+    assert health["colour"] == "red"
+    assert [x["code"] for x in health["reasons"]] == ["case.confirmed"]

@@ -24,6 +24,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -132,6 +133,11 @@ def _prepare(
     admin = Caller(role="admin", name="demo")
     creds: dict[str, Any] = {"issuers": {}}
     echo(f"preparing the demo federation in {state} (first start only)")
+    # A preparation cut short leaves no federation.json: start its nodes afresh.
+    for spec in nodes:
+        shutil.rmtree(state / spec.name, ignore_errors=True)
+    for leftover in ("sms.log", "lab-shanghai.pem"):
+        (state / leftover).unlink(missing_ok=True)
 
     def settings_of(spec: NodeSpec) -> Settings:
         return Settings.from_environ(_env(state, spec, secret)).with_defaults()
@@ -171,7 +177,12 @@ def _prepare(
                 legacy_prefix="HBJKM:",
                 outbound_token=f"{app.app_key}:{app.app_secret}",
             )
-            people = generate_population(spec.region, population, seed=seed, now=now)
+            # The legacy system knows resident ID cards only (its own card type "1").
+            people = [
+                p
+                for p in generate_population(spec.region, population, seed=seed, now=now)
+                if p.id_type.value == "111"
+            ]
             with progress(people, label=f"  {spec.title}: registering residents") as bar:
                 for person in bar:
                     register_person(

@@ -204,6 +204,15 @@ def register_subjects(conn: Connection, sids: Iterable[str], region: str, now: d
     return len(conn.execute(stmt, values).all())
 
 
+def _not_own_summary(region: str) -> Any:
+    """Feed rows a region should get: all but the summaries it sent itself."""
+    return or_(
+        hub_feed.c.kind != "summary",
+        hub_feed.c.region.is_(None),
+        hub_feed.c.region != region,
+    )
+
+
 def _node_region(caller: Caller) -> str:
     require_role(caller, "node")
     if not caller.scope:
@@ -297,7 +306,12 @@ class NationalData:
 
     # ------------------------------------------------------------------ issuers
     def register_subjects(self, caller: Caller, sids: Sequence[str]) -> dict[str, Any]:
-        """POST /v1/subjects/register: the caller's issuer holds these subjects."""
+        """POST /v1/subjects/register: the caller's issuer holds these subjects.
+
+        The answer carries what the hub already has about them (``items``, feed rows as
+        ``GET /v1/feed`` gives them), so a new subject's earlier national data arrives in the
+        same round trip; from now on the feed carries the rest.
+        """
         region = _node_region(caller)
         if len(sids) > MAX_SIDS:
             raise InvalidInput(f"at most {MAX_SIDS} sids in one request", field="sids")
@@ -309,8 +323,22 @@ class NationalData:
         now = self.ctx.clock()
         with self.db.uow() as uow:
             new = register_subjects(uow.conn, sids, region, now)
+            rows = uow.conn.execute(
+                select(hub_feed)
+                .where(
+                    hub_feed.c.sid.in_(set(sids)),
+                    hub_feed.c.expires_at > now,
+                    _not_own_summary(region),
+                )
+                .order_by(hub_feed.c.seq)
+            ).all()
             uow.commit()
-        return {"region": region, "registered": new, "known": len(set(sids)) - new}
+        return {
+            "region": region,
+            "registered": new,
+            "known": len(set(sids)) - new,
+            "items": [feed_item(r) for r in rows],
+        }
 
     def add_summaries(self, caller: Caller, summaries: Sequence[Summary]) -> dict[str, Any]:
         """POST /v1/summaries: Mode 1, an issuer shares the colours of its subjects."""
@@ -360,11 +388,6 @@ class NationalData:
         if not 1 <= limit <= MAX_FEED_PAGE:
             raise InvalidInput(f"limit must be 1 to {MAX_FEED_PAGE}", field="limit")
         now = self.ctx.clock()
-        not_own_summary = or_(
-            hub_feed.c.kind != "summary",
-            hub_feed.c.region.is_(None),
-            hub_feed.c.region != region,
-        )
         stmt = (
             select(hub_feed)
             .join(
@@ -374,7 +397,7 @@ class NationalData:
             .where(
                 hub_feed.c.seq > since,
                 hub_feed.c.expires_at > now,
-                not_own_summary,
+                _not_own_summary(region),
             )
             .order_by(hub_feed.c.seq)
             .limit(limit + 1)
