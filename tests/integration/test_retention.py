@@ -56,3 +56,16 @@ def test_sunset_deletes_every_personal_record(issuer: Issuer) -> None:
     assert counts["subjects"] == 1
     for table in PERSONAL_TABLES:
         assert _count(issuer, table) == 0, table.name
+
+
+def test_a_subject_in_use_is_kept(issuer: Issuer, clock) -> None:
+    me = issuer.sign_in("13800138000")
+    sid = issuer.apply(me)["sid"]
+    retention = issuer.node.service.retention
+    clock.advance(days=retention.days - 1)
+    me = issuer.sign_in("13800138000")
+    assert issuer.client.post("/v1/codes", json={"subject": sid}, headers=me).status_code == 201
+    with issuer.node.db.uow() as uow:
+        purge_expired(uow.conn, clock() + timedelta(days=2))  # past the first retention end
+        uow.commit()
+    assert _count(issuer, subjects) == 1

@@ -30,6 +30,7 @@ from yimatong.adapters.db.tables import (
     links,
     quarantine_orders,
     stays,
+    subjects,
     summaries,
     sync_state,
     test_results,
@@ -239,8 +240,12 @@ class IssuerCore:
 
         A new colour is marked for sharing with the hub (``pushed_at`` cleared), and
         ``review_at`` records when the colour may change with no new fact, so the sync loop
-        (and 验码) can reassess on time.
+        (and 验码) can reassess on time. The subject's own record is kept for the retention
+        period after it was last assessed: a person still in the programme is not purged.
         """
+        conn.execute(
+            update(subjects).where(subjects.c.sid == sid).values(expires_at=now + self.retention)
+        )
         assessment = assess_at(
             self._facts(conn, sid, now), self._risk.load(conn), self.ruleset, now
         )
