@@ -292,7 +292,7 @@ def keys_new(
     help="Signature algorithm of the new key.",
 )
 @click.pass_context
-def keys_rotate(ctx: click.Context, **kwargs: Any) -> None:
+def keys_rotate(ctx: click.Context, /, **kwargs: Any) -> None:
     """Same as `keys new`: old codes keep verifying until they expire."""
     ctx.invoke(keys_new, **kwargs)
 

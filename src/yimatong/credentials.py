@@ -17,6 +17,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from random import Random
@@ -116,7 +117,9 @@ class CredentialCache:
         self._entries: dict[bytes, tuple[float, Caller]] = {}
         self._lock = threading.Lock()
 
-    def lookup(self, conn_factory: Callable[[], Connection], token_hash: bytes) -> Caller | None:
+    def lookup(
+        self, conn_factory: Callable[[], AbstractContextManager[Connection]], token_hash: bytes
+    ) -> Caller | None:
         now = self._monotonic()
         hit = self._entries.get(token_hash)
         if hit is not None and hit[0] > now:

@@ -108,7 +108,7 @@ class Registry:
         with self.db.uow() as uow:
             conn = uow.conn
             version = next_value(conn, "trust")
-            values = {
+            values: dict[str, Any] = {
                 "name": name,
                 "kind": kind,
                 "endpoint": endpoint,
@@ -416,7 +416,7 @@ class Registry:
             and row.not_before <= now
             and (row.not_after is None or row.not_after > now)
         )
-        if not active:
+        if not active or row is None:
             raise Forbidden("the proving key is not a current key of this issuer")
         try:
             load_verifying_key(row.public_der).verify(

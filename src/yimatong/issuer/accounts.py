@@ -16,6 +16,7 @@ from random import Random
 from sqlalchemy import Connection, delete, insert, select, update
 
 from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import accounts, otps, sessions
 from yimatong.adapters.sms import SmsGateway
 from yimatong.credentials import Caller, hash_token, new_token
@@ -113,13 +114,15 @@ class PhoneBook:
         conn.execute(delete(otps).where(otps.c.phone_hash == ph))
         account = conn.execute(select(accounts.c.id).where(accounts.c.phone_hash == ph)).first()
         if account is None:
-            account_id = conn.execute(
-                insert(accounts).values(
-                    phone_hash=ph,
-                    enc_phone=self._cipher.encrypt(phone, aad=ph),
-                    created_at=now,
+            account_id = inserted_id(
+                conn.execute(
+                    insert(accounts).values(
+                        phone_hash=ph,
+                        enc_phone=self._cipher.encrypt(phone, aad=ph),
+                        created_at=now,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
         else:
             account_id = account.id
         token = new_token("s", self._rng)

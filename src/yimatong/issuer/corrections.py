@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import corrections, stays
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -43,18 +44,20 @@ class CorrectionUseCases(IssuerCore):
                 ).first()
                 if owner is None or owner.sid != sid:
                     raise NotFound("no such itinerary record for this person")
-            new_id = conn.execute(
-                insert(corrections).values(
-                    sid=sid,
-                    account_id=caller.account_id,
-                    kind=kind,
-                    target_id=target_id,
-                    statement=statement,
-                    status="pending",
-                    created_at=now,
-                    expires_at=now + self.retention,
+            new_id = inserted_id(
+                conn.execute(
+                    insert(corrections).values(
+                        sid=sid,
+                        account_id=caller.account_id,
+                        kind=kind,
+                        target_id=target_id,
+                        statement=statement,
+                        status="pending",
+                        created_at=now,
+                        expires_at=now + self.retention,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             uow.commit()
         return self.get_correction(caller, int(new_id))
 

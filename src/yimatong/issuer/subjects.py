@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import (
     assessments,
     declarations,
@@ -308,4 +309,4 @@ class SubjectUseCases(IssuerCore):
                 expires_at=now + self.retention,
             )
         )
-        return int(result.inserted_primary_key[0])
+        return inserted_id(result)

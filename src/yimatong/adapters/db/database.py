@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, CursorResult, Engine
 
 from yimatong.adapters.db.engine import make_engine
 
-__all__ = ["Database", "UnitOfWork"]
+__all__ = ["Database", "UnitOfWork", "inserted_id"]
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key a single-row INSERT generated."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise ValueError("the statement was not a single-row INSERT")
+    return int(key[0])
 
 
 class UnitOfWork:
