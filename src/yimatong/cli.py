@@ -266,20 +266,46 @@ def _with_uow(settings: Settings, fn: Callable[..., Any]) -> Any:
     show_default=True,
     help="Signature algorithm.",
 )
+@click.option(
+    "--start-in-hours",
+    type=click.FloatRange(0, 24 * 90),
+    default=0,
+    show_default=True,
+    help="Publish now, sign from later (the hub: give checkpoints a day to learn its next key).",
+)
 def keys_new(
-    role: str | None, region: str | None, state_dir: Path | None, db_url: str | None, alg: str
+    role: str | None,
+    region: str | None,
+    state_dir: Path | None,
+    db_url: str | None,
+    alg: str,
+    start_in_hours: float,
 ) -> None:
-    """Make a new signing key; it signs from now on and the previous key stops signing."""
+    """Make a new signing key; from its start it signs and the previous key stops signing.
+
+    Codes signed by the previous key keep verifying until they expire. The new key reaches
+    the hub's trust list by itself (an issuer proves it with its current key).
+    """
+    from datetime import timedelta
+
     from yimatong.adapters import keystore
 
     settings = _node_settings(role, region, state_dir, db_url)
+    now = _now()
+    starts = now + timedelta(hours=start_in_hours)
     key = _with_uow(
         settings,
         lambda conn, cipher: keystore.create_key(
-            conn, cipher, keystore.ALGORITHMS[alg], region=settings.region, now=_now()
+            conn,
+            cipher,
+            keystore.ALGORITHMS[alg],
+            region=settings.region,
+            now=now,
+            starts=starts,
         ),
     )
-    click.echo(f"new key {key.kid.hex()} ({alg}) signs from now")
+    when = "now" if start_in_hours == 0 else starts.isoformat(timespec="seconds")
+    click.echo(f"new key {key.kid.hex()} ({alg}) signs from {when}")
 
 
 @keys.command("rotate")

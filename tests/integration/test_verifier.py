@@ -356,3 +356,32 @@ def test_a_key_newer_than_the_list_is_checked_online_then_fetched(fed: Federatio
     assert online.outcome == "PASS" and gate.stale
     assert gate.refresh()["trust-list"] == "updated"
     assert fed.verifier(offline=True).verify(code).outcome == "PASS"
+
+
+def test_the_hub_announces_its_next_key_before_signing_with_it(fed: Federation) -> None:
+    """A checkpoint pinned to the hub's key follows a rotation announced a day ahead."""
+    from yimatong.adapters import keystore
+    from yimatong.adapters.crypto import Algorithm
+    from yimatong.hub.registry import NATIONAL
+
+    old = fed.ctx.hub_key()
+    gate = fed.verifier(fed.tmp / "pinned-rotation", hub_keys=(old.public,))
+    assert gate.refresh()["trust-list"] == "updated"
+    with fed.hub.db.uow() as uow:
+        new = keystore.create_key(
+            uow.conn,
+            fed.ctx.cipher,
+            Algorithm.EDDSA,
+            region=NATIONAL,
+            now=fed.clock(),
+            starts=fed.clock() + timedelta(hours=24),
+        )
+        uow.commit()
+    assert fed.ctx.hub_key().kid == old.kid  # announced, not yet signing
+    gate.refresh()  # the list signed by the old key introduces the new one
+    fed.clock.advance(hours=25)
+    assert fed.ctx.hub_key().kid == new.kid  # now the hub signs with the new key
+    report = gate.refresh()
+    assert not str(report["trust-list"]).startswith("error"), report
+    me, sid = fed.citizen()
+    assert gate.verify(fed.code(me, sid)).valid is True

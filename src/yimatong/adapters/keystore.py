@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from yimatong.adapters.crypto import (
     Algorithm,
@@ -64,20 +64,34 @@ class KeyInfo:
 
 
 def create_key(
-    conn: Connection, cipher: FieldCipher, alg: Algorithm, *, region: str, now: datetime
+    conn: Connection,
+    cipher: FieldCipher,
+    alg: Algorithm,
+    *,
+    region: str,
+    now: datetime,
+    starts: datetime | None = None,
 ) -> SigningKey:
-    """Make a new key for ``region`` that signs from ``now``; the one active until now stops."""
+    """Make a new key for ``region`` that signs from ``starts`` (default: now).
+
+    The key signing until then stops at that moment. A later start lets the key be published
+    first: the hub announces its next list-signing key in a trust list signed by the current
+    one, so checkpoints that pinned the old key learn the new one before it is used.
+    """
     # Codes carry whole seconds; a window that starts mid-second would refuse the first codes.
     now = now.replace(microsecond=0)
+    start = (starts or now).replace(microsecond=0)
+    if start < now:
+        raise ValueError("a new key cannot start in the past")
     key = generate_signing_key(alg)
     conn.execute(
         update(signing_keys)
         .where(
             signing_keys.c.region == region,
-            signing_keys.c.not_after.is_(None),
+            or_(signing_keys.c.not_after.is_(None), signing_keys.c.not_after > start),
             signing_keys.c.revoked_at.is_(None),
         )
-        .values(not_after=now)
+        .values(not_after=start)
     )
     conn.execute(
         insert(signing_keys).values(
@@ -86,7 +100,7 @@ def create_key(
             alg=alg.value,
             enc_private=cipher.encrypt(key.private_pem().decode("ascii"), aad=key.kid),
             public_der=key.public.spki_der(),
-            not_before=now,
+            not_before=start,
             not_after=None,
             revoked_at=None,
             created_at=now,
@@ -101,7 +115,7 @@ _ACTIVE = (
         signing_keys.c.region == bindparam("region"),
         signing_keys.c.revoked_at.is_(None),
         signing_keys.c.not_before <= bindparam("now"),
-        signing_keys.c.not_after.is_(None),
+        or_(signing_keys.c.not_after.is_(None), signing_keys.c.not_after > bindparam("now")),
     )
     .order_by(signing_keys.c.not_before.desc())
     .limit(1)

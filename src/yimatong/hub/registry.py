@@ -268,6 +268,8 @@ class Registry:
     # ------------------------------------------------------------------- reads
     def trust_list(self, since: int = 0) -> tuple[int, dict[str, Any]]:
         """(version, signed document) of everything changed after ``since`` (0: everything)."""
+        # The hub's own keys (a rotation announced ahead of use) enter the list they sign.
+        self.publish_own_keys((NATIONAL,))
         with self.db.read() as conn:
             version = current_value(conn, "trust")
             issuer_rows = conn.execute(
