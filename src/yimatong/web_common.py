@@ -39,6 +39,7 @@ __all__ = [
     "install_common",
     "json_body",
     "problem",
+    "signed_list_response",
 ]
 
 STATUS = {
@@ -121,6 +122,25 @@ def problem(
         media_type="application/problem+json",
         headers=headers,
     )
+
+
+def signed_list_response(
+    *,
+    if_none_match: str | None,
+    version: int,
+    etag: Callable[[int], str],
+    build: Callable[[], tuple[int, Any]],
+) -> Response:
+    """A signed list with its ETag, or 304 when the caller has this version already.
+
+    ``version`` is the list's cheap current version; ``build`` signs the document only when it
+    is needed and returns the version it actually holds (a writer may have moved on).
+    """
+    headers = {"Cache-Control": "no-cache"}
+    if if_none_match is not None and if_none_match == etag(version):
+        return Response(status_code=304, headers={**headers, "ETag": etag(version)})
+    version, document = build()
+    return ORJSONResponse(document, headers={**headers, "ETag": etag(version)})
 
 
 async def json_body(request: Request) -> Any:

@@ -96,3 +96,17 @@ def test_wrong_roles_and_scopes_are_refused(hub) -> None:  # type: ignore[no-unt
         "/v1/issuers", json={"region": "440000", "name": "x"}, headers=_h(tokens["authority-zj"])
     )
     assert r.status_code == 403, r.text
+
+
+def test_the_trust_list_answers_304_to_a_current_etag(hub) -> None:  # type: ignore[no-untyped-def]
+    _node, http, _tokens = hub
+    first = http.get("/v1/trust-list")
+    etag = first.headers["etag"]
+    assert http.get("/v1/trust-list", headers={"If-None-Match": etag}).status_code == 304
+    # Registering an issuer moves the version: the old ETag no longer matches.
+    _node.service.registry.register_issuer(
+        ADMIN, region="440000", name="广东", kind="native", endpoint="http://gd"
+    )
+    again = http.get("/v1/trust-list", headers={"If-None-Match": etag})
+    assert again.status_code == 200
+    assert again.headers["etag"] != etag

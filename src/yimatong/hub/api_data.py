@@ -29,7 +29,7 @@ from yimatong.hub.data import (
 from yimatong.hub.data_risk import MAX_BATCH, RiskAreas, RiskChange
 from yimatong.hub.labs import MAX_RESULTS, Labs
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, json_body
+from yimatong.web_common import ORJSONResponse, json_body, signed_list_response
 
 __all__ = ["router"]
 
@@ -155,13 +155,12 @@ def router(ctx: HubContext) -> APIRouter:
         since: Annotated[int, Query(ge=0)] = 0,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
-        headers = {"Cache-Control": "no-cache"}
-        if if_none_match is not None:
-            etag = _risk_etag(risk.version(), since)
-            if if_none_match == etag:
-                return Response(status_code=304, headers={**headers, "ETag": etag})
-        version, document = risk.signed_list(since)
-        return ORJSONResponse(document, headers={**headers, "ETag": _risk_etag(version, since)})
+        return signed_list_response(
+            if_none_match=if_none_match,
+            version=risk.version(),
+            etag=lambda v: _risk_etag(v, since),
+            build=lambda: risk.signed_list(since),
+        )
 
     @r.put(
         "/v1/risk-areas/{code}",

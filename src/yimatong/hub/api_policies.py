@@ -19,7 +19,7 @@ from yimatong.hub.context import HubContext
 from yimatong.hub.lookup import SubjectLookup
 from yimatong.hub.policies import EntryPolicies, PolicyDecider
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse
+from yimatong.web_common import ORJSONResponse, signed_list_response
 
 __all__ = ["PUBLIC", "LookupRequest", "PolicyRequest", "router"]
 
@@ -79,14 +79,12 @@ def router(ctx: HubContext) -> APIRouter:
     def get_policies(
         region: REGION, if_none_match: Annotated[str | None, Header()] = None
     ) -> Response:
-        version = store.version(region)
-        etag = f'"policies-{region}-{version}"'
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if if_none_match == etag:
-            return Response(status_code=304, headers=headers)
-        version, document = store.signed(region)
-        headers["ETag"] = f'"policies-{region}-{version}"'
-        return ORJSONResponse(document, headers=headers)
+        return signed_list_response(
+            if_none_match=if_none_match,
+            version=store.version(region),
+            etag=lambda v: f'"policies-{region}-{v}"',
+            build=lambda: store.signed(region),
+        )
 
     @r.get(
         "/v1/policies/{region}/history",

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from yimatong.hub.context import HubContext
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse
+from yimatong.web_common import ORJSONResponse, signed_list_response
 
 __all__ = ["registry_router"]
 
@@ -47,12 +47,12 @@ def registry_router(ctx: HubContext) -> APIRouter:
         since: Annotated[int, Query(ge=0)] = 0,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
-        version, document = registry.trust_list(since)
-        etag = f'"trust-{version}-{since}"'
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if if_none_match == etag:
-            return Response(status_code=304, headers=headers)
-        return ORJSONResponse(document, headers=headers)
+        return signed_list_response(
+            if_none_match=if_none_match,
+            version=registry.version(),
+            etag=lambda v: f'"trust-{v}-{since}"',
+            build=lambda: registry.trust_list(since),
+        )
 
     @r.post("/v1/issuers", status_code=201, summary="Register or update an issuer (hub admin)")
     def register(body: IssuerRequest, request: Request) -> dict[str, Any]:

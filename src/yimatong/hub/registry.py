@@ -266,6 +266,12 @@ class Registry:
             uow.commit()
 
     # ------------------------------------------------------------------- reads
+    def version(self) -> int:
+        """The trust list's current version (after publishing the hub's own new keys)."""
+        self.publish_own_keys((NATIONAL,))
+        with self.db.read() as conn:
+            return current_value(conn, "trust")
+
     def trust_list(self, since: int = 0) -> tuple[int, dict[str, Any]]:
         """(version, signed document) of everything changed after ``since`` (0: everything)."""
         # The hub's own keys (a rotation announced ahead of use) enter the list they sign.
