@@ -7,7 +7,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,10 +50,14 @@ class Node:
     fastapi: FastAPI
     service: Any
     link: Any = None  # the issuer's HubLink, when it belongs to a hub
+    #: more to release on close (the hub's hosted regions)
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         if self.link is not None:
             self.link.stop()
+        for closer in self.closers:
+            closer()
         self.db.dispose()
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "ORJSONResponse",
     "install_common",
     "json_body",
+    "json_default",
     "problem",
     "signed_list_response",
 ]
@@ -90,7 +91,8 @@ PUBLIC_PATHS = frozenset(
 )
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """orjson's fallback: datetimes as RFC 3339, bytes as hex."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -100,7 +102,7 @@ def _default(value: Any) -> Any:
 
 class ORJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(content, default=json_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def problem(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -18,9 +20,11 @@ from yimatong.config import Settings
 from yimatong.hub import api_codes, api_data, api_policies
 from yimatong.hub.api_registry import registry_router
 from yimatong.hub.context import HubContext
+from yimatong.hub.hosted_link import InProcessHub
 from yimatong.hub.hosting import HostedRegions
 from yimatong.hub.policies import PolicyDecider
 from yimatong.hub.registry import NATIONAL
+from yimatong.issuer.sync import HubLink
 from yimatong.web_common import PUBLIC_PATHS, install_common
 
 __all__ = ["HUB_PUBLIC_PATHS", "build_hub"]
@@ -70,8 +74,29 @@ def build_hub(
     except BaseException:
         db.dispose()
         raise
+    # Hosted regions share colours and read the national feed like any issuer (Mode 1),
+    # through the hub's own use cases rather than a network hop.
+    links = []
+    for region, hosted_node in hosted_regions.nodes.items():
+        link = HubLink(
+            hosted_node.service, InProcessHub(ctx, region), interval=settings.sync_interval
+        )
+        hosted_node.service.on_new_subject = partial(_backfill, link)
+        hosted_node.link = link
+        links.append(link)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for link in links:
+            link.start()
+        try:
+            yield
+        finally:
+            for link in links:
+                link.stop()
 
     app = FastAPI(
+        lifespan=lifespan,
         title="yimatong hub",
         version=__version__,
         description="The national hub: trust list, national data, interoperability modes 1-3.",
@@ -92,4 +117,9 @@ def build_hub(
     app.include_router(api_policies.router(ctx))
     hosted_regions.mount(app)
     node = Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=ctx)
+    node.closers.append(hosted_regions.close)
     return node
+
+
+def _backfill(link: HubLink, sid: str) -> None:
+    link.backfill_now([sid])

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, func, or_, select, update
 
@@ -50,7 +50,7 @@ from yimatong.domain.errors import YimatongError
 from yimatong.hub.registry import rotation_message
 from yimatong.issuer.services import IssuerService
 
-__all__ = ["HubLink", "SyncReport"]
+__all__ = ["HubApi", "HubLink", "SyncReport"]
 
 log = logging.getLogger("yimatong.sync")
 
@@ -77,11 +77,21 @@ def _time(value: Any) -> datetime | None:
     return parsed
 
 
+class HubApi(Protocol):
+    """What a link needs of the hub: ``NodeClient`` over HTTP, or the hub's own process."""
+
+    def get_json(self, path: str, **kwargs: Any) -> Any: ...
+
+    def post_json(self, path: str, body: Any, **kwargs: Any) -> Any: ...
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any: ...
+
+
 class HubLink:
     def __init__(
         self,
         service: IssuerService,
-        client: NodeClient,
+        client: HubApi | NodeClient,
         *,
         hub_keys: Mapping[bytes, VerifyingKey] | None = None,
         interval: float = 5.0,

@@ -1,0 +1,100 @@
+"""The link between the hub and the regions it hosts (Mode 3), without a network hop.
+
+A hosted region is an issuer like any other, so it runs the same ``HubLink`` rounds as a
+native issuer: it shares its colours (Mode 1), registers its subjects, mirrors the national
+feed and the risk areas. Its hub is the process it lives in, so instead of HTTP to its own
+public address (which the hub may not know) the link calls the hub's use cases directly,
+as a node credential scoped to the hosted region would — same checks, same answers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from yimatong.credentials import Caller
+from yimatong.domain.errors import NotFound
+from yimatong.hub.context import HubContext
+from yimatong.hub.data import NationalData, Summary
+from yimatong.hub.data_risk import RiskAreas
+from yimatong.web_common import json_default
+
+__all__ = ["InProcessHub"]
+
+_KEYS = re.compile(r"/v1/issuers/(\d{6})/keys(?:/([0-9a-f]{16}))?")
+
+
+def _plain(value: Any) -> Any:
+    """What the same answer would look like after a trip through JSON."""
+    return orjson.loads(orjson.dumps(value, default=json_default))
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class InProcessHub:
+    """The part of ``NodeClient`` a ``HubLink`` uses, answered by the hub's own services."""
+
+    def __init__(self, ctx: HubContext, region: str) -> None:
+        self.ctx = ctx
+        self.region = region
+        self.caller = Caller(role="node", name=f"hosted-{region}", scope=region)
+        self._admin = Caller(role="admin", name=f"hosted-{region}")
+        self._data = NationalData(ctx)
+        self._risk = RiskAreas(ctx)
+        self.base_url = f"in-process hub for {region}"
+
+    def close(self) -> None:
+        return None
+
+    def get_json(self, path: str, *, params: dict[str, Any] | None = None, **_: Any) -> Any:
+        params = params or {}
+        since = int(params.get("since", 0))
+        if path == "/v1/trust-list":
+            return _plain(self.ctx.registry.trust_list(since)[1])
+        if path == "/v1/risk-areas":
+            return _plain(self._risk.signed_list(since)[1])
+        if path == "/v1/feed":
+            limit = int(params.get("limit", 1000))
+            return _plain(self._data.feed(self.caller, since, limit))
+        raise NotFound(f"no in-process route for GET {path}")
+
+    def post_json(self, path: str, body: Any, **_: Any) -> Any:
+        if path == "/v1/summaries":
+            summaries = [
+                Summary(
+                    sid=s["sid"],
+                    colour=s["colour"],
+                    reasons=tuple(s.get("reasons", ())),
+                    colour_since=_time(s.get("colour_since")),
+                    assessed_at=datetime.fromisoformat(s["assessed_at"]),
+                )
+                for s in body["summaries"]
+            ]
+            return _plain(self._data.add_summaries(self.caller, summaries))
+        if path == "/v1/subjects/register":
+            return _plain(self._data.register_subjects(self.caller, list(body["sids"])))
+        keys = _KEYS.fullmatch(path)
+        if keys and keys.group(1) == self.region:
+            # The hosted node's keys live in the hub's process: no proof needed between them.
+            return _plain(
+                self.ctx.registry.add_key(
+                    self._admin,
+                    self.region,
+                    public_key=body["public_key"],
+                    not_before=_time(body.get("not_before")),
+                    proof=None,
+                    proof_kid=None,
+                )
+            )
+        raise NotFound(f"no in-process route for POST {path}")
+
+    def request(self, method: str, path: str, **_: Any) -> Any:
+        keys = _KEYS.fullmatch(path)
+        if method == "DELETE" and keys and keys.group(1) == self.region and keys.group(2):
+            return _plain(self.ctx.registry.revoke_key(self._admin, self.region, keys.group(2)))
+        raise NotFound(f"no in-process route for {method} {path}")
