@@ -20,6 +20,7 @@ from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher, VerifyingKey, load_verifying_key
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.db.retention import Housekeeper
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.sms import FileSms, SmsGateway
 from yimatong.config import Settings
@@ -108,13 +109,18 @@ def build_issuer(
         )
         service.on_new_subject = lambda sid: link.backfill_now([sid])
 
+    housekeeper = Housekeeper(db, clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if link is not None and start_sync:
-            link.start()
+        if start_sync:
+            housekeeper.start()
+            if link is not None:
+                link.start()
         try:
             yield
         finally:
+            housekeeper.stop()
             if link is not None:
                 link.stop()
 

@@ -69,3 +69,14 @@ def test_a_subject_in_use_is_kept(issuer: Issuer, clock) -> None:
         purge_expired(uow.conn, clock() + timedelta(days=2))  # past the first retention end
         uow.commit()
     assert _count(issuer, subjects) == 1
+
+
+def test_the_node_purges_by_itself(issuer: Issuer, clock) -> None:
+    from yimatong.adapters.db.retention import Housekeeper
+
+    me = issuer.sign_in("13800138000")
+    issuer.apply(me)
+    later = lambda: clock() + issuer.node.service.retention + timedelta(days=1)  # noqa: E731
+    keeper = Housekeeper(issuer.node.db, later, interval=timedelta(hours=1))
+    assert keeper.run_once()["subjects"] == 1  # what its thread does at start, then hourly here
+    assert _count(issuer, subjects) == 0

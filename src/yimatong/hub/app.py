@@ -14,6 +14,7 @@ from yimatong import __version__
 from yimatong.adapters.crypto import FieldCipher
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.db.retention import Housekeeper
 from yimatong.adapters.sms import SmsGateway
 from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, system_clock
 from yimatong.config import Settings
@@ -85,13 +86,21 @@ def build_hub(
         hosted_node.link = link
         links.append(link)
 
+    housekeepers = [Housekeeper(db, clock)] + [
+        Housekeeper(n.db, clock) for n in hosted_regions.nodes.values()
+    ]
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for keeper in housekeepers:
+            keeper.start()
         for link in links:
             link.start()
         try:
             yield
         finally:
+            for keeper in housekeepers:
+                keeper.stop()
             for link in links:
                 link.stop()
 

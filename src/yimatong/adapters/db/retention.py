@@ -9,10 +9,14 @@ secrets (``YMT_FEDERATION_SECRET``, ``YMT_DATA_KEYS``) too, so nothing left can 
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Table, delete, exists, select
 
+from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.tables import (
     accounts,
     assessments,
@@ -34,7 +38,9 @@ from yimatong.adapters.db.tables import (
     uploads,
 )
 
-__all__ = ["PERSONAL_TABLES", "purge_expired", "sunset"]
+__all__ = ["PERSONAL_TABLES", "Housekeeper", "purge_expired", "sunset"]
+
+log = logging.getLogger("yimatong.retention")
 
 #: Rows that carry ``expires_at`` and can go on their own.
 _EXPIRING: tuple[Table, ...] = (
@@ -107,3 +113,52 @@ def sunset(conn: Connection) -> dict[str, int]:
         if n:
             counts[table.name] = int(n)
     return counts
+
+
+class Housekeeper:
+    """Runs ``purge_expired`` once at start and then every ``interval`` (a day by default).
+
+    Each node runs one inside its process, so retention holds without an outside scheduler;
+    ``yimatong db purge`` does the same by hand. With several workers each runs its own,
+    which is harmless: deleting what has already gone deletes nothing.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        interval: timedelta = timedelta(days=1),
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> dict[str, int]:
+        with self.db.uow() as uow:
+            counts = purge_expired(uow.conn, self.clock())
+            uow.commit()
+        if counts:
+            log.info("purged %d expired records", sum(counts.values()))
+        return counts
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="purge", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception as exc:  # keep the node's retention going whatever happens
+                log.error("purge failed: %s", type(exc).__name__)
+            self._stop.wait(self.interval.total_seconds())
