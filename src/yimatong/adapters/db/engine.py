@@ -20,6 +20,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Error messages and logs never carry statement parameters (they hold personal data).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
