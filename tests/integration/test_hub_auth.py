@@ -110,3 +110,37 @@ def test_the_trust_list_answers_304_to_a_current_etag(hub) -> None:  # type: ign
     again = http.get("/v1/trust-list", headers={"If-None-Match": etag})
     assert again.status_code == 200
     assert again.headers["etag"] != etag
+
+
+def test_an_issuer_that_ran_alone_keeps_its_earlier_codes_valid(hub, clock) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    from datetime import timedelta
+
+    from yimatong.adapters.crypto import Algorithm, generate_signing_key
+
+    node, http, _tokens = hub
+    key = generate_signing_key(Algorithm.EDDSA)
+    since = clock() - timedelta(days=20)
+    entry = {
+        "public_key": base64.b64encode(key.public.spki_der()).decode(),
+        "not_before": since.isoformat(),
+    }
+    body = {"region": "440000", "name": "广东", "endpoint": "http://gd", "keys": [entry]}
+    r = http.post(
+        "/v1/issuers",
+        json=body,
+        headers={"Authorization": f"Bearer {_admin_token(node, clock)}"},
+    )
+    assert r.status_code == 201, r.text
+    trusted = node.service.registry.keyring().get(key.kid)
+    assert trusted is not None
+    assert trusted.not_before == since.replace(microsecond=0)
+
+
+def _admin_token(node: Node, clock) -> str:  # type: ignore[no-untyped-def]
+    with node.db.uow() as uow:
+        token = add_credential(
+            uow.conn, name="root", role="admin", now=clock(), rng=random.Random(4)
+        )
+        uow.commit()
+    return token

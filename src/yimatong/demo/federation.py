@@ -204,8 +204,9 @@ def _prepare(
                 for role in ("admin", "staff", "checkpoint", "authority")
             }
             keys = [
-                base64.b64encode(k.public_der).decode()
+                (base64.b64encode(k.public_der).decode(), k.not_before)
                 for k in keystore.list_keys(uow.conn, spec.region)
+                if k.revoked_at is None
             ]
             uow.commit()
         answer = registry.register_issuer(

@@ -21,13 +21,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RegisteredKey(Strict):
+    public_key: str = Field(max_length=2000)
+    not_before: AwareDatetime
+
+
 class IssuerRequest(Strict):
     region: REGION
     name: str = Field(min_length=1, max_length=100)
     kind: Literal["native", "legacy", "hosted"] = "native"
     endpoint: str | None = Field(default=None, max_length=300)
     legacy_prefix: str | None = Field(default=None, max_length=20)
-    keys: list[str] = Field(default_factory=list, max_length=10)
+    keys: list[str | RegisteredKey] = Field(
+        default_factory=list,
+        max_length=10,
+        description="base64 DER public keys, or {public_key, not_before} for keys already in use",
+    )
     outbound_token: str | None = Field(default=None, max_length=200)
 
 
@@ -63,7 +72,7 @@ def registry_router(ctx: HubContext) -> APIRouter:
             kind=body.kind,
             endpoint=body.endpoint,
             legacy_prefix=body.legacy_prefix,
-            keys=body.keys,
+            keys=[k if isinstance(k, str) else (k.public_key, k.not_before) for k in body.keys],
             outbound_token=body.outbound_token,
         )
 

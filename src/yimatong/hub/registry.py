@@ -89,10 +89,15 @@ class Registry:
         kind: str,
         endpoint: str | None,
         legacy_prefix: str | None = None,
-        keys: Sequence[str] = (),
+        keys: Sequence[str | tuple[str, datetime]] = (),
         outbound_token: str | None = None,
     ) -> dict[str, Any]:
-        """Register (or update) an issuer; returns its node credential the first time."""
+        """Register (or update) an issuer; returns its node credential the first time.
+
+        ``keys`` are base64 DER public keys, each optionally with the time it began to sign
+        (``(key, not_before)``): an issuer that ran on its own before joining keeps its
+        earlier printed codes valid. A key without a time counts from now.
+        """
         require_role(caller, "admin")
         if kind not in ISSUER_KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(ISSUER_KINDS)}", field="kind")
@@ -103,7 +108,12 @@ class Registry:
                 "a legacy issuer needs the prefix of its codes", field="legacy_prefix"
             )
         now = self.clock()
-        parsed = [_parse_key(k, f"keys[{i}]") for i, k in enumerate(keys)]
+        parsed = []
+        for i, entry in enumerate(keys):
+            b64, start = entry if isinstance(entry, tuple) else (entry, now)
+            if start > now:
+                raise InvalidInput("a key cannot start in the future", field=f"keys[{i}]")
+            parsed.append((_parse_key(b64, f"keys[{i}]"), start))
         token = None
         with self.db.uow() as uow:
             conn = uow.conn
@@ -135,10 +145,10 @@ class Registry:
                         rng=self.rng,
                         scope=region,
                     )
-            for key in parsed:
+            for key, start in parsed:
                 # Codes carry whole seconds: a window starting mid-second would refuse a code
                 # issued in the second of registration.
-                self._insert_key(conn, region, key, now.replace(microsecond=0), now, version)
+                self._insert_key(conn, region, key, start.replace(microsecond=0), now, version)
             uow.commit()
         result: dict[str, Any] = {"region": region, "version": version}
         if token:
