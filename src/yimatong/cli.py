@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -104,6 +105,12 @@ def serve(
         env["YMT_HUB_URL"] = hub_url
     if hosted:
         env["YMT_HOSTED"] = hosted
+    if workers > 1:
+        # /metrics adds up every worker's figures (prometheus_client's multiprocess mode).
+        metrics_dir = settings.state_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     os.environ.update(env)
     if settings.role != "legacy":  # the legacy system keeps its own schema
         from yimatong.adapters.db.engine import upgrade

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -24,6 +25,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -335,7 +337,12 @@ def install_common(
         "/metrics", tags=["node"], summary="Prometheus metrics", response_class=PlainTextResponse
     )
     def metrics_route() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        registry = metrics.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Several workers (`serve --workers N`): add up what every worker wrote.
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/problems/{slug}", tags=["node"], summary="What a problem type means")
     def problem_type(slug: str) -> dict[str, str]:
