@@ -20,7 +20,6 @@ trying it needs; the one-time sign-in codes are appended to ``sms.log``.
 from __future__ import annotations
 
 import base64
-import csv
 import json
 import os
 import random
@@ -400,15 +399,7 @@ def _play_authority_and_lab(
                             "last_exposure": k.last_exposure.isoformat(),
                         }
                     )
-        csv_path = state / "lab-results.csv"
-        with csv_path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(
-                f, fieldnames=["id_type", "id_number", "sampled_at", "reported_at", "result"]
-            )
-            writer.writeheader()
-            writer.writerows(results)
         _upload_results(http, lab, key_path, results, progress)
-        csv_path.unlink()  # it held ID numbers; the hub has what it needs
         with progress(length=len(facts), label="  health authority: cases and contacts") as bar:
             for start in range(0, len(facts), 2000):
                 part = facts[start : start + 2000]
@@ -452,7 +443,7 @@ def _upload_results(
     progress: Any,
 ) -> None:
     from yimatong.adapters.crypto import load_signing_key
-    from yimatong.adapters.signed import canonical
+    from yimatong.hub.labs import batch_message
 
     key = load_signing_key(key_path.read_bytes())
     headers = {"Authorization": f"Bearer {lab['credential']}"}
@@ -461,7 +452,8 @@ def _upload_results(
             part = rows[start : start + 2000]
             batch = f"demo-{index}"
             message = {"lab_id": lab["lab_id"], "batch_id": batch, "results": part}
-            signature = base64.urlsafe_b64encode(key.sign(canonical(message))).rstrip(b"=")
+            signed = key.sign(batch_message(lab["lab_id"], batch, part))
+            signature = base64.urlsafe_b64encode(signed).rstrip(b"=")
             _check(
                 http.post(
                     "/v1/test-results",
