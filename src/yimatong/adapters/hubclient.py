@@ -26,6 +26,7 @@ _BY_SLUG: dict[str, type[errors.YimatongError]] = {
     "forbidden": errors.Forbidden,
     "conflict": errors.Conflict,
     "unavailable": errors.Unavailable,
+    "too-many-requests": errors.Unavailable,  # busy: the caller may try again shortly
 }
 
 
