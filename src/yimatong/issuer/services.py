@@ -2,7 +2,8 @@
 
 Each public method is one use case: it takes the caller and plain values, opens a unit of
 work, commits on a visible line and returns plain data. Routes in ``api.py`` only parse and
-map errors. Time comes from ``clock`` and randomness from ``rng``, so tests are exact.
+map errors. Time comes from ``clock`` (and the one-time codes' randomness from the
+``PhoneBook``'s ``rng``), so tests are exact.
 
 The use cases are grouped by subject, one module each, all on one shared state:
 
