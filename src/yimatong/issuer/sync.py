@@ -45,6 +45,7 @@ from yimatong.adapters.db.tables import (
 )
 from yimatong.adapters.db.upsert import insert_ignore
 from yimatong.adapters.hubclient import NodeClient
+from yimatong.adapters.periodic import Periodic
 from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.domain.errors import YimatongError
 from yimatong.hub.registry import rotation_message
@@ -105,31 +106,15 @@ class HubLink:
         self.batch = batch
         self.clock = clock or service.clock
         self._hub_keys: dict[bytes, VerifyingKey] = dict(hub_keys or {})
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._round = threading.Lock()
+        self._runner = Periodic("hub-sync", self.sync_once, interval)
 
     # ----------------------------------------------------------------- running
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="hub-sync", daemon=True)
-        self._thread.start()
+        self._runner.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.sync_once()
-            except Exception as exc:  # keep the loop alive whatever happens
-                log.error("hub sync round failed: %s", type(exc).__name__)
-            self._stop.wait(self.interval)
+        self._runner.stop()
 
     def sync_once(self) -> SyncReport:
         report = SyncReport()

@@ -10,7 +10,6 @@ secrets (``YMT_FEDERATION_SECRET``, ``YMT_DATA_KEYS``) too, so nothing left can 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -37,6 +36,7 @@ from yimatong.adapters.db.tables import (
     test_results,
     uploads,
 )
+from yimatong.adapters.periodic import Periodic
 
 __all__ = ["PERSONAL_TABLES", "Housekeeper", "purge_expired", "sunset"]
 
@@ -132,8 +132,7 @@ class Housekeeper:
         self.db = db
         self.clock = clock
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._runner = Periodic("purge", self.run_once, interval.total_seconds())
 
     def run_once(self) -> dict[str, int]:
         with self.db.uow() as uow:
@@ -144,21 +143,7 @@ class Housekeeper:
         return counts
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="purge", daemon=True)
-            self._thread.start()
+        self._runner.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception as exc:  # keep the node's retention going whatever happens
-                log.error("purge failed: %s", type(exc).__name__)
-            self._stop.wait(self.interval.total_seconds())
+        self._runner.stop()
