@@ -244,14 +244,8 @@ class HubLink:
             sids = [r.sid for r in conn.execute(query.limit(self.batch)).all()]
         if not sids:
             return
-        answer = self.client.post_json("/v1/subjects/register", {"sids": sids})
-        items = answer.get("items") if isinstance(answer, dict) else None
-        if items is None:  # a hub that only registers: ask per subject
-            items = []
-            for sid in sids:
-                for kind in ("facts", "test-results", "summary"):
-                    got = self.client.get_json(f"/v1/subjects/{sid}/{kind}")
-                    items.extend(got.get("items", []) if isinstance(got, dict) else got)
+        # The registration answer carries what the hub already has about these subjects.
+        items = self.client.post_json("/v1/subjects/register", {"sids": sids})["items"]
         now = self.clock()
         with self.db.uow() as uow:
             touched = self._apply(uow.conn, items, now)
