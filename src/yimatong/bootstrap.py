@@ -129,7 +129,7 @@ def build_issuer(
         title=f"yimatong issuer {settings.region}",
         version=__version__,
         description="A regional health-code issuer node (GB/T 38963 service list).",
-        docs_url="/docs",
+        docs_url=None,  # web.install_docs serves it from the package
         openapi_url="/openapi.json",
         redoc_url=None,
     )

@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yimatong.credentials import Caller
 from yimatong.domain import errors
+from yimatong.web import install_docs
 
 __all__ = [
     "PUBLIC_PATHS",
@@ -83,7 +84,6 @@ PUBLIC_PATHS = frozenset(
         "GET /metrics",
         "GET /openapi.json",
         "GET /docs",
-        "GET /docs/oauth2-redirect",
         "GET /problems/{slug}",
         "POST /v1/auth/otp",
         "POST /v1/auth/session",
@@ -284,6 +284,7 @@ def install_common(
             raise errors.Unauthorized("sign in first")
 
     app.router.dependencies.insert(0, Depends(resolve_caller))
+    install_docs(app, title=app.title)
 
     @app.exception_handler(errors.YimatongError)
     async def domain_error(request: Request, exc: errors.YimatongError) -> Response:

@@ -297,3 +297,9 @@ def test_every_route_of_the_hub_and_of_a_hosted_region_refuses_anonymous_callers
     # ...and the public conversion really is public.
     r = fed.http.post("/v1/codes/convert", json={"code": "YMT1:AAAA"})
     assert r.status_code == 422
+
+
+def test_a_hosted_regions_docs_load_from_under_its_prefix(fed: Federation) -> None:
+    from tests.integration.test_docs import assert_docs_are_self_contained
+
+    assert_docs_are_self_contained(fed.http, PREFIX)

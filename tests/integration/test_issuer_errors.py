@@ -208,7 +208,6 @@ def test_every_route_refuses_anonymous_callers_except_the_public_ones(issuer: Is
         "/metrics",
         "/openapi.json",
         "/docs",
-        "/docs/oauth2-redirect",
         "/problems/{slug}",
         "/v1/auth/otp",
         "/v1/auth/session",

@@ -109,7 +109,7 @@ def build_hub(
         title="yimatong hub",
         version=__version__,
         description="The national hub: trust list, national data, interoperability modes 1-3.",
-        docs_url="/docs",
+        docs_url=None,  # web.install_docs serves it from the package
         openapi_url="/openapi.json",
         redoc_url=None,
     )
