@@ -11,7 +11,10 @@ __all__ = ["create_app"]
 
 def create_app() -> ASGIApp:
     from yimatong.config import Settings
+    from yimatong.logs import configure
 
+    # Each worker process is a fresh interpreter: it sets up its own logging.
+    configure(os.environ.get("YMT_LOG_LEVEL", "info"))
     settings = Settings.from_environ(os.environ)
     if settings.role == "hub":
         from yimatong.hub.app import build_hub

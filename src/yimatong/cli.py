@@ -21,6 +21,7 @@ import click
 
 from yimatong import __version__
 from yimatong.config import ROLES, ConfigError, Settings
+from yimatong.logs import LEVELS
 
 __all__ = ["main"]
 
@@ -80,6 +81,13 @@ def main() -> None:
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes."
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS),
+    default="info",
+    show_default=True,
+    help="Level of the node's own log lines on stderr (never personal data).",
+)
 def serve(
     role: str | None,
     region: str | None,
@@ -90,6 +98,7 @@ def serve(
     hub_url: str | None,
     hosted: str | None,
     workers: int,
+    log_level: str,
 ) -> None:
     """Run one node: migrate its database, then serve HTTP until Ctrl-C or SIGTERM."""
     import uvicorn
@@ -100,6 +109,7 @@ def serve(
         "YMT_REGION": settings.region,
         "YMT_STATE_DIR": str(settings.state_dir),
         "YMT_DB_URL": settings.db_url,
+        "YMT_LOG_LEVEL": log_level,
     }
     if hub_url:
         env["YMT_HUB_URL"] = hub_url
@@ -116,9 +126,11 @@ def serve(
         from yimatong.adapters.db.engine import upgrade
 
         upgrade(settings.db_url)
+    # The legacy imitation has its own partner API and no OpenAPI document (docs/legacy.md).
+    docs = "" if settings.role == "legacy" else "docs at /docs, "
     click.echo(
         f"yimatong {settings.role} {settings.region} on http://{host}:{port} "
-        f"(docs at /docs, state in {settings.state_dir})",
+        f"({docs}state in {settings.state_dir})",
         err=True,
     )
     uvicorn.run(
