@@ -176,7 +176,7 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
     region and URL, and demo credentials); one-time sign-in codes go to DIR/sms.log.
     Ctrl-C or SIGTERM stops every node.
     """
-    from yimatong.demo.federation import run_demo
+    from yimatong.demo.federation import DemoError, run_demo
     from yimatong.domain.errors import YimatongError
 
     try:
@@ -187,6 +187,8 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
             echo=lambda text: click.echo(text, err=True),
             progress=click.progressbar,
         )
+    except DemoError as exc:
+        _fail(f"demo: {exc}")
     except (YimatongError, OSError, ValueError) as exc:
         _fail(f"the demo could not start: {type(exc).__name__}: {exc}")
 

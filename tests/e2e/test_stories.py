@@ -286,3 +286,40 @@ def test_zhejiang_rotates_its_key_old_codes_verify_until_a_revoked_kid_fails(dem
             break
         time.sleep(0.5)
     assert answer.get("valid") is not True, answer
+
+
+# ----------------------------------------------------------- a second demo beside the first
+def _logs(state: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in state.glob("*.log")}
+
+
+def test_a_second_demo_on_the_same_state_refuses_and_leaves_the_first_alone(demo: Demo) -> None:
+    before = _logs(demo.state)
+    port = demo.hub.rsplit(":", 1)[1]
+    second = subprocess.run(
+        [sys.executable, "-m", "yimatong", "demo", "--state-dir", str(demo.state),
+         "--base-port", port, "--population", "5"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert second.returncode != 0
+    assert "another yimatong demo" in second.stderr and str(demo.proc.pid) in second.stderr
+    assert second.stderr.count("\n") == 1, second.stderr  # one readable line
+    assert _logs(demo.state) == before  # not one byte written to the running demo's logs
+    assert demo.proc.poll() is None
+    assert httpx.get(demo.hub + "/healthz", timeout=5).status_code == 200
+
+
+def test_a_second_demo_on_ports_in_use_says_so_and_touches_nothing(
+    demo: Demo, tmp_path: Path
+) -> None:
+    state = tmp_path / "second"
+    port = demo.hub.rsplit(":", 1)[1]
+    second = subprocess.run(
+        [sys.executable, "-m", "yimatong", "demo", "--state-dir", str(state),
+         "--base-port", port, "--population", "5"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert second.returncode != 0
+    assert f"port {port} (hub)" in second.stderr and "--base-port" in second.stderr
+    assert sorted(p.name for p in state.iterdir()) == ["demo.lock"]  # nothing prepared
+    assert demo.proc.poll() is None

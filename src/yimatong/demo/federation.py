@@ -25,6 +25,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,7 +38,12 @@ from typing import Any
 
 import httpx
 
-__all__ = ["NodeSpec", "run_demo"]
+__all__ = ["DemoError", "NodeSpec", "run_demo"]
+
+
+class DemoError(Exception):
+    """The demo cannot start or stopped early; the message says why in one line."""
+
 
 NATIONAL = "000000"
 HOSTED = "540000"
@@ -82,9 +88,21 @@ def _env(state: Path, spec: NodeSpec, secret: str) -> dict[str, str]:
 def run_demo(
     state: Path, base_port: int, population: int, *, echo: Echo, progress: Any, seed: int = 2020
 ) -> None:
-    """Prepare on first start, run every node, stop them all on Ctrl-C or SIGTERM."""
+    """Prepare on first start, run every node, stop them all on Ctrl-C or SIGTERM.
+
+    Nothing is touched before the state directory is ours (no other demo holds its lock) and
+    every port is free: a second demo refuses with the reason instead of disturbing the first.
+    """
     state.mkdir(parents=True, exist_ok=True)
+    with _claimed(state):
+        _run_claimed(state, base_port, population, echo=echo, progress=progress, seed=seed)
+
+
+def _run_claimed(
+    state: Path, base_port: int, population: int, *, echo: Echo, progress: Any, seed: int
+) -> None:
     nodes = specs(base_port)
+    _check_ports_free(nodes)
     fed_path = state / "federation.json"
     from yimatong.config import load_or_create_secrets
 
@@ -95,7 +113,7 @@ def run_demo(
     else:
         plan = json.loads(fed_path.read_text())
         if [n["url"] for n in plan["nodes"]] != [n.url() for n in nodes]:
-            raise SystemExit(
+            raise DemoError(
                 f"{state} was prepared with other ports; use --base-port "
                 f"{plan['nodes'][0]['url'].rsplit(':', 1)[1]} or a new --state-dir"
             )
@@ -105,6 +123,48 @@ def run_demo(
             _write_private(fed_path, plan)
         _print_summary(state, nodes, plan, echo)
         _wait(procs, echo)
+
+
+@contextmanager
+def _claimed(state: Path) -> Iterator[None]:
+    """Hold ``state/demo.lock`` while this demo runs; refuse if another demo holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock (the port check still stands)
+        yield
+        return
+    fd = os.open(state / "demo.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            raise DemoError(
+                f"another yimatong demo (pid {holder}) is running with {state}; "
+                "stop it first, or use another --state-dir and --base-port"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _check_ports_free(nodes: list[NodeSpec]) -> None:
+    """Every node's port must be free on 127.0.0.1 (bound the way uvicorn binds it)."""
+    busy = []
+    for spec in nodes:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", spec.port))
+            except OSError:
+                busy.append(f"{spec.port} ({spec.name})")
+    if busy:
+        raise DemoError(
+            f"port {', '.join(busy)} is in use on 127.0.0.1 (another demo or service?); "
+            f"stop it or choose other ports with --base-port"
+        )
 
 
 # ------------------------------------------------------------------ preparation
@@ -305,17 +365,23 @@ def _running(
 
 
 def _wait_healthy(spec: NodeSpec, proc: subprocess.Popen[bytes], state: Path) -> None:
+    """Up when *our* process answers as the node it should be (role and region)."""
+    log = state / (spec.name + ".log")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{spec.title} stopped at start; see {state / (spec.name + '.log')}")
+            raise DemoError(f"{spec.title} stopped at start (exit {proc.returncode}); see {log}")
         try:
-            if httpx.get(spec.url() + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+            answer = httpx.get(spec.url() + "/healthz", timeout=1)
+            health = answer.json() if answer.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            health = {}
+        if health.get("status") == "ok" and proc.poll() is None:
+            if (health.get("role"), health.get("region")) != (spec.role, spec.region):
+                raise DemoError(f"another service answers on port {spec.port}; see {log}")
+            return
         time.sleep(0.2)
-    raise SystemExit(f"{spec.title} did not come up; see {state / (spec.name + '.log')}")
+    raise DemoError(f"{spec.title} did not come up within 60 s; see {log}")
 
 
 def _wait(procs: list[tuple[NodeSpec, subprocess.Popen[bytes]]], echo: Echo) -> None:
@@ -329,8 +395,10 @@ def _wait(procs: list[tuple[NodeSpec, subprocess.Popen[bytes]]], echo: Echo) -> 
     while not stop["now"]:
         for spec, proc in procs:
             if proc.poll() is not None:
-                echo(f"{spec.title} exited with {proc.returncode}; stopping the demo")
-                return
+                raise DemoError(
+                    f"{spec.title} exited with {proc.returncode}; the demo stopped every node "
+                    f"(see {spec.name}.log in the state directory)"
+                )
         time.sleep(0.5)
     echo("stopping…")
 
@@ -466,7 +534,7 @@ def _upload_results(
 
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
-        raise SystemExit(
+        raise DemoError(
             f"demo setup failed: {response.request.method} {response.request.url.path} "
             f"answered {response.status_code}: {response.text[:300]}"
         )
