@@ -5,7 +5,8 @@ Needs only Python 3.11+. Creates ``.venv`` and installs the project into it (aga
 pyproject.toml changed), then runs the command inside it.
 
     python3 dev.py demo [ARGS...]   bring up the demo on SQLite (ARGS go to `yimatong demo`)
-    python3 dev.py test [ARGS...]   lint, type-check, run the whole suite (ARGS go to pytest)
+    python3 dev.py test [ARGS...]   lint, type-check, run the whole suite on every core
+                                    (ARGS go to pytest, e.g. -n 0 for one process)
     python3 dev.py shell            print how to activate the environment
 """
 
@@ -94,7 +95,9 @@ def main(argv: list[str]) -> None:
             ]
         )
         run([str(BIN / "mypy")])
-        run([str(PY), "-m", "pytest", *rest])
+        # On every core; a test file stays on one worker (its module fixtures start once).
+        # ARGS may override: `python3 dev.py test -n 0 tests/unit` runs serially.
+        run([str(PY), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *rest])
     elif command == "shell":
         print(f"source {BIN / 'activate'}")
     else:
