@@ -7,15 +7,21 @@ On each database backend (the hub on PostgreSQL when ``YMT_TEST_PG_URL`` is set)
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import Federation
+from click.testing import CliRunner
+
+from tests.integration.conftest import DATA_KEY, SECRET, Federation, _settings
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import Algorithm, SigningKey, generate_signing_key
 from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.wire.code import peek_code
+from yimatong.bootstrap import build_issuer
+from yimatong.cli import main
 from yimatong.credentials import add_credential
 from yimatong.hub.registry import NATIONAL
 
@@ -225,3 +231,28 @@ def _checkpoint(federation: Federation, now: datetime) -> dict[str, str]:
         )
         uow.commit()
     return {"Authorization": f"Bearer {token}"}
+
+
+def test_keys_proof_prints_what_the_admin_registers_an_issuer_with(
+    federation: Federation, tmp_path: Path, clock
+) -> None:
+    db = f"sqlite:///{tmp_path / 'gd.db'}"
+    gd = build_issuer(_settings(db, tmp_path / "gd", "issuer", GD), clock=clock, start_sync=False)
+    with gd.db.read() as conn:
+        kid = keystore.list_keys(conn, GD)[0].kid
+    gd.close()
+    args = ["keys", "proof", "--role", "issuer", "--region", GD, "--db", db]
+    env = {"YMT_FEDERATION_SECRET": SECRET, "YMT_DATA_KEYS": DATA_KEY}
+    env["YMT_STATE_DIR"] = str(tmp_path / "gd")
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    entries = json.loads(result.output)
+    r = federation.hub_http.post(
+        "/v1/issuers",
+        json={"region": GD, "name": "广东", "endpoint": "http://gd", "keys": entries},
+        headers=federation.h("admin"),
+    )
+    assert r.status_code == 201, r.text
+    assert kid.hex() in _trust_kids(federation, GD)
+    missing = CliRunner().invoke(main, [*args, "--kid", "00" * 8], env=env)
+    assert missing.exit_code == 1 and "no unrevoked key" in missing.output
