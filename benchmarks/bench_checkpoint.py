@@ -113,9 +113,7 @@ def federation(tmp: Path) -> tuple[Any, TestClient, str, str]:
     now = ctx.clock()
     with issuer.db.uow() as uow:
         outbound = add_credential(uow.conn, name="hub", role="node", now=now, rng=random.Random(3))
-        keys = [
-            base64.b64encode(k.public_der).decode() for k in keystore.list_keys(uow.conn, "330000")
-        ]
+        keys = keystore.registrations(uow.conn, issuer.service.cipher, "330000")
         uow.commit()
     issuer_client = TestClient(issuer.app)
     issuer_client.__enter__()

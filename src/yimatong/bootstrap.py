@@ -171,13 +171,15 @@ def make_authenticator(
 
 def ensure_signing_key(
     db: Database, cipher: FieldCipher, settings: Settings, now: datetime, region: str | None = None
-) -> None:
-    """Give ``region`` (default: the node's) a signing key if it has none active."""
+) -> bool:
+    """Give ``region`` (default: the node's) a signing key if it has none active; True if made."""
     region = region or settings.region
     with db.uow() as uow:
-        if keystore.active_key(uow.conn, cipher, region=region, now=now) is None:
-            key = keystore.create_key(
-                uow.conn, cipher, keystore.ALGORITHMS[settings.code_alg], region=region, now=now
-            )
-            uow.commit()
-            log.info("created signing key kid=%s alg=%s", key.kid.hex(), settings.code_alg)
+        if keystore.active_key(uow.conn, cipher, region=region, now=now) is not None:
+            return False
+        key = keystore.create_key(
+            uow.conn, cipher, keystore.ALGORITHMS[settings.code_alg], region=region, now=now
+        )
+        uow.commit()
+    log.info("created signing key kid=%s alg=%s", key.kid.hex(), settings.code_alg)
+    return True

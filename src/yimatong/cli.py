@@ -305,7 +305,8 @@ def keys_new(
     """Make a new signing key; from its start it signs and the previous key stops signing.
 
     Codes signed by the previous key keep verifying until they expire. The new key reaches
-    the hub's trust list by itself (an issuer proves it with its current key).
+    the hub's trust list by itself: the hub link proves it with the key itself and with a
+    key the hub holds as current (`yimatong keys proof` when there is none).
     """
     from datetime import timedelta
 
@@ -375,6 +376,39 @@ def keys_list(
             f"{r['kid']}  {r['alg']:8} {r['status']:8} from {r['not_before']}"
             + (f" until {r['not_after']}" if r["not_after"] else "")
         )
+
+
+@keys.command("proof")
+@_node_options
+@click.option("--kid", "kids", multiple=True, help="Only this key (16 hex characters); repeatable.")
+def keys_proof(
+    role: str | None,
+    region: str | None,
+    state_dir: Path | None,
+    db_url: str | None,
+    kids: tuple[str, ...],
+) -> None:
+    """Print the node's unrevoked keys as the hub registers them, each proved by itself.
+
+    The JSON list is the "keys" of `POST /v1/issuers` (the hub admin registers an issuer
+    with it); one entry is the body of `POST /v1/issuers/{region}/keys` for an issuer left
+    with no current key. Each entry is signed by its own key over the region, the key and its
+    start (adapters/messages.py), so it cannot serve another region or window.
+    """
+    from yimatong.adapters import keystore
+
+    try:
+        wanted = [bytes.fromhex(k) for k in kids]
+    except ValueError:
+        _fail("KID must be 16 hex characters", 2)
+    settings = _node_settings(role, region, state_dir, db_url)
+    entries = _with_uow(
+        settings,
+        lambda conn, cipher: keystore.registrations(conn, cipher, settings.region, kids=wanted),
+    )
+    if wanted and len(entries) != len(wanted):
+        _fail("no unrevoked key with that kid", 1)
+    click.echo(json.dumps([e.to_json() for e in entries], indent=2))
 
 
 @keys.command("revoke")

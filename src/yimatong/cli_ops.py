@@ -456,7 +456,7 @@ def results_upload(
     id_number); times in RFC 3339 with an offset; result negative or positive (阴性/阳性).
     """
     from yimatong.adapters.crypto import load_signing_key
-    from yimatong.hub.labs import batch_message
+    from yimatong.adapters.messages import batch_message
 
     try:
         key = load_signing_key(key_file.read_bytes())

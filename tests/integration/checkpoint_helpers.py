@@ -3,7 +3,6 @@ a Zhejiang issuer registered at it (SQLite), and verifiers talking to the hub's 
 
 from __future__ import annotations
 
-import base64
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -161,8 +160,7 @@ def start_federation(
             uow.conn, name="hub", role="node", now=clock(), rng=random.Random("hub")
         )
         keys = [
-            base64.b64encode(k.public_der).decode("ascii")
-            for k in keystore.list_keys(uow.conn, "330000")
+            k.to_json() for k in keystore.registrations(uow.conn, node.service.cipher, "330000")
         ]
         uow.commit()
     issuer_client = TestClient(node.app, raise_server_exceptions=False)

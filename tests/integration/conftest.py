@@ -223,7 +223,7 @@ def federation(db_url: str, tmp_path: Path, clock: Any) -> Iterator[Federation]:
         start_sync=False,
     )
     with probe.db.read() as conn:
-        keys = [base64.b64encode(k.public_der).decode() for k in keystore.list_keys(conn)]
+        keys = keystore.registrations(conn, probe.service.cipher, "330000")
     probe.close()
     answer = hub.service.registry.register_issuer(
         ADMIN, region="330000", name="浙江", kind="native", endpoint="http://zj", keys=keys

@@ -29,6 +29,7 @@ from starlette.testclient import TestClient
 
 from tests.conftest import FakeClock, _truncate_all
 from tests.integration.conftest import DATA_KEY, SECRET, Inbox, make_id
+from yimatong.adapters import keystore
 from yimatong.bootstrap import Node, build_issuer
 from yimatong.config import Settings
 from yimatong.credentials import add_credential
@@ -313,7 +314,8 @@ def federation(
             clients={ZJ: zj_http, HB: legacy_http},
         )
         fed.ctx.clients = fed.client_for
-        keys = [k["public_key"] for k in zj_http.get("/v1/keys").json()["keys"]]
+        with zj.db.read() as conn:  # what `yimatong keys proof` prints at the issuer
+            keys = [k.to_json() for k in keystore.registrations(conn, zj.service.cipher, "330000")]
         r = http.post(
             "/v1/issuers",
             json={

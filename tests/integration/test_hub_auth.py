@@ -82,7 +82,9 @@ def test_wrong_roles_and_scopes_are_refused(hub) -> None:  # type: ignore[no-unt
     )
     assert r.status_code == 403, r.text
     r = http.post(
-        "/v1/issuers/520000/keys", json={"public_key": "AAAA"}, headers=_h(tokens["330000"])
+        "/v1/issuers/520000/keys",
+        json={"public_key": "AAAA", "not_before": "2026-11-01T00:00:00+08:00", "possession": "x"},
+        headers=_h(tokens["330000"]),
     )
     assert r.status_code == 403, r.text
     # Zhejiang's authority cannot set Hubei's areas; only the hub admin registers issuers.
@@ -113,18 +115,15 @@ def test_the_trust_list_answers_304_to_a_current_etag(hub) -> None:  # type: ign
 
 
 def test_an_issuer_that_ran_alone_keeps_its_earlier_codes_valid(hub, clock) -> None:  # type: ignore[no-untyped-def]
-    import base64
     from datetime import timedelta
 
     from yimatong.adapters.crypto import Algorithm, generate_signing_key
+    from yimatong.adapters.messages import prove_key
 
     node, http, _tokens = hub
     key = generate_signing_key(Algorithm.EDDSA)
     since = clock() - timedelta(days=20)
-    entry = {
-        "public_key": base64.b64encode(key.public.spki_der()).decode(),
-        "not_before": since.isoformat(),
-    }
+    entry = prove_key(key, "440000", since).to_json()
     body = {"region": "440000", "name": "广东", "endpoint": "http://gd", "keys": [entry]}
     r = http.post(
         "/v1/issuers",

@@ -28,10 +28,12 @@ from tests.integration.modes_support import (
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import Algorithm
 from yimatong.adapters.db.tables import issuer_keys, issuers, subjects
-from yimatong.adapters.wire.code import peek_code
+from yimatong.adapters.wire.code import peek_code, verify_code_at
 from yimatong.config import ConfigError
+from yimatong.domain.errors import InvalidCode
 from yimatong.hub.app import build_hub
 from yimatong.hub.hosting import HostedIssuer, hosted_db_url
+from yimatong.verifier.lists import build_trust
 
 TIBET = "540000"
 PREFIX = f"/regions/{TIBET}"
@@ -207,24 +209,42 @@ def test_a_hosted_key_revoked_at_the_hub_is_revoked_in_the_hosted_node_too(
     assert r.status_code == 200, r.text
     assert fed.verify(code).status_code == 422
 
-    # The next code triggers a sync: the revocation reaches the hosted keystore, a fresh key
-    # signs, and the hub publishes it.
-    fed.clock.advance(seconds=1)
-    assert hosted(fed).sync_keys() is True
+    # The revocation reached the hosted keystore with the request: a fresh key signs.
     with hosted(fed).node.db.read() as conn:
         keys = {k.kid: k for k in keystore.list_keys(conn, TIBET)}
     assert keys[kid].revoked_at is not None
     assert len(keys) == 2
-    fed.clock.advance(seconds=5)  # past the issuer's own keyring cache
-    fresh = code_for(fed, me, sid)
-    assert peek_code(fresh).kid != kid
-    r = fed.verify(fresh)
-    assert r.status_code == 200, r.text
-    # Never un-revoked by a later sync.
+    # Never un-revoked by a later sync; nothing is left for it to do.
+    fed.clock.advance(seconds=1)
     assert hosted(fed).sync_keys() is False
     with fed.hub.db.read() as conn:
         row = conn.execute(select(issuer_keys).where(issuer_keys.c.kid == kid)).one()
     assert row.revoked_at is not None
+
+
+def test_revoking_a_hosted_key_over_http_moves_its_signer_to_a_published_key_at_once(
+    fed: Federation,
+) -> None:
+    """The report's 22 minutes: a code made right after the revocation verifies everywhere."""
+    me, sid = tibetan(fed)
+    old = code_for(fed, me, sid)
+    kid = peek_code(old).kid
+    r = fed.http.delete(f"/v1/issuers/{TIBET}/keys/{kid.hex()}", headers=fed.as_("admin"))
+    assert r.status_code == 200, r.text
+
+    fresh = code_for(fed, me, sid)  # same instant: no sync, no cache expiry, no restart
+    assert peek_code(fresh).kid != kid
+    # Offline, against a trust list fetched now (before any verify could trigger a sync).
+    hub_key = fed.ctx.hub_key().public
+    state = build_trust([fed.http.get("/v1/trust-list").json()], {hub_key.kid: hub_key})
+    assert verify_code_at(fresh, state.keyring, fed.clock()).issuer == TIBET
+    with pytest.raises(InvalidCode):
+        verify_code_at(old, state.keyring, fed.clock())
+    # And at the hub (Mode 2), which asks the hosted node for the status in-process.
+    r = fed.verify(fresh)
+    assert r.status_code == 200, r.text
+    assert r.json()["issuer"] == TIBET
+    assert fed.verify(old).status_code == 422
 
 
 def test_the_hub_starts_again_on_the_same_databases(

@@ -333,21 +333,25 @@ def test_pinned_hub_key_and_a_wrong_one(fed: Federation) -> None:
 def test_a_key_newer_than_the_list_is_checked_online_then_fetched(fed: Federation) -> None:
     from yimatong.adapters import keystore
     from yimatong.adapters.crypto import Algorithm
+    from yimatong.adapters.messages import prove_key, prove_rotation
 
     me, sid = fed.citizen()
     gate = fed.verifier()
     gate.refresh()
     issuer = fed.issuer.node
     with issuer.db.uow() as uow:
+        current = keystore.active_key(
+            uow.conn, issuer.service.cipher, region="330000", now=fed.clock()
+        )
         key = keystore.create_key(
             uow.conn, issuer.service.cipher, Algorithm.EDDSA, region="330000", now=fed.clock()
         )
         uow.commit()
-    r = fed.hub_client.post(
-        "/v1/issuers/330000/keys",
-        json={"public_key": base64.b64encode(key.public.spki_der()).decode()},
-        headers=fed.as_hub("admin"),
-    )
+    assert current is not None
+    # A rotation: proved by the new key and by the current one (the admin is no exception).
+    entry = prove_key(key, "330000", fed.clock())
+    body = {**entry.to_json(), **prove_rotation(current, "330000", entry.public_key, fed.clock())}
+    r = fed.hub_client.post("/v1/issuers/330000/keys", json=body, headers=fed.as_hub("admin"))
     assert r.status_code == 201, r.text
     fed.clock.advance(seconds=1)
     code = fed.code(me, sid)

@@ -4,6 +4,12 @@ Rotation: a new key starts signing at once; the previous key's ``not_after`` is 
 moment of rotation, so codes it signed before then keep verifying until they expire and no
 code it signs afterwards would. Revocation (``revoked_at``) makes every code of that ``kid``
 fail from then on.
+
+How a node picks its signing key: ``SigningKeyCache.get`` asks the database for the active
+kid on every call (one indexed look-up, no decryption) and decrypts only when that kid
+changes. So a revocation or rotation written by any process — another worker, ``yimatong keys
+revoke``, the hub link applying a revocation made at the hub — moves every worker's signer at
+its next code; nothing keeps signing with a revoked key for a cache lifetime.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from yimatong.adapters.crypto import (
     load_verifying_key,
 )
 from yimatong.adapters.db.tables import signing_keys
+from yimatong.adapters.messages import ProvedKey, prove_key
 from yimatong.adapters.wire.code import Keyring, TrustedKey
 from yimatong.domain.errors import Conflict, NotFound
 
@@ -36,6 +43,8 @@ __all__ = [
     "keyring",
     "list_keys",
     "load_key",
+    "mark_revoked",
+    "registrations",
     "revoke",
 ]
 
@@ -200,6 +209,32 @@ def revoke(conn: Connection, kid: bytes, *, now: datetime) -> None:
         .where(signing_keys.c.kid == kid)
         .values(revoked_at=now, not_after=signing_keys.c.not_after)
     )
+
+
+def mark_revoked(conn: Connection, kid: bytes, *, at: datetime) -> bool:
+    """Revoke ``kid`` if it is not revoked yet (a revocation learnt from the hub); True if so."""
+    done = conn.execute(
+        update(signing_keys)
+        .where(signing_keys.c.kid == kid, signing_keys.c.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    return bool(done.rowcount)
+
+
+def registrations(
+    conn: Connection, cipher: FieldCipher, region: str, *, kids: Sequence[bytes] = ()
+) -> list[ProvedKey]:
+    """The node's unrevoked keys (all, or ``kids``) as the hub registers them, each proved.
+
+    What ``yimatong keys proof`` prints and the demo sends: the entries of ``keys`` in
+    ``POST /v1/issuers``, or the body of ``POST /v1/issuers/{region}/keys``.
+    """
+    wanted = set(kids)
+    return [
+        prove_key(load_key(conn, cipher, k.kid), region, k.not_before, k.not_after)
+        for k in list_keys(conn, region)
+        if k.revoked_at is None and (not wanted or k.kid in wanted)
+    ]
 
 
 def keyring(conn: Connection, region: str) -> Keyring:

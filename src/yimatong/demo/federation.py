@@ -262,11 +262,8 @@ def _prepare(
                 role: add_credential(uow.conn, name=f"demo-{role}", role=role, now=now, rng=rng)
                 for role in ("admin", "staff", "checkpoint", "authority")
             }
-            keys = [
-                (base64.b64encode(k.public_der).decode(), k.not_before)
-                for k in keystore.list_keys(uow.conn, spec.region)
-                if k.revoked_at is None
-            ]
+            # Each key proved by itself, from the node's own keystore (as `keys proof` does).
+            keys = keystore.registrations(uow.conn, issuer.service.cipher, spec.region)
             uow.commit()
         answer = registry.register_issuer(
             admin,
@@ -511,7 +508,7 @@ def _upload_results(
     progress: Any,
 ) -> None:
     from yimatong.adapters.crypto import load_signing_key
-    from yimatong.hub.labs import batch_message
+    from yimatong.adapters.messages import batch_message
 
     key = load_signing_key(key_path.read_bytes())
     headers = {"Authorization": f"Bearer {lab['credential']}"}

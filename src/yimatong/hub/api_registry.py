@@ -8,7 +8,9 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from yimatong.adapters.messages import ProvedKey
 from yimatong.hub.context import HubContext
+from yimatong.hub.registry import MAX_CHANGES_PAGE
 from yimatong.issuer.api import caller_of
 from yimatong.web_common import ORJSONResponse, signed_list_response
 
@@ -21,9 +23,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+POSSESSION = Field(
+    max_length=200,
+    description="base64url signature by this key over the possession message "
+    "(adapters/messages.py: region, public_key, not_before)",
+)
+
+
 class RegisteredKey(Strict):
     public_key: str = Field(max_length=2000)
     not_before: AwareDatetime
+    not_after: AwareDatetime | None = None
+    possession: str = POSSESSION
+
+    def proved(self) -> ProvedKey:
+        return ProvedKey(self.public_key, self.not_before, self.possession, self.not_after)
 
 
 class IssuerRequest(Strict):
@@ -32,18 +46,24 @@ class IssuerRequest(Strict):
     kind: Literal["native", "legacy", "hosted"] = "native"
     endpoint: str | None = Field(default=None, max_length=300)
     legacy_prefix: str | None = Field(default=None, max_length=20)
-    keys: list[str | RegisteredKey] = Field(
+    keys: list[RegisteredKey] = Field(
         default_factory=list,
         max_length=10,
-        description="base64 DER public keys, or {public_key, not_before} for keys already in use",
+        description="the issuer's first keys, each with its window and proof of possession "
+        "(`yimatong keys proof` at the issuer prints them)",
     )
     outbound_token: str | None = Field(default=None, max_length=200)
 
 
 class KeyRequest(Strict):
     public_key: str = Field(max_length=2000)
-    not_before: AwareDatetime | None = None
-    proof: str | None = Field(default=None, max_length=200)
+    not_before: AwareDatetime
+    possession: str = POSSESSION
+    proof: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a rotation: base64url signature by a current key over the rotation message",
+    )
     proof_kid: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
 
 
@@ -72,14 +92,14 @@ def registry_router(ctx: HubContext) -> APIRouter:
             kind=body.kind,
             endpoint=body.endpoint,
             legacy_prefix=body.legacy_prefix,
-            keys=[k if isinstance(k, str) else (k.public_key, k.not_before) for k in body.keys],
+            keys=[k.proved() for k in body.keys],
             outbound_token=body.outbound_token,
         )
 
     @r.post(
         "/v1/issuers/{region}/keys",
         status_code=201,
-        summary="Add a key: an issuer rotates, proving it with a signature by a current key",
+        summary="Add a key: proved by itself and, to rotate, by a current key of the issuer",
     )
     def add_key(region: REGION, body: KeyRequest, request: Request) -> dict[str, Any]:
         return registry.add_key(
@@ -87,6 +107,7 @@ def registry_router(ctx: HubContext) -> APIRouter:
             region,
             public_key=body.public_key,
             not_before=body.not_before,
+            possession=body.possession,
             proof=body.proof,
             proof_kid=body.proof_kid,
         )
@@ -96,5 +117,16 @@ def registry_router(ctx: HubContext) -> APIRouter:
         region: REGION, kid: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")], request: Request
     ) -> dict[str, Any]:
         return registry.revoke_key(caller_of(request), region, kid)
+
+    @r.get(
+        "/v1/registry/changes",
+        summary="The registry's change log: who registered, added, rotated or revoked what",
+    )
+    def changes(
+        request: Request,
+        since: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_CHANGES_PAGE)] = 100,
+    ) -> dict[str, Any]:
+        return registry.changes(caller_of(request), since, limit)
 
     return r

@@ -80,7 +80,10 @@ def build_hub(
     links = []
     for region, hosted_node in hosted_regions.nodes.items():
         link = HubLink(
-            hosted_node.service, InProcessHub(ctx, region), interval=settings.sync_interval
+            hosted_node.service,
+            InProcessHub(ctx, region),
+            interval=settings.sync_interval,
+            sync_keys=partial(hosted_regions.sync_keys, region),
         )
         hosted_node.service.on_new_subject = partial(_backfill, link)
         hosted_node.link = link

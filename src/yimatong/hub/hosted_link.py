@@ -5,11 +5,13 @@ native issuer: it shares its colours (Mode 1), registers its subjects, mirrors t
 feed and the risk areas. Its hub is the process it lives in, so instead of HTTP to its own
 public address (which the hub may not know) the link calls the hub's use cases directly,
 as a node credential scoped to the hosted region would — same checks, same answers.
+
+Keys are the exception: the hosted keystore lives in the hub's own process, so the link's key
+step is the hub's ``HostedRegions.sync_keys`` (``HubLink(sync_keys=...)``), not the key routes.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +25,6 @@ from yimatong.hub.data_risk import RiskAreas
 from yimatong.web_common import json_default
 
 __all__ = ["InProcessHub"]
-
-_KEYS = re.compile(r"/v1/issuers/(\d{6})/keys(?:/([0-9a-f]{16}))?")
 
 
 def _plain(value: Any) -> Any:
@@ -43,7 +43,6 @@ class InProcessHub:
         self.ctx = ctx
         self.region = region
         self.caller = Caller(role="node", name=f"hosted-{region}", scope=region)
-        self._admin = Caller(role="admin", name=f"hosted-{region}")
         self._data = NationalData(ctx)
         self._risk = RiskAreas(ctx)
         self.base_url = f"in-process hub for {region}"
@@ -78,23 +77,7 @@ class InProcessHub:
             return _plain(self._data.add_summaries(self.caller, summaries))
         if path == "/v1/subjects/register":
             return _plain(self._data.register_subjects(self.caller, list(body["sids"])))
-        keys = _KEYS.fullmatch(path)
-        if keys and keys.group(1) == self.region:
-            # The hosted node's keys live in the hub's process: no proof needed between them.
-            return _plain(
-                self.ctx.registry.add_key(
-                    self._admin,
-                    self.region,
-                    public_key=body["public_key"],
-                    not_before=_time(body.get("not_before")),
-                    proof=None,
-                    proof_kid=None,
-                )
-            )
         raise NotFound(f"no in-process route for POST {path}")
 
     def request(self, method: str, path: str, **_: Any) -> Any:
-        keys = _KEYS.fullmatch(path)
-        if method == "DELETE" and keys and keys.group(1) == self.region and keys.group(2):
-            return _plain(self.ctx.registry.revoke_key(self._admin, self.region, keys.group(2)))
         raise NotFound(f"no in-process route for {method} {path}")

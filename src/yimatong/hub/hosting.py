@@ -15,12 +15,17 @@ each hosted region needs ``YMT_HOSTED_DB_{region}`` (carried in ``Settings.extra
 the hub refuses to start and says which variable is missing.
 
 Trust. The hosted node keeps its signing keys in its own database; at start-up the hub
-registers the region as an issuer of kind ``hosted`` and copies its public keys into the trust
-list, so its codes verify at every checkpoint. A key made later (``yimatong keys new --db
-<hosted db> --region R``) is picked up the first time a code signed by it reaches the hub's
-Mode 2 verify (``sync_keys``), or at the next start. A revocation at the hub
-(``DELETE /v1/issuers/{R}/keys/{kid}``) is carried back into the hosted keystore, and the
-hosted node gets a fresh key, so it never goes on signing with a key the federation refuses.
+registers the region as an issuer of kind ``hosted`` and publishes its public keys in the trust
+list (through the registry's own rules: each key proved by itself and, once the region has a
+current key, by that key too — the hub holds both), so its codes verify at every checkpoint.
+``sync_keys`` does that publishing; it runs at start, in every round of the region's hub link,
+when a code with an unknown kid of the region reaches Mode 2 verify (a key made with
+``yimatong keys new --db <hosted db> --region R``), and **at once after every revocation of one
+of the region's keys at the hub** (``DELETE /v1/issuers/{R}/keys/{kid}``, by the admin or the
+node): the revocation is written into the hosted keystore, the hosted signer moves to its next
+key — a fresh one if none is ready — and that key is published before the request returns, so
+the next code verifies everywhere. Other workers' signers follow at their next code (they read
+the active kid from the shared database); a file lock keeps two workers from both making a key.
 """
 
 from __future__ import annotations
@@ -29,22 +34,23 @@ import contextlib
 import fcntl
 import logging
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from yimatong.adapters import keystore
-from yimatong.adapters.db.counters import next_value
-from yimatong.adapters.db.tables import issuer_keys, issuers
+from yimatong.adapters.db.tables import issuers
+from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.sms import SmsGateway
 from yimatong.bootstrap import Node, build_issuer, ensure_signing_key
 from yimatong.config import ConfigError, Settings
 from yimatong.credentials import Caller
+from yimatong.domain.errors import Conflict
 from yimatong.domain.regions import default_divisions
 from yimatong.hub.context import HubContext
 from yimatong.issuer.services import IssuerService
@@ -62,8 +68,8 @@ log = logging.getLogger("yimatong.hub")
 #: ``YMT_HOSTED_DB_540000=postgresql://…``: the database of one hosted region.
 HOSTED_DB_ENV = "YMT_HOSTED_DB_{region}"
 
-#: The registry writes as an administrator; the hub acts as its own administrator here.
-_HUB_ITSELF = Caller(role="admin", name="hub:hosting")
+#: The hub acting for the regions it hosts (role ``hub``: no credential can carry it).
+_HUB_ITSELF = Caller(role="hub", name="hub:hosting")
 
 
 def hosted_db_url(hub: Settings, region: str) -> str:
@@ -98,8 +104,12 @@ def hosted_settings(hub: Settings, region: str) -> Settings:
 
 
 @contextlib.contextmanager
-def _start_lock(state_dir: Path, region: str) -> Iterator[None]:
-    """One worker at a time migrates and registers a hosted region (``--workers N``)."""
+def _region_lock(state_dir: Path, region: str) -> Iterator[None]:
+    """One worker at a time migrates, registers or publishes the keys of a hosted region.
+
+    ``flock`` locks belong to an open file, so this also serialises threads of one process;
+    it is not re-entrant (``sync_keys`` takes it, ``_sync_keys`` runs under it).
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
     with (state_dir / f"hosted-{region}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -152,15 +162,16 @@ class HostedRegions:
             for region in dict.fromkeys(regions):
                 hosted._check_kind(region)
                 settings = hosted_settings(ctx.settings, region)
-                with _start_lock(ctx.settings.state_dir, region):
+                with _region_lock(ctx.settings.state_dir, region):
                     node = build_issuer(settings, clock=clock, rng=rng, sms=sms, migrate=True)
                     hosted.nodes[region] = node
                     hosted._register(region)
-                    hosted.sync_keys(region)
+                    hosted._sync_keys(region)
                 ctx.hosted_services[region] = HostedIssuer(region, node, hosted)
         except BaseException:
             hosted.close()
             raise
+        ctx.registry.on_revoke(hosted._revoked)
         return hosted
 
     def mount(self, app: FastAPI) -> None:
@@ -203,82 +214,110 @@ class HostedRegions:
         )
         log.info("registered hosted region %s", region)
 
-    def sync_keys(self, region: str) -> bool:
-        """Copy the hosted node's keys into the trust list; True if anything changed.
+    def _revoked(self, region: str, kid: bytes) -> None:
+        """A key was revoked at the hub: if it is a hosted region's, its signer moves now."""
+        if region in self.nodes:
+            self.sync_keys(region)
 
-        A revocation is never undone: a kid revoked at either side stays revoked at both (a
-        hub-side revocation reaches the hosted keystore, which then gets a fresh key).
+    def sync_keys(self, region: str) -> bool:
+        """Bring the hosted keystore and the trust list into line; True if anything changed.
+
+        In order: revocations made at the hub reach the hosted keystore; the hosted node gets a
+        fresh key if it has none active; every local key the trust list lacks is published
+        (proved by itself and, while the region has a current key, by that key); local
+        revocations and retirements are published. A revocation is never undone: a kid revoked
+        at either side stays revoked at both.
         """
+        with _region_lock(self.ctx.settings.state_dir, region):
+            return self._sync_keys(region)
+
+    def _sync_keys(self, region: str) -> bool:
         node = self.nodes[region]
+        service = node.service
+        registry = self.ctx.registry
         now = self.ctx.clock()
-        with node.db.read() as conn:
-            local = {k.kid: k for k in keystore.list_keys(conn, region)}
-        with self.ctx.db.read() as conn:
-            published = {
-                r.kid: r
-                for r in conn.execute(
-                    select(
-                        issuer_keys.c.kid,
-                        issuer_keys.c.region,
-                        issuer_keys.c.not_after,
-                        issuer_keys.c.revoked_at,
-                    ).where(issuer_keys.c.kid.in_(list(local)))
-                ).all()
-            }
-        changed = False
-        revoked_by_hub = [
-            kid
-            for kid, row in published.items()
-            if row.revoked_at is not None and local[kid].revoked_at is None
-        ]
-        if revoked_by_hub:
-            with node.db.uow() as uow:
-                for kid in revoked_by_hub:
-                    keystore.revoke(uow.conn, kid, now=published[kid].revoked_at)
-                uow.commit()
-            ensure_signing_key(node.db, node.service.cipher, node.settings, now)
+        published = registry.region_keys(region)
+
+        moved = False
+        with node.db.uow() as uow:
+            for kid, row in published.items():
+                if row.revoked_at is not None:
+                    moved |= keystore.mark_revoked(uow.conn, kid, at=row.revoked_at)
+            uow.commit()
+        if moved:
             log.warning("hosted region %s: a key revoked at the hub was revoked locally", region)
-            return self.sync_keys(region) or True
-        with self.ctx.db.uow() as uow:
-            conn = uow.conn
-            for kid, info in local.items():
-                row = published.get(kid)
-                if row is None:
-                    conn.execute(
-                        insert(issuer_keys).values(
-                            kid=kid,
-                            region=region,
-                            alg=info.alg.value,
-                            public_der=info.public_der,
-                            not_before=info.not_before,
-                            not_after=info.not_after,
-                            revoked_at=info.revoked_at,
-                            version=next_value(conn, "trust"),
-                            created_at=now,
-                        )
-                    )
-                    changed = True
+        moved |= ensure_signing_key(node.db, service.cipher, node.settings, now)
+        if moved:
+            service.forget_keys()
+
+        changed = moved
+        with node.db.read() as conn:
+            local = keystore.list_keys(conn, region)
+        for info in local:
+            if info.kid not in published:
+                if not self._publish(region, info, local, published, now):
                     continue
-                if row.region != region:
-                    log.error("kid %s is registered for %s, not %s", kid.hex(), row.region, region)
-                    continue
-                values = _key_update(row, info)
-                if values:
-                    values["version"] = next_value(conn, "trust")
-                    conn.execute(update(issuer_keys).where(issuer_keys.c.kid == kid).values(values))
-                    changed = True
-            if changed:
-                uow.commit()
+                published = registry.region_keys(region)
+                changed = True
+            row = published[info.kid]
+            if info.revoked_at is not None and row.revoked_at is None:
+                registry.revoke_key(
+                    _HUB_ITSELF, region, info.kid.hex(), at=info.revoked_at, announce=False
+                )
+                changed = True
+            elif info.not_after is not None and (
+                row.not_after is None or info.not_after < row.not_after
+            ):
+                retired = registry.retire_key(_HUB_ITSELF, region, info.kid, info.not_after)
+                changed |= retired is not None
         return changed
 
+    def _publish(
+        self,
+        region: str,
+        info: keystore.KeyInfo,
+        local: Sequence[keystore.KeyInfo],
+        published: Mapping[bytes, Any],
+        now: datetime,
+    ) -> bool:
+        """Register one hosted key the way any issuer must: proved by itself and a current key.
 
-def _key_update(published: Any, local: keystore.KeyInfo) -> dict[str, Any]:
-    """What to change in a published key so it matches the hosted keystore (never un-revoke)."""
-    values: dict[str, Any] = {}
-    if local.not_after is not None and (
-        published.not_after is None or local.not_after < published.not_after
-    ):
-        values["not_after"] = local.not_after
-    if local.revoked_at is not None and published.revoked_at is None:
-        values["revoked_at"] = local.revoked_at
-    return values
+        The prover is the newest key that is current at the hub and held, unrevoked, here.
+        """
+        node = self.nodes[region]
+        held = {k.kid for k in local if k.revoked_at is None}
+        provers = sorted(
+            (
+                row
+                for kid, row in published.items()
+                if kid in held
+                and row.revoked_at is None
+                and row.not_before <= now
+                and (row.not_after is None or row.not_after > now)
+            ),
+            key=lambda row: row.not_before,
+        )
+        with node.db.read() as conn:
+            key = keystore.load_key(conn, node.service.cipher, info.kid)
+            prover = (
+                keystore.load_key(conn, node.service.cipher, bytes(provers[-1].kid))
+                if provers
+                else None
+            )
+        entry = prove_key(key, region, info.not_before)
+        rotation = (
+            prove_rotation(prover, region, entry.public_key, info.not_before) if prover else {}
+        )
+        try:
+            self.ctx.registry.add_key(
+                _HUB_ITSELF,
+                region,
+                public_key=entry.public_key,
+                not_before=info.not_before,
+                possession=entry.possession,
+                **rotation,
+            )
+        except Conflict:  # the kid is another region's: never publish it for this one
+            log.error("kid %s of hosted region %s is registered elsewhere", info.kid.hex(), region)
+            return False
+        return True

@@ -2,8 +2,9 @@
 
 A lab is registered by the hub's administrator with its public key and receives a credential
 (role ``lab``, scope = its lab id). It uploads results in signed batches: the signature, by
-the lab's own key, is over the canonical JSON of ``{"lab_id", "batch_id", "results"}`` exactly
-as sent, so a result carries the lab's word, not just the word of whoever held its token.
+the lab's own key, is over ``adapters.messages.batch_message``: the canonical JSON of
+``{"lab_id", "batch_id", "results"}`` exactly as sent, so a result carries the lab's word,
+not just the word of whoever held its token.
 
 A batch is taken once (``uploads``, keyed by ``batch_id``): a repeat is acknowledged as a
 duplicate and nothing is stored twice, so a lab can retry after a timeout without thinking.
@@ -26,25 +27,20 @@ from sqlalchemy.exc import IntegrityError
 
 from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_key
 from yimatong.adapters.db.tables import labs, uploads
-from yimatong.adapters.signed import canonical
+from yimatong.adapters.messages import batch_message
 from yimatong.credentials import Caller, add_credential, require_role
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
 from yimatong.domain.regions import default_divisions
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import CLOCK_SKEW, append_feed, resolve_sid
 
-__all__ = ["LAB_ID", "MAX_RESULTS", "OUTCOMES", "Labs", "batch_message"]
+__all__ = ["LAB_ID", "MAX_RESULTS", "OUTCOMES", "Labs"]
 
 MAX_RESULTS = 20_000
 OUTCOMES = ("negative", "positive")
 LAB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _ROW_KEYS = frozenset({"subject", "id_type", "id_number", "sampled_at", "reported_at", "result"})
-
-
-def batch_message(lab_id: str, batch_id: str, results: list[dict[str, Any]]) -> bytes:
-    """The bytes a lab signs for a batch."""
-    return canonical({"lab_id": lab_id, "batch_id": batch_id, "results": results})
 
 
 def _time(value: Any, where: str, name: str) -> datetime:

@@ -3,6 +3,15 @@
 ``verify`` is the hot path: one signature check against a keyring kept for a few seconds, then
 one prepared primary-key lookup (``_STATUS_QUERY``). The signing-key and keyring caches are
 made in ``IssuerCore.__init__``; the methods that fill and read them live here.
+
+How long a revocation takes to reach them: the signer reads the active kid from the database
+for every code (``keystore.SigningKeyCache``), so it never signs with a key revoked in the
+database, whichever process revoked it. The keyring that ``verify`` checks this node's own
+codes against is kept ``KEYRING_TTL`` seconds: a process that revokes (the hub link applying
+a revocation from the hub, the hub's hosted regions) drops its own at once with
+``forget_keys``; another worker of the same node still accepts the revoked key's codes for at
+most ``KEYRING_TTL`` seconds, and the hub and checkpoints refuse them from the next trust
+version anyway.
 """
 
 from __future__ import annotations
@@ -136,6 +145,10 @@ class CodeUseCases(IssuerCore):
                 for k in infos
             ],
         }
+
+    def forget_keys(self) -> None:
+        """Drop the cached keyring: a key was revoked or made by this process just now."""
+        self._keyring = None
 
     # ------------------------------------------------------------------ helpers
     def _signing_key(self, conn: Connection, now: datetime) -> SigningKey:

@@ -45,10 +45,10 @@ from yimatong.adapters.db.tables import (
 )
 from yimatong.adapters.db.upsert import insert_ignore
 from yimatong.adapters.hubclient import NodeClient
+from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.periodic import Periodic
 from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.domain.errors import YimatongError
-from yimatong.hub.registry import rotation_message
 from yimatong.issuer.services import IssuerService
 
 __all__ = ["HubApi", "HubLink", "SyncReport"]
@@ -98,8 +98,12 @@ class HubLink:
         interval: float = 5.0,
         batch: int = 1000,
         clock: Callable[[], datetime] | None = None,
+        sync_keys: Callable[[], bool] | None = None,
     ) -> None:
+        """``sync_keys``: how this node's keys meet the trust list, when not over the hub's
+        API — a hosted region's keystore is published by its hub in-process."""
         self.service = service
+        self._sync_keys = sync_keys
         self.db = service.db
         self.client = client
         self.interval = interval
@@ -190,12 +194,19 @@ class HubLink:
                 return
 
     def _publish_keys(self, report: SyncReport) -> None:
-        """Tell the hub about rotated and revoked keys (``yimatong keys rotate|revoke``).
+        """Keys both ways: revocations from the hub in, rotations and revocations out.
 
-        A new key is introduced with a proof signed by a key the hub holds as current; a key
-        revoked here is revoked at the hub, so its codes fail everywhere from the next
-        trust-list refresh.
+        A key revoked at the hub is revoked here at once, so the signer (which reads the
+        active kid for every code) moves to the next key ready, if any; with none, codes are
+        refused (Unavailable) until a new key is registered. A key revoked here is revoked at
+        the hub, so its codes fail everywhere from the next trust-list refresh. A new key is
+        introduced proved by itself and by a key the hub holds as current; an issuer with no
+        current key at the hub (all revoked) is re-keyed by the hub admin (``yimatong keys
+        proof`` prints what to send).
         """
+        if self._sync_keys is not None:
+            report.keys += int(self._sync_keys())
+            return
         region = self.service.region
         document = self.client.get_json("/v1/trust-list")
         at_hub = {
@@ -203,6 +214,22 @@ class HubLink:
             for k in verify_document(document, self._keys())["keys"]
             if k["region"] == region
         }
+        revoked_at_hub = {
+            bytes.fromhex(kid): _time(k["revoked_at"])
+            for kid, k in at_hub.items()
+            if k["revoked_at"]
+        }
+        with self.db.uow() as uow:
+            moved = [
+                kid
+                for kid, at in revoked_at_hub.items()
+                if at is not None and keystore.mark_revoked(uow.conn, kid, at=at)
+            ]
+            uow.commit()
+        if moved:
+            self.service.forget_keys()
+            report.keys += len(moved)
+            log.warning("%d key(s) revoked at the hub were revoked here", len(moved))
         with self.db.read() as conn:
             local = keystore.list_keys(conn, region)
         for info in local:
@@ -210,30 +237,30 @@ class HubLink:
             if info.revoked_at is not None and kid in at_hub and not at_hub[kid]["revoked_at"]:
                 self.client.request("DELETE", f"/v1/issuers/{region}/keys/{kid}")
                 report.keys += 1
+        now = self.clock()
         provers = [
             k
             for k in local
-            if k.kid.hex() in at_hub
-            and k.revoked_at is None
-            and not at_hub[k.kid.hex()]["revoked_at"]
+            if k.kid.hex() in at_hub and k.revoked_at is None and _current(at_hub[k.kid.hex()], now)
         ]
         for info in local:
-            if info.kid.hex() in at_hub or info.revoked_at is not None or not provers:
+            if info.kid.hex() in at_hub or info.revoked_at is not None:
                 continue
-            public = base64.b64encode(info.public_der).decode("ascii")
-            start = info.not_before.isoformat()
+            if not provers:
+                log.warning(
+                    "key %s cannot reach the hub: no key of %s is current there; the hub admin "
+                    "registers it (yimatong keys proof)",
+                    info.kid.hex(),
+                    region,
+                )
+                continue
             with self.db.read() as conn:
+                key = keystore.load_key(conn, self.service.cipher, info.kid)
                 prover = keystore.load_key(conn, self.service.cipher, provers[-1].kid)
-            proof = prover.sign(rotation_message(region, public, start))
-            self.client.post_json(
-                f"/v1/issuers/{region}/keys",
-                {
-                    "public_key": public,
-                    "not_before": start,
-                    "proof": base64.urlsafe_b64encode(proof).rstrip(b"=").decode("ascii"),
-                    "proof_kid": prover.kid.hex(),
-                },
-            )
+            entry = prove_key(key, region, info.not_before)
+            body: dict[str, Any] = entry.to_json()
+            body.update(prove_rotation(prover, region, entry.public_key, info.not_before))
+            self.client.post_json(f"/v1/issuers/{region}/keys", body)
             report.keys += 1
 
     def _backfill(self, report: SyncReport, only: list[str] | None = None) -> None:
@@ -448,6 +475,17 @@ class HubLink:
                     {"name": name, "cursor": 0, "attempted_at": now, "error": error},
                 )
             uow.commit()
+
+
+def _current(key: Mapping[str, Any], now: datetime) -> bool:
+    """A trust-list key that is active now (one that may prove a rotation)."""
+    start, end = _time(key.get("not_before")), _time(key.get("not_after"))
+    return (
+        not key.get("revoked_at")
+        and start is not None
+        and start <= now
+        and (end is None or end > now)
+    )
 
 
 def _prefix(area: str) -> str:

@@ -56,6 +56,7 @@ __all__ = [
     "otps",
     "policies",
     "quarantine_orders",
+    "registry_changes",
     "risk_periods",
     "sessions",
     "signing_keys",
@@ -414,6 +415,24 @@ issuer_keys = Table(
     Column("version", BigInteger, nullable=False),
     Column("created_at", TS, nullable=False),
     Index("ix_issuer_keys_version", "version"),
+)
+
+registry_changes = Table(
+    "registry_changes",
+    metadata,
+    # Append-only: every change to the issuer registry, who made it and what it was. Nothing
+    # updates or deletes a row (and the retention purge does not touch it).
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("actor", String(100), nullable=False),  # the caller's credential name
+    Column("actor_role", String(20), nullable=False),  # admin | node | hub (the hub itself)
+    # issuer.registered | issuer.updated | issuer.suspended | key.added | key.rotated |
+    # key.retired | key.revoked
+    Column("action", String(40), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("kid", LargeBinary(8)),
+    Column("trust_version", BigInteger, nullable=False),  # the trust-list version it made
+    Column("detail", JSON, nullable=False),
 )
 
 labs = Table(
