@@ -436,7 +436,10 @@ def policy_show(region: str, history: bool, as_json: bool, hub_url: str | None) 
         return
     items = answer["policies"] if history else answer["payload"]["policies"]
     if not history:
-        click.echo(f"policies for {region}, version {answer['payload']['version']}")
+        payload = answer["payload"]
+        governed = payload.get("governed_by") or []
+        whose = f"; set by {', '.join(governed)}" if governed else ""
+        click.echo(f"policies for {region}, version {payload['version']}{whose}")
     if not items:
         click.echo("  none: the national default applies (a green code)")
     for p in items:

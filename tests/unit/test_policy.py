@@ -111,15 +111,33 @@ def test_from_payload_refuses_what_is_not_a_policies_document() -> None:
         PolicySet.from_payload({"type": "trust-list"})
     with pytest.raises(ValueError):
         PolicySet.from_payload({"type": "policies", "policies": [{"id": 1}]})
-    ps = PolicySet.from_payload(
-        {
-            "type": "policies",
-            "region": "330000",
-            "version": 3,
-            "policies": [policy(version=3).to_dict()],
-        }
-    )
-    assert ps.select("330000", "any", NOW) is not None
+    payload = {
+        "type": "policies",
+        "region": "330106",
+        "version": 3,
+        "governed_by": ["330000"],
+        "national_default": False,
+        "policies": [policy(version=3).to_dict()],
+    }
+    ps = PolicySet.from_payload(payload)
+    assert ps.select("330106", "any", NOW) is not None and ps.governed_by == ("330000",)
+
+
+def test_a_policies_document_must_say_whose_policies_apply() -> None:
+    """ "Not fetched" must never read as "none": the hub says it outright, and consistently."""
+    empty = {"type": "policies", "region": "520100", "version": 0, "policies": []}
+    with pytest.raises(ValueError, match="does not say"):
+        PolicySet.from_payload(empty)  # an older hub's document: refused, not "no policy"
+    none = PolicySet.from_payload({**empty, "governed_by": [], "national_default": True})
+    assert none.governed_by == () and none.select("520100", "any", NOW) is None
+    gz = policy(region="520000").to_dict()
+    for lie in (
+        {"governed_by": [], "national_default": True, "policies": [gz]},
+        {"governed_by": ["520000"], "national_default": True, "policies": [gz]},
+        {"governed_by": ["520100"], "national_default": False, "policies": [gz]},
+    ):
+        with pytest.raises(ValueError, match="contradicts"):
+            PolicySet.from_payload({**empty, **lie})
 
 
 # ------------------------------------------------------------------------------- deciding

@@ -238,19 +238,42 @@ class PolicySet:
         for key, items in grouped.items():
             self._index[key] = tuple(sorted(items, key=lambda p: p.version, reverse=True))
 
+    @property
+    def governed_by(self) -> tuple[str, ...]:
+        """The regions of the chain with a policy here, finest first (none: national default)."""
+        present = {p.region for p in self.policies}
+        return tuple(r for r in region_chain(self.region) if r in present)
+
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> PolicySet:
-        """From the payload of a verified ``policies`` document (ValueError if malformed)."""
+        """From the payload of a verified ``policies`` document (ValueError if malformed).
+
+        The document must say which regions' policies apply (``governed_by``) and whether the
+        national default does (``national_default``), and say it consistently with the
+        policies it holds: a document that does not is refused, not read as "no policy".
+        """
         if payload.get("type") != "policies":
             raise ValueError("not a policies document")
         items = payload.get("policies")
         if not isinstance(items, list):
             raise ValueError("malformed policies document")
-        return cls(
-            region=str(payload.get("region")),
+        region = str(payload.get("region"))
+        if not _REGION.fullmatch(region):
+            raise ValueError("malformed policies document: region")
+        made = cls(
+            region=region,
             version=int(payload.get("version") or 0),
             policies=tuple(Policy.from_dict(p) for p in items),
         )
+        governed, default = payload.get("governed_by"), payload.get("national_default")
+        if not isinstance(governed, list) or not isinstance(default, bool):
+            raise ValueError(
+                "the policies document does not say which region's policies apply "
+                "(signed by an older hub?)"
+            )
+        if tuple(governed) != made.governed_by or default != (not governed):
+            raise ValueError("the policies document contradicts itself (governed_by)")
+        return made
 
     def select(self, region: str, place_kind: str, now: datetime) -> Policy | None:
         """The policy for a place of ``place_kind`` in ``region`` at ``now``, if any.
