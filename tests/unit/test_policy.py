@@ -165,6 +165,44 @@ def test_no_policy_anywhere_means_the_national_default() -> None:
     assert decide(PolicySet("330000", 0, ()), facts()).outcome is Outcome.PASS
 
 
+def test_a_red_codes_deny_names_what_fails_not_a_normal_temperature() -> None:
+    gz = demo_set("520000")
+    at = {"region": "520000", "reasons": ("contact.close",)}
+    red = decide(gz, facts(**at, colour="red", temperature=36.5))
+    assert red.outcome is Outcome.DENY
+    assert red.reasons_en[:-1] == ("red (close contact)",)
+    assert not any("36.5" in r for r in red.reasons_zh + red.reasons_en)
+    # A fever fails the policy by itself, and so does the colour: both are named.
+    both = decide(gz, facts(**at, colour="red", temperature=38.5))
+    assert both.reasons_en[:-1] == ("red (close contact)", "temperature at the gate 38.5 °C")
+    # A green code with a fever: only the temperature.
+    hot = decide(gz, facts(region="520000", temperature=38.5))
+    assert hot.reasons_zh[:-1] == ("现场体温 38.5 °C",)
+    assert hot.reasons_en[-1].startswith("does not meet the entry policy of 520000")
+
+
+def test_a_deny_that_only_a_combination_explains_names_each_part() -> None:
+    either = {  # green, or yellow with a test in the last day (CertLogic has no "or")
+        "if": [
+            {"===": [{"var": "code.colour"}, "green"]},
+            True,
+            {
+                "and": [
+                    {"===": [{"var": "code.colour"}, "yellow"]},
+                    {"<": [{"var": "tests.hours_since_negative"}, 24]},
+                ]
+            },
+        ]
+    }
+    ps = PolicySet("330000", 1, (policy(either),))
+    d = decide(ps, facts(colour="yellow", hours_since_negative=30))
+    assert d.outcome is Outcome.DENY
+    assert d.reasons_en[:-1] == ("yellow", "the last negative test was sampled 30 hours ago")
+    # A gate closed to everyone: nothing about the holder is a reason.
+    closed = decide(PolicySet("330000", 1, (policy(False),)), facts(colour="red"))
+    assert closed.outcome is Outcome.DENY and len(closed.reasons_en) == 1
+
+
 def test_guizhou_without_a_thermometer_asks_for_the_temperature() -> None:
     gz = demo_set("520000")
     at = {"region": "520000"}

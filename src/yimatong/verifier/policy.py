@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +42,8 @@ from yimatong.rules.certlogic import (
 from yimatong.rules.certlogic import (
     compile as compile_rule,
 )
-from yimatong.verifier.texts import colour_label, place_label, reason_label
+from yimatong.verifier.explain import why_denied
+from yimatong.verifier.texts import place_label
 
 __all__ = [
     "FACT_SCHEMA",
@@ -349,6 +350,26 @@ class Facts:
             missing.append("temperature")
         return tuple(missing)
 
+    def favourable(self, names: Iterable[str]) -> Facts:
+        """These facts about the holder (``explain.HOLDER_FACTS``) at their most favourable
+        values, the others as they are: what a DENY's reasons are tried against."""
+        chosen = frozenset(names)
+        changes: dict[str, Any] = {}
+        if "colour" in chosen:
+            changes.update(
+                colour="green",
+                signed_colour="green",
+                online_colour=None if self.online_colour is None else "green",
+                reasons=(),
+                online_reasons=(),
+                stays=(),
+            )
+        if "temperature" in chosen:
+            changes["temperature"] = FAVOURABLE_TEMPERATURE / 10
+        if "tests" in chosen:
+            changes.update(tests_known=True, hours_since_negative=0)
+        return replace(self, **changes)
+
     def data(self, assume: Iterable[str] = ()) -> dict[str, Any]:
         """The CertLogic data context; facts named in ``assume`` get their favourable value."""
         assumed = frozenset(assume)
@@ -651,10 +672,14 @@ def decide(policies: PolicySet | None, facts: Facts) -> Decision:
             (f"{where_en} could not be evaluated at {failure.path or '/'}: {policy.description}",),
             policy,
         )
-    zh_reasons, en_reasons = _colour_reasons(facts)
-    if facts.temperature is not None:
-        zh_reasons += (f"现场体温 {facts.temperature:.1f} °C",)
-        en_reasons += (f"temperature at the gate {facts.temperature:.1f} °C",)
+
+    def holds(candidate: Facts) -> bool:
+        try:
+            return compiled(candidate.data(candidate.unknown())) is True
+        except CertLogicEvaluationError:
+            return False
+
+    zh_reasons, en_reasons = why_denied(holds, facts)
     return Decision(
         Outcome.DENY,
         (*zh_reasons, f"不符合{where_zh}：{policy.description}"),
@@ -671,17 +696,6 @@ def _policy_label(policy: Policy) -> tuple[str, str]:
         f"{policy.region}通行规则（{zh}，第{policy.version}版）",
         f"the entry policy of {policy.region} ({en}, version {policy.version})",
     )
-
-
-def _colour_reasons(facts: Facts) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    if facts.colour in (None, "green"):
-        return (), ()
-    zh, en = colour_label(facts.colour)
-    labels = [reason_label(r) for r in facts.reasons]
-    if labels:
-        zh += "（" + "、".join(z for z, _ in labels) + "）"
-        en += " (" + ", ".join(e for _, e in labels) + ")"
-    return (zh,), (en,)
 
 
 # --------------------------------------------------------------------------------------------
