@@ -160,9 +160,17 @@ def test_yellow_is_denied_with_its_reasons_in_both_languages() -> None:
 
 
 def test_no_policy_anywhere_means_the_national_default() -> None:
-    d = decide(None, facts(colour="red"))
+    d = decide(PolicySet("330000", 0, ()), facts(colour="red"))
     assert d.outcome is Outcome.DENY and d.policy is NATIONAL_DEFAULT
     assert decide(PolicySet("330000", 0, ()), facts()).outcome is Outcome.PASS
+
+
+def test_policies_never_fetched_are_a_check_not_the_national_default() -> None:
+    """A checkpoint that moved to a region it has no policies of must not let a fever pass."""
+    for colour in ("green", "red"):
+        d = decide(None, facts(region="520100", colour=colour, temperature=38.5))
+        assert d.outcome is Outcome.CHECK and d.policy is None
+        assert "520100" in d.reasons_zh[0] and "no entry policy of 520100" in d.reasons_en[0]
 
 
 def test_a_red_codes_deny_names_what_fails_not_a_normal_temperature() -> None:

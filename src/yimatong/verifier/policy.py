@@ -15,13 +15,20 @@ The data a CertLogic policy is evaluated over (docs/policies.md is the reference
       "external": {"now", "region", "place_kind", "online", "area_level"}
     }
 
+Which policies a checkpoint has (``PolicySet``) is the hub's signed statement for one region: the
+policies of that region and of the regions containing it, and which of those regions have any
+(``governed_by``; none: the national default applies). A checkpoint that has no such statement
+for the region where it stands does not know its policy: ``decide(None, ...)`` is CHECK, never
+the national default, which only the hub's word that no authority set anything makes apply.
+
 Deciding (``decide``): the policy's value must be exactly ``true`` to PASS. Otherwise the
 decision is DENY only if the rule would still fail whatever the facts the checkpoint does not
 know turn out to be; when filling those unknowns with their most favourable values
 (``FAVOURABLE``) would make it pass, the decision is CHECK, naming what is missing ("take the
 temperature", "no online status"). An evaluation error is CHECK too: a checkpoint never lets
 anyone through because a rule could not be evaluated, and never turns anyone away for it
-either.
+either. A DENY names the facts that fail the policy (``verifier/explain.py``), not those that
+held (a normal temperature is no reason to turn a red code away).
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from yimatong.rules.certlogic import (
     compile as compile_rule,
 )
 from yimatong.verifier.explain import why_denied
-from yimatong.verifier.texts import place_label
+from yimatong.verifier.texts import no_policy, place_label
 
 __all__ = [
     "FACT_SCHEMA",
@@ -601,6 +608,21 @@ class Decision:
         """A decision made before any policy (an invalid code, an offline printed card...)."""
         return cls(outcome, (zh,), (en,))
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Decision:
+        """The hub's decision in a verify answer (``to_dict``'s shape; the rule itself is not
+        in it, so ``policy`` is None). ValueError if it is not one."""
+        try:
+            outcome = Outcome(raw["outcome"])
+            zh, en = raw["reasons_zh"], raw["reasons_en"]
+            missing = raw.get("missing") or []
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("not a decision") from None
+        texts = (zh, en, missing)
+        if not all(isinstance(t, list) and all(isinstance(x, str) for x in t) for t in texts):
+            raise ValueError("not a decision")
+        return cls(outcome, tuple(zh), tuple(en), None, tuple(missing))
+
     def to_dict(self) -> dict[str, Any]:
         p = self.policy
         return {
@@ -621,8 +643,16 @@ class Decision:
 
 
 def decide(policies: PolicySet | None, facts: Facts) -> Decision:
-    """Apply the policy for ``facts.region`` and ``facts.place_kind`` at ``facts.now``."""
-    policy = policies.select(facts.region, facts.place_kind, facts.now) if policies else None
+    """Apply the policy for ``facts.region`` and ``facts.place_kind`` at ``facts.now``.
+
+    ``policies`` None: the policies of this region are not known here (never fetched). That
+    is CHECK, saying so; the national default applies only under a ``PolicySet`` (the hub's
+    statement) in which no policy covers this place.
+    """
+    if policies is None:
+        zh, en = no_policy(facts.region)
+        return Decision(Outcome.CHECK, (zh,), (en,))
+    policy = policies.select(facts.region, facts.place_kind, facts.now)
     if policy is None:
         policy = NATIONAL_DEFAULT
     where_zh, where_en = _policy_label(policy)
