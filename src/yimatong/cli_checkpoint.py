@@ -25,8 +25,9 @@ from yimatong.cli import _fail
 
 __all__ = ["EXIT", "checkpoint", "policy", "verify"]
 
-#: ``yimatong verify`` refreshes the cached lists when they were confirmed longer ago than this:
-#: a gate script calling it once a scan costs one request per scan, not four.
+#: ``yimatong verify`` refreshes each cached list confirmed longer ago than this (and fetches at
+#: once one it never had, such as the policies of a region it has not stood in): a gate script
+#: calling it once a scan costs one request per scan, not four.
 REFRESH_AFTER = timedelta(seconds=60)
 #: ``yimatong verify``'s exit status for each outcome.
 EXIT = {"PASS": 0, "DENY": 3, "CHECK": 4}
@@ -207,10 +208,10 @@ def verify(
         timeout=timeout,
         list_timeout=max(timeout, 1.0),  # one scan waits for this: keep it short
     )
+    refreshed: dict[str, str] = {}
     try:
-        age = verifier.lists_age()
-        if not offline and hub_url and (age is None or age > REFRESH_AFTER):
-            verifier.refresh()
+        if not offline and hub_url:
+            refreshed = verifier.refresh(max_age=REFRESH_AFTER)
         result = verifier.verify(code, temperature=temperature)
         if verifier.stale:
             verifier.refresh()
@@ -220,6 +221,7 @@ def verify(
         verifier.close()
     for note in verifier.notes:
         click.echo(f"yimatong: {note}", err=True)
+    _say_what_happened(verifier, result, refreshed)
     if at is None:
         _verify_only(result, as_json)
         return
@@ -228,6 +230,18 @@ def verify(
     else:
         click.echo(result.line())
     sys.exit(EXIT[result.outcome or "CHECK"])
+
+
+def _say_what_happened(verifier: Any, result: Any, refreshed: dict[str, str]) -> None:
+    """One line on stderr when the hub could not be used, saying why and what was done."""
+    link = verifier.link
+    if link is not None:
+        how = "decided offline" if result.mode == "offline" else "decided online all the same"
+        click.echo(f"yimatong: {link.line()}; {how}", err=True)
+        return
+    for name, outcome in refreshed.items():
+        if outcome.startswith("error"):
+            click.echo(f"yimatong: list {name} not refreshed ({outcome[7:]})", err=True)
 
 
 def _verify_only(result: Any, as_json: bool) -> None:
@@ -436,7 +450,10 @@ def policy_show(region: str, history: bool, as_json: bool, hub_url: str | None) 
         return
     items = answer["policies"] if history else answer["payload"]["policies"]
     if not history:
-        click.echo(f"policies for {region}, version {answer['payload']['version']}")
+        payload = answer["payload"]
+        governed = payload.get("governed_by") or []
+        whose = f"; set by {', '.join(governed)}" if governed else ""
+        click.echo(f"policies for {region}, version {payload['version']}{whose}")
     if not items:
         click.echo("  none: the national default applies (a green code)")
     for p in items:

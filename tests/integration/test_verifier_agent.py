@@ -75,3 +75,23 @@ def test_sigterm_while_waiting_for_input_stops_cleanly(fed: Federation) -> None:
     assert out.getvalue().startswith("PASS ")
     assert "checkpoint stopped: 1 scans" in err.getvalue()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers put back
+
+
+def test_the_agent_says_once_that_its_credential_is_refused(
+    fed: Federation, caplog: pytest.LogCaptureFixture
+) -> None:
+    me, sid = fed.citizen()
+    code = fed.code(me, sid)
+    out, err = io.StringIO(), io.StringIO()
+    agent = Agent(fed.verifier(token="cred-x:nope"), out=out, err=err, as_json=True)
+    agent._refresh()  # the lists are public: they come all the same
+    with caplog.at_level("WARNING", logger="yimatong.verifier"):
+        assert agent.run([code + "\n", code + "\n", ":status\n"], install_signals=False) == 0
+    printed = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(p["outcome"], p["mode"]) for p in printed[:2]] == [("PASS", "offline")] * 2
+    said = [r.getMessage() for r in caplog.records if "credential refused" in r.getMessage()]
+    assert said == [
+        "credential refused by the hub at http://testserver: the token is unknown, revoked or "
+        "expired; deciding offline until it answers"
+    ]
+    assert printed[2]["status"]["hub"].startswith("credential refused by the hub")

@@ -111,15 +111,33 @@ def test_from_payload_refuses_what_is_not_a_policies_document() -> None:
         PolicySet.from_payload({"type": "trust-list"})
     with pytest.raises(ValueError):
         PolicySet.from_payload({"type": "policies", "policies": [{"id": 1}]})
-    ps = PolicySet.from_payload(
-        {
-            "type": "policies",
-            "region": "330000",
-            "version": 3,
-            "policies": [policy(version=3).to_dict()],
-        }
-    )
-    assert ps.select("330000", "any", NOW) is not None
+    payload = {
+        "type": "policies",
+        "region": "330106",
+        "version": 3,
+        "governed_by": ["330000"],
+        "national_default": False,
+        "policies": [policy(version=3).to_dict()],
+    }
+    ps = PolicySet.from_payload(payload)
+    assert ps.select("330106", "any", NOW) is not None and ps.governed_by == ("330000",)
+
+
+def test_a_policies_document_must_say_whose_policies_apply() -> None:
+    """ "Not fetched" must never read as "none": the hub says it outright, and consistently."""
+    empty = {"type": "policies", "region": "520100", "version": 0, "policies": []}
+    with pytest.raises(ValueError, match="does not say"):
+        PolicySet.from_payload(empty)  # an older hub's document: refused, not "no policy"
+    none = PolicySet.from_payload({**empty, "governed_by": [], "national_default": True})
+    assert none.governed_by == () and none.select("520100", "any", NOW) is None
+    gz = policy(region="520000").to_dict()
+    for lie in (
+        {"governed_by": [], "national_default": True, "policies": [gz]},
+        {"governed_by": ["520000"], "national_default": True, "policies": [gz]},
+        {"governed_by": ["520100"], "national_default": False, "policies": [gz]},
+    ):
+        with pytest.raises(ValueError, match="contradicts"):
+            PolicySet.from_payload({**empty, **lie})
 
 
 # ------------------------------------------------------------------------------- deciding
@@ -142,9 +160,55 @@ def test_yellow_is_denied_with_its_reasons_in_both_languages() -> None:
 
 
 def test_no_policy_anywhere_means_the_national_default() -> None:
-    d = decide(None, facts(colour="red"))
+    d = decide(PolicySet("330000", 0, ()), facts(colour="red"))
     assert d.outcome is Outcome.DENY and d.policy is NATIONAL_DEFAULT
     assert decide(PolicySet("330000", 0, ()), facts()).outcome is Outcome.PASS
+
+
+def test_policies_never_fetched_are_a_check_not_the_national_default() -> None:
+    """A checkpoint that moved to a region it has no policies of must not let a fever pass."""
+    for colour in ("green", "red"):
+        d = decide(None, facts(region="520100", colour=colour, temperature=38.5))
+        assert d.outcome is Outcome.CHECK and d.policy is None
+        assert "520100" in d.reasons_zh[0] and "no entry policy of 520100" in d.reasons_en[0]
+
+
+def test_a_red_codes_deny_names_what_fails_not_a_normal_temperature() -> None:
+    gz = demo_set("520000")
+    at = {"region": "520000", "reasons": ("contact.close",)}
+    red = decide(gz, facts(**at, colour="red", temperature=36.5))
+    assert red.outcome is Outcome.DENY
+    assert red.reasons_en[:-1] == ("red (close contact)",)
+    assert not any("36.5" in r for r in red.reasons_zh + red.reasons_en)
+    # A fever fails the policy by itself, and so does the colour: both are named.
+    both = decide(gz, facts(**at, colour="red", temperature=38.5))
+    assert both.reasons_en[:-1] == ("red (close contact)", "temperature at the gate 38.5 °C")
+    # A green code with a fever: only the temperature.
+    hot = decide(gz, facts(region="520000", temperature=38.5))
+    assert hot.reasons_zh[:-1] == ("现场体温 38.5 °C",)
+    assert hot.reasons_en[-1].startswith("does not meet the entry policy of 520000")
+
+
+def test_a_deny_that_only_a_combination_explains_names_each_part() -> None:
+    either = {  # green, or yellow with a test in the last day (CertLogic has no "or")
+        "if": [
+            {"===": [{"var": "code.colour"}, "green"]},
+            True,
+            {
+                "and": [
+                    {"===": [{"var": "code.colour"}, "yellow"]},
+                    {"<": [{"var": "tests.hours_since_negative"}, 24]},
+                ]
+            },
+        ]
+    }
+    ps = PolicySet("330000", 1, (policy(either),))
+    d = decide(ps, facts(colour="yellow", hours_since_negative=30))
+    assert d.outcome is Outcome.DENY
+    assert d.reasons_en[:-1] == ("yellow", "the last negative test was sampled 30 hours ago")
+    # A gate closed to everyone: nothing about the holder is a reason.
+    closed = decide(PolicySet("330000", 1, (policy(False),)), facts(colour="red"))
+    assert closed.outcome is Outcome.DENY and len(closed.reasons_en) == 1
 
 
 def test_guizhou_without_a_thermometer_asks_for_the_temperature() -> None:

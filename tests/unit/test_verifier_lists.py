@@ -166,6 +166,8 @@ def test_policies_must_be_the_regions_own() -> None:
             "region": "330000",
             "version": 1,
             "issued_at": NOW.isoformat(),
+            "governed_by": [],
+            "national_default": True,
             "policies": [],
         },
         K1,

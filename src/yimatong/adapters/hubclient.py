@@ -3,7 +3,11 @@
 It takes an ``httpx.Client`` (or builds one), so tests can hand in a Starlette ``TestClient``
 (an httpx client over an in-process ASGI app) or talk to a real process over loopback.
 Network failures, timeouts and 5xx answers become :class:`Unavailable`; problem-details
-answers become the matching domain error, so callers handle one exception tree.
+answers become the matching domain error, so callers handle one exception tree. An answer that
+no yimatong node would give — a 4xx without problem details, a body that is not JSON — is
+:class:`NotANode` (an ``Unavailable``): the URL is wrong, and nothing there can be asked. It
+is never read as the caller's own mistake (``InvalidInput``), which would, for instance, make
+a checkpoint set its scans aside as refused.
 """
 
 from __future__ import annotations
@@ -62,8 +66,13 @@ class NodeClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        anonymous: bool = False,
     ) -> httpx.Response:
-        """Send, and raise the domain error for any answer that is not 2xx or 304."""
+        """Send, and raise the domain error for any answer that is not 2xx or 304.
+
+        ``anonymous``: without the bearer token (a public document: a refused credential
+        must not cost the caller what anyone may read).
+        """
         extra: dict[str, Any] = {}
         if self._owns:  # a client handed in (a test's in-process client) keeps its own timeout
             extra["timeout"] = timeout or self.timeout
@@ -73,7 +82,7 @@ class NodeClient:
                 self.base_url + path,
                 json=json,
                 params=params,
-                headers={**self._headers, **(headers or {})},
+                headers={**({} if anonymous else self._headers), **(headers or {})},
                 **extra,
             )
         except httpx.HTTPError as exc:
@@ -83,10 +92,20 @@ class NodeClient:
         raise self._error(response)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        return self.request("GET", path, **kwargs).json()
+        return self.decode(self.request("GET", path, **kwargs))
 
     def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
-        return self.request("POST", path, json=body, **kwargs).json()
+        return self.decode(self.request("POST", path, json=body, **kwargs))
+
+    def decode(self, response: httpx.Response) -> Any:
+        """The JSON body of a 2xx answer; NotANode if it is not JSON."""
+        try:
+            return response.json()
+        except ValueError:
+            raise errors.NotANode(
+                f"{self.name} at {self.base_url} answered {response.status_code} with a body "
+                "that is not JSON"
+            ) from None
 
     def _error(self, response: httpx.Response) -> errors.YimatongError:
         if response.status_code >= 500:
@@ -94,7 +113,13 @@ class NodeClient:
         try:
             body = response.json()
         except ValueError:
-            body = {}
+            body = None
+        if not (isinstance(body, dict) and str(body.get("type", "")).startswith("/problems/")):
+            return errors.NotANode(
+                f"{self.name} at {self.base_url} answered {response.status_code} "
+                f"to {response.request.method} {response.request.url.path}, "
+                "not as a yimatong node"
+            )
         slug = str(body.get("type", "")).rsplit("/", 1)[-1]
         detail = str(body.get("detail") or f"{self.name} answered {response.status_code}")
         if slug == "invalid-code":

@@ -16,11 +16,17 @@ import orjson
 
 from yimatong.adapters.crypto import BadSignature, SigningKey, VerifyingKey
 
-__all__ = ["BadDocument", "canonical", "sign_document", "verify_document"]
+__all__ = ["BadDocument", "UntrustedDocument", "canonical", "sign_document", "verify_document"]
 
 
 class BadDocument(Exception):
     """A signed document is malformed, signed by an unknown key, or its signature fails."""
+
+
+class UntrustedDocument(BadDocument):
+    """A well-formed signed document that none of the keys given signed (an unknown key, a
+    signature that fails): from a signer not trusted, rather than from something that does
+    not sign documents at all."""
 
 
 def canonical(payload: Any) -> bytes:
@@ -53,11 +59,11 @@ def verify_document(document: Any, keys: Mapping[bytes, VerifyingKey]) -> dict[s
         raise BadDocument("malformed signed document")
     key = keys.get(kid)
     if key is None:
-        raise BadDocument(f"signed by an unknown key {kid.hex()}")
+        raise UntrustedDocument(f"signed by an unknown key {kid.hex()}")
     if sig.get("alg") != key.alg.value:
-        raise BadDocument("algorithm does not match the key")
+        raise UntrustedDocument("algorithm does not match the key")
     try:
         key.verify(value, canonical(payload))
     except BadSignature as exc:
-        raise BadDocument("bad signature") from exc
+        raise UntrustedDocument("bad signature") from exc
     return payload

@@ -5,6 +5,8 @@
      │    ├── InvalidDocument    an identity document number that fails its checks
      │    └── UnknownRegion      a region or township code that does not exist
      ├── InvalidCode         a health code that fails *any* check; deliberately opaque
+     │    ├── UnknownKey         (internal) signed by a kid the keyring does not hold
+     │    └── ExpiredCode        (internal) past its expiry: the holder should refresh it
      ├── NotFound            the thing asked for does not exist (or is not yours to see)
      ├── Unauthorized        no credential, or one that is unknown or expired
      ├── Forbidden           a valid credential whose role may not do this
@@ -15,20 +17,25 @@
           └── CertLogicEvaluationError   ... or an operand was unusable at evaluation
 
 Programmer mistakes (wrong types, impossible arguments) raise TypeError/ValueError as usual.
-The HTTP edge maps each class to an RFC 9457 problem type; see yimatong.api_common.
+The HTTP edge maps each class to an RFC 9457 problem type; see yimatong.api_common. The
+subclasses of ``InvalidCode`` let our own code tell two causes apart without reading the
+operator's text; on the wire they are the same opaque ``invalid-code`` problem.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "Conflict",
+    "ExpiredCode",
     "Forbidden",
     "InvalidCode",
     "InvalidDocument",
     "InvalidInput",
+    "NotANode",
     "NotFound",
     "Unauthorized",
     "Unavailable",
+    "UnknownKey",
     "UnknownRegion",
     "YimatongError",
 ]
@@ -73,6 +80,20 @@ class InvalidCode(YimatongError):
         self.detail = detail
 
 
+class UnknownKey(InvalidCode):
+    """Signed by a key the keyring does not hold: perhaps a key newer than the keyring."""
+
+    def __init__(self, detail: str = "unknown kid") -> None:
+        super().__init__(detail)
+
+
+class ExpiredCode(InvalidCode):
+    """Genuine but past its expiry: a checkpoint tells the holder to refresh it."""
+
+    def __init__(self, detail: str = "expired") -> None:
+        super().__init__(detail)
+
+
 class NotFound(YimatongError):
     slug = "not-found"
 
@@ -91,3 +112,8 @@ class Conflict(YimatongError):
 
 class Unavailable(YimatongError):
     slug = "unavailable"
+
+
+class NotANode(Unavailable):
+    """The URL answered, but not as a yimatong node does (no problem details, not JSON):
+    a wrong URL, or another server on that port. Nothing there can be asked."""

@@ -45,7 +45,13 @@ from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.legacy_hbjkm import HbjkmAdapter, LegacyVerdict
 from yimatong.adapters.wire.code import PREFIX, Keyring, encode_code, peek_code, verify_code_at
 from yimatong.credentials import Caller, require_role
-from yimatong.domain.errors import InvalidCode, InvalidInput, Unavailable, YimatongError
+from yimatong.domain.errors import (
+    InvalidCode,
+    InvalidInput,
+    Unavailable,
+    UnknownKey,
+    YimatongError,
+)
 from yimatong.domain.facts import TestOutcome
 from yimatong.domain.token import CodeKind, HealthClaims
 from yimatong.hub.codes_answer import (
@@ -257,8 +263,8 @@ class CodeService:
         registered = self._current()
         try:
             claims = verify_code_at(code, registered.ring, now)
-        except InvalidCode as exc:
-            if exc.detail != "unknown kid" or not self._sync_hosted(code):
+        except UnknownKey:
+            if not self._sync_hosted(code):
                 raise
             registered = self._current()
             claims = verify_code_at(code, registered.ring, now)

@@ -12,7 +12,10 @@ it overrode applies again.
 
 ``GET /v1/policies/{region}`` serves the policies of a region *and of the regions containing it*
 (so a checkpoint fetches one document), currently in force or in force later, as a signed
-document with an ETag. The decider (``PolicyDecider``) is Mode 2's seam: the hub's 验码 adds a
+document with an ETag. It says which of those regions have policies (``governed_by``: the region
+itself, its city or province, ``000000`` for a national policy) and, when none has,
+``national_default: true``: only that statement makes the national default (a green code)
+apply at a checkpoint. The decider (``PolicyDecider``) is Mode 2's seam: the hub's 验码 adds a
 decision under the checkpoint's region, made by the same ``decide`` the offline verifier runs.
 """
 
@@ -276,11 +279,17 @@ class EntryPolicies:
         version, items = self.current(region)
         for item in items:
             item.pop("created_at", None)
+        present = {item["region"] for item in items}
+        governed = [r for r in region_chain(region) if r in present]
         payload = {
             "type": "policies",
             "region": region,
             "version": version,
             "issued_at": self.ctx.clock().isoformat(),
+            # Said outright, so that a checkpoint never mistakes "not fetched" for "none":
+            # whose policies apply here, finest first; none at all: the national default.
+            "governed_by": governed,
+            "national_default": not governed,
             "policies": items,
         }
         return version, sign_document(payload, self.ctx.hub_key())

@@ -29,7 +29,7 @@ from yimatong.adapters.crypto import SigningKey
 from yimatong.adapters.db.tables import assessments, subjects
 from yimatong.adapters.wire.code import Keyring, encode_code, verify_code_at
 from yimatong.credentials import Caller
-from yimatong.domain.errors import InvalidCode, Unavailable
+from yimatong.domain.errors import InvalidCode, Unavailable, UnknownKey
 from yimatong.domain.token import CodeKind, new_claims
 from yimatong.issuer.core import IssuerCore
 
@@ -121,9 +121,8 @@ class CodeUseCases(IssuerCore):
         ring = self._current_keyring(force=False)
         try:
             return verify_code_at(code, ring, now)
-        except InvalidCode as exc:
-            if exc.detail != "unknown kid":
-                raise
+        except UnknownKey:
+            pass
         # A key made a moment ago by another worker: refresh once and try again.
         return verify_code_at(code, self._current_keyring(force=True), now)
 

@@ -71,6 +71,8 @@ class Agent:
         self._thread: threading.Thread | None = None
         self.last_refresh: dict[str, str] = {}
         self.last_upload: str = "not yet"
+        self._link_said: str | None = None
+        self._link_lock = threading.Lock()
 
     # ------------------------------------------------------------------ background
     def start(self) -> None:
@@ -92,12 +94,28 @@ class Agent:
 
     def _refresh(self) -> None:
         self.last_refresh = self.verifier.refresh()
+        self._say_link()
         failed = {k: v for k, v in self.last_refresh.items() if v.startswith("error")}
-        if failed:
+        if failed and self.verifier.link is None:
             log.warning("list refresh: %s", failed)
+
+    def _say_link(self) -> None:
+        """Say on stderr, once each time it changes, what is wrong with the hub (or that it
+        is over): a refused credential or a wrong URL must not pass as a quiet outage."""
+        link = self.verifier.link
+        line = link.line() if link is not None else None
+        with self._link_lock:
+            if line == self._link_said:
+                return
+            before, self._link_said = self._link_said, line
+        if line is not None:
+            log.warning("%s; deciding offline until it answers", line)
+        elif before is not None:
+            log.warning("the hub answers again")
 
     def _upload(self) -> None:
         report = self.verifier.upload()
+        self._say_link()
         if report is not None:
             self.last_upload = (
                 f"sent {report.sent}, duplicates {report.duplicates}, rejected "
@@ -128,6 +146,7 @@ class Agent:
         except Exception as exc:  # one bad scan must not stop the gate
             log.error("scan failed: %s", type(exc).__name__)
             return self._error(f"could not decide ({type(exc).__name__}); check by hand")
+        self._say_link()
         self.scans += 1
         key = result.outcome or "NONE"
         self.outcomes[key] = self.outcomes.get(key, 0) + 1
@@ -157,6 +176,7 @@ class Agent:
             "risk_version": v.risk.version if v.risk else None,
             "policy_version": v.policy.version if v.policy else None,
             "online": v.online_possible,
+            "hub": v.link.line() if v.link is not None else "ok",
             "clock_ok": verdict.ok,
             "clock": verdict.reason_en or "agrees with the hub",
             "last_refresh": self.last_refresh,

@@ -15,13 +15,20 @@ The data a CertLogic policy is evaluated over (docs/policies.md is the reference
       "external": {"now", "region", "place_kind", "online", "area_level"}
     }
 
+Which policies a checkpoint has (``PolicySet``) is the hub's signed statement for one region: the
+policies of that region and of the regions containing it, and which of those regions have any
+(``governed_by``; none: the national default applies). A checkpoint that has no such statement
+for the region where it stands does not know its policy: ``decide(None, ...)`` is CHECK, never
+the national default, which only the hub's word that no authority set anything makes apply.
+
 Deciding (``decide``): the policy's value must be exactly ``true`` to PASS. Otherwise the
 decision is DENY only if the rule would still fail whatever the facts the checkpoint does not
 know turn out to be; when filling those unknowns with their most favourable values
 (``FAVOURABLE``) would make it pass, the decision is CHECK, naming what is missing ("take the
 temperature", "no online status"). An evaluation error is CHECK too: a checkpoint never lets
 anyone through because a rule could not be evaluated, and never turns anyone away for it
-either.
+either. A DENY names the facts that fail the policy (``verifier/explain.py``), not those that
+held (a normal temperature is no reason to turn a red code away).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +49,8 @@ from yimatong.rules.certlogic import (
 from yimatong.rules.certlogic import (
     compile as compile_rule,
 )
-from yimatong.verifier.texts import colour_label, place_label, reason_label
+from yimatong.verifier.explain import why_denied
+from yimatong.verifier.texts import no_policy, place_label
 
 __all__ = [
     "FACT_SCHEMA",
@@ -238,19 +246,42 @@ class PolicySet:
         for key, items in grouped.items():
             self._index[key] = tuple(sorted(items, key=lambda p: p.version, reverse=True))
 
+    @property
+    def governed_by(self) -> tuple[str, ...]:
+        """The regions of the chain with a policy here, finest first (none: national default)."""
+        present = {p.region for p in self.policies}
+        return tuple(r for r in region_chain(self.region) if r in present)
+
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> PolicySet:
-        """From the payload of a verified ``policies`` document (ValueError if malformed)."""
+        """From the payload of a verified ``policies`` document (ValueError if malformed).
+
+        The document must say which regions' policies apply (``governed_by``) and whether the
+        national default does (``national_default``), and say it consistently with the
+        policies it holds: a document that does not is refused, not read as "no policy".
+        """
         if payload.get("type") != "policies":
             raise ValueError("not a policies document")
         items = payload.get("policies")
         if not isinstance(items, list):
             raise ValueError("malformed policies document")
-        return cls(
-            region=str(payload.get("region")),
+        region = str(payload.get("region"))
+        if not _REGION.fullmatch(region):
+            raise ValueError("malformed policies document: region")
+        made = cls(
+            region=region,
             version=int(payload.get("version") or 0),
             policies=tuple(Policy.from_dict(p) for p in items),
         )
+        governed, default = payload.get("governed_by"), payload.get("national_default")
+        if not isinstance(governed, list) or not isinstance(default, bool):
+            raise ValueError(
+                "the policies document does not say which region's policies apply "
+                "(signed by an older hub?)"
+            )
+        if tuple(governed) != made.governed_by or default != (not governed):
+            raise ValueError("the policies document contradicts itself (governed_by)")
+        return made
 
     def select(self, region: str, place_kind: str, now: datetime) -> Policy | None:
         """The policy for a place of ``place_kind`` in ``region`` at ``now``, if any.
@@ -325,6 +356,26 @@ class Facts:
         if self.temperature is None:
             missing.append("temperature")
         return tuple(missing)
+
+    def favourable(self, names: Iterable[str]) -> Facts:
+        """These facts about the holder (``explain.HOLDER_FACTS``) at their most favourable
+        values, the others as they are: what a DENY's reasons are tried against."""
+        chosen = frozenset(names)
+        changes: dict[str, Any] = {}
+        if "colour" in chosen:
+            changes.update(
+                colour="green",
+                signed_colour="green",
+                online_colour=None if self.online_colour is None else "green",
+                reasons=(),
+                online_reasons=(),
+                stays=(),
+            )
+        if "temperature" in chosen:
+            changes["temperature"] = FAVOURABLE_TEMPERATURE / 10
+        if "tests" in chosen:
+            changes.update(tests_known=True, hours_since_negative=0)
+        return replace(self, **changes)
 
     def data(self, assume: Iterable[str] = ()) -> dict[str, Any]:
         """The CertLogic data context; facts named in ``assume`` get their favourable value."""
@@ -557,6 +608,21 @@ class Decision:
         """A decision made before any policy (an invalid code, an offline printed card...)."""
         return cls(outcome, (zh,), (en,))
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Decision:
+        """The hub's decision in a verify answer (``to_dict``'s shape; the rule itself is not
+        in it, so ``policy`` is None). ValueError if it is not one."""
+        try:
+            outcome = Outcome(raw["outcome"])
+            zh, en = raw["reasons_zh"], raw["reasons_en"]
+            missing = raw.get("missing") or []
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("not a decision") from None
+        texts = (zh, en, missing)
+        if not all(isinstance(t, list) and all(isinstance(x, str) for x in t) for t in texts):
+            raise ValueError("not a decision")
+        return cls(outcome, tuple(zh), tuple(en), None, tuple(missing))
+
     def to_dict(self) -> dict[str, Any]:
         p = self.policy
         return {
@@ -577,8 +643,16 @@ class Decision:
 
 
 def decide(policies: PolicySet | None, facts: Facts) -> Decision:
-    """Apply the policy for ``facts.region`` and ``facts.place_kind`` at ``facts.now``."""
-    policy = policies.select(facts.region, facts.place_kind, facts.now) if policies else None
+    """Apply the policy for ``facts.region`` and ``facts.place_kind`` at ``facts.now``.
+
+    ``policies`` None: the policies of this region are not known here (never fetched). That
+    is CHECK, saying so; the national default applies only under a ``PolicySet`` (the hub's
+    statement) in which no policy covers this place.
+    """
+    if policies is None:
+        zh, en = no_policy(facts.region)
+        return Decision(Outcome.CHECK, (zh,), (en,))
+    policy = policies.select(facts.region, facts.place_kind, facts.now)
     if policy is None:
         policy = NATIONAL_DEFAULT
     where_zh, where_en = _policy_label(policy)
@@ -628,10 +702,14 @@ def decide(policies: PolicySet | None, facts: Facts) -> Decision:
             (f"{where_en} could not be evaluated at {failure.path or '/'}: {policy.description}",),
             policy,
         )
-    zh_reasons, en_reasons = _colour_reasons(facts)
-    if facts.temperature is not None:
-        zh_reasons += (f"现场体温 {facts.temperature:.1f} °C",)
-        en_reasons += (f"temperature at the gate {facts.temperature:.1f} °C",)
+
+    def holds(candidate: Facts) -> bool:
+        try:
+            return compiled(candidate.data(candidate.unknown())) is True
+        except CertLogicEvaluationError:
+            return False
+
+    zh_reasons, en_reasons = why_denied(holds, facts)
     return Decision(
         Outcome.DENY,
         (*zh_reasons, f"不符合{where_zh}：{policy.description}"),
@@ -648,17 +726,6 @@ def _policy_label(policy: Policy) -> tuple[str, str]:
         f"{policy.region}通行规则（{zh}，第{policy.version}版）",
         f"the entry policy of {policy.region} ({en}, version {policy.version})",
     )
-
-
-def _colour_reasons(facts: Facts) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    if facts.colour in (None, "green"):
-        return (), ()
-    zh, en = colour_label(facts.colour)
-    labels = [reason_label(r) for r in facts.reasons]
-    if labels:
-        zh += "（" + "、".join(z for z, _ in labels) + "）"
-        en += " (" + ", ".join(e for _, e in labels) + ")"
-    return (zh,), (en,)
 
 
 # --------------------------------------------------------------------------------------------

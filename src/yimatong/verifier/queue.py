@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,8 @@ class UploadReport:
     remaining: int = 0
     #: why the upload stopped early (None: the queue is drained)
     error: str | None = None
+    #: the error that stopped it, for the caller to act on (not its text)
+    failure: YimatongError | None = field(default=None, compare=False, repr=False)
 
 
 def upload(
@@ -179,6 +181,7 @@ def upload(
     """Send pending scans to the hub until the queue is empty, an error, or ``max_batches``."""
     sent = duplicates = rejected = 0
     error = None
+    failure: YimatongError | None = None
     done = 0
     while max_batches is None or done < max_batches:
         scans = queue.pending(batch)
@@ -191,24 +194,25 @@ def upload(
             )
         except InvalidInput:
             # One bad record must not block the rest: send them one at a time.
-            one_sent, one_dup, one_rej, error = _one_by_one(queue, client, scans, timeout)
+            one_sent, one_dup, one_rej, failure = _one_by_one(queue, client, scans, timeout)
             sent, duplicates, rejected = sent + one_sent, duplicates + one_dup, rejected + one_rej
-            if error is not None:
+            if failure is not None:
+                error = f"{type(failure).__name__}: {failure.message}"
                 break
             continue
         except YimatongError as exc:
-            error = f"{type(exc).__name__}: {exc.message}"
+            error, failure = f"{type(exc).__name__}: {exc.message}", exc
             break
         queue.ack([s.id for s in scans])
         dup = _count(answer, "duplicates")
         sent += len(scans) - dup
         duplicates += dup
-    return UploadReport(sent, duplicates, rejected, queue.count(), error)
+    return UploadReport(sent, duplicates, rejected, queue.count(), error, failure)
 
 
 def _one_by_one(
     queue: ScanQueue, client: NodeClient, scans: Sequence[Scan], timeout: float | None
-) -> tuple[int, int, int, str | None]:
+) -> tuple[int, int, int, YimatongError | None]:
     sent = duplicates = rejected = 0
     for scan in scans:
         try:
@@ -219,7 +223,7 @@ def _one_by_one(
             rejected += 1
             continue
         except YimatongError as exc:
-            return sent, duplicates, rejected, f"{type(exc).__name__}: {exc.message}"
+            return sent, duplicates, rejected, exc
         queue.ack([scan.id])
         dup = _count(answer, "duplicates")
         sent += 1 - dup

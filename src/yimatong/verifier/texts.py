@@ -10,12 +10,16 @@ from __future__ import annotations
 __all__ = [
     "BAD_ID",
     "COLOUR",
+    "CREDENTIAL_REFUSED",
+    "EXPIRED",
+    "HUB_UNREACHABLE",
     "ID_OFFLINE",
     "ID_UNAVAILABLE",
     "INVALID",
     "LEGACY_OFFLINE",
     "LEGACY_UNAVAILABLE",
     "LISTS_TOO_OLD",
+    "NOT_A_HUB",
     "NO_RECORD",
     "NO_TRUST",
     "OUTCOME",
@@ -23,7 +27,9 @@ __all__ = [
     "UNKNOWN_FORMAT_OFFLINE",
     "UNKNOWN_KEY",
     "UNRECOGNISED",
+    "UNTRUSTED_HUB",
     "colour_label",
+    "no_policy",
     "place_label",
     "reason_label",
 ]
@@ -89,6 +95,7 @@ def reason_label(code: str) -> tuple[str, str]:
 
 # Decisions made before any policy: (zh, en).
 INVALID = ("健康码无效", "the health code is not valid")
+EXPIRED = ("健康码已过期，请刷新后重新出示", "expired — refresh your code")
 UNRECOGNISED = ("无法识别的码，不是健康码", "not a recognised health code")
 UNKNOWN_FORMAT_OFFLINE = (
     "离线状态下无法识别此码，请联网或人工核验",
@@ -120,4 +127,23 @@ UNKNOWN_KEY = (
 LISTS_TOO_OLD = (
     "本机可信列表过旧，不能离线判定",
     "this device's lists are too old for offline decisions",
+)
+
+
+def no_policy(region: str) -> tuple[str, str]:
+    """No signed policies of ``region`` on this device: never fetched, so not known."""
+    return (
+        f"本机没有 {region} 的通行规则，无法判定；请联网刷新或人工核验",
+        f"this device has no entry policy of {region}: it cannot decide; "
+        "go online to fetch it or check by hand",
+    )
+
+
+# What went wrong between the checkpoint and the hub (zh, en); the URL follows.
+CREDENTIAL_REFUSED = ("国家平台拒绝了本机的凭证", "credential refused by the hub")
+HUB_UNREACHABLE = ("无法连接国家平台", "hub unreachable")
+NOT_A_HUB = ("该地址不是国家平台", "that URL is not a hub")
+UNTRUSTED_HUB = (
+    "该地址的列表不是由本机信任的国家平台密钥签发的",
+    "the lists there are not signed by a hub key this device trusts",
 )

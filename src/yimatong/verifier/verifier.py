@@ -10,6 +10,12 @@ printed card (whose colour may be weeks old): then CHECK, saying why.
 A legacy code (a prefix from the trust list) and an ID number typed at the gate can only be
 checked online, through the hub; offline they are CHECK.
 
+The policy that decides is the one the hub signed for the region where the gate stands; one
+never fetched is not known, and a decision without it is CHECK (or, online, the hub's own
+decision), never the national default. When a call to the hub fails, ``link`` says what
+happened (``verifier/link.py``: credential refused, hub unreachable, not a hub) and every scan
+decided without the hub carries it.
+
 Lists (trust list, risk areas, policies) are kept in a ``DiskCache`` as the hub signed them,
 refreshed with ETags and deltas; see ``verifier/cache.py`` and ``verifier/lists.py``. Clock
 safety is ``verifier/clock.py``. Every scan goes into the ``ScanQueue`` before its decision is
@@ -35,11 +41,14 @@ from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.adapters.wire.code import PREFIX, verify_code_at
 from yimatong.domain.errors import (
+    ExpiredCode,
     InvalidCode,
     InvalidDocument,
     InvalidInput,
+    NotANode,
     NotFound,
     Unavailable,
+    UnknownKey,
     YimatongError,
 )
 from yimatong.domain.token import HealthClaims
@@ -54,6 +63,7 @@ from yimatong.verifier.clock import (
     check_clock,
     parse_http_date,
 )
+from yimatong.verifier.link import LinkProblem, Trouble, diagnose
 from yimatong.verifier.lists import (
     PolicyState,
     RiskState,
@@ -231,6 +241,8 @@ class Verifier:
         self._refresh_lock = threading.Lock()
         #: the hub refused a code the cached lists accept (a key revoked since): refresh now
         self.stale = False
+        #: what went wrong with the last call to the hub that failed (None: nothing since)
+        self.link: LinkProblem | None = None
         self._lists: NodeClient | None = None
         self._status: NodeClient | None = None
         if config.hub_url and not config.offline:
@@ -369,47 +381,119 @@ class Verifier:
 
     def lists_age(self) -> timedelta | None:
         """How long since the hub last confirmed the trust list current (None: never)."""
-        stored = self._stored.get("trust-list")
-        if stored is None or not stored.checked_at:
-            return None
-        return self.time.wall() - datetime.fromisoformat(stored.checked_at)
+        return self.list_age("trust-list")
+
+    def _oldest_list_age(self) -> timedelta | None:
+        """The age of the oldest list an offline decision here rests on (None: none is kept)."""
+        names = ["trust-list", "risk-areas"]
+        if self.policy is not None and self.policy_name is not None:
+            names.append(self.policy_name)
+        ages = [a for a in (self.list_age(n) for n in names) if a is not None]
+        return max(ages) if ages else None
 
     # ------------------------------------------------------------------ refreshing
     @property
     def online_possible(self) -> bool:
-        return self._status is not None and self.time.elapsed() >= self._down_until
+        if self._status is None or self.time.elapsed() < self._down_until:
+            return False
+        # A URL whose lists are not our hub's is not asked for a status either: its "green"
+        # would be believed without anything signed behind it.
+        link = self.link
+        return not (link and link.lists_unusable and link.url == self._status.base_url)
+
+    def _trouble(self, exc: Exception, client: NodeClient, *, trust_list: bool = False) -> None:
+        """Note what a failed call says about the hub (``link``), said once in the log."""
+        problem = diagnose(exc, client.base_url, trust_list=trust_list)
+        if problem is None:
+            return
+        if problem.trouble is Trouble.NOT_A_HUB and trust_list:
+            problem = self._what_is_there(client, problem)
+        if problem != self.link:
+            log.info("%s", problem.line())
+        self.link = problem
+        if problem.trouble is not Trouble.CREDENTIAL_REFUSED:
+            self._went_down()
+
+    def _what_is_there(self, client: NodeClient, problem: LinkProblem) -> LinkProblem:
+        """A URL without a trust list: say what it is when it says so itself (``/healthz``)."""
+        try:
+            health = client.decode(client.request("GET", "/healthz", anonymous=True))
+        except YimatongError:
+            return problem
+        role = health.get("role") if isinstance(health, dict) else None
+        if not isinstance(role, str) or role == "hub":
+            return problem
+        region = health.get("region")
+        what = f"the {role} node of {region}" if isinstance(region, str) else f"a {role} node"
+        return replace(problem, detail=f"it is {what}; {problem.detail}")
+
+    def _reached(self, client: NodeClient, *, authenticated: bool) -> None:
+        """A call to ``client`` worked: a problem seen there is over (a refused credential only
+        when the call carried it)."""
+        link = self.link
+        if link is None or link.url != client.base_url:
+            return
+        if authenticated or link.trouble is not Trouble.CREDENTIAL_REFUSED:
+            log.info("the hub at %s answers again", link.url)
+            self.link = None
+
+    def list_age(self, name: str) -> timedelta | None:
+        """How long since the hub last confirmed list ``name`` current (None: never)."""
+        stored = self._stored.get(name)
+        if stored is None or not stored.checked_at:
+            return None
+        return self.time.wall() - datetime.fromisoformat(stored.checked_at)
 
     def _went_down(self) -> None:
         self._down_until = self.time.elapsed() + self.config.retry_after
 
-    def refresh(self, *, force: bool = False) -> dict[str, str]:
-        """Bring the lists up to date; {list: "updated" | "unchanged" | "error: ..."}."""
+    def refresh(self, *, force: bool = False, max_age: timedelta | None = None) -> dict[str, str]:
+        """Bring the lists up to date; {list: "updated" | "unchanged" | "error: ..."}.
+
+        ``max_age``: ask only for the lists the hub confirmed longer ago than that. A list
+        never fetched — the policies of a region this cache has not stood in — is always
+        asked for, however fresh the others are.
+        """
         if self._lists is None:
             return {}
+
+        def due(name: str) -> bool:
+            if force or max_age is None:
+                return True
+            age = self.list_age(name)
+            return age is None or age > max_age
+
         report: dict[str, str] = {}
+        away = False
         with self._refresh_lock:
             self.stale = False
-            report["trust-list"] = self._refresh_one("trust-list", force)
-            if report["trust-list"].startswith("error: Unavailable"):
-                pass  # the hub is away: do not wait for it twice more
-            elif self.trust is not None:
-                report["risk-areas"] = self._refresh_one("risk-areas", force)
-                if self.policy_name is not None:
-                    report[self.policy_name] = self._refresh_one(self.policy_name, force)
-        if any(v.startswith("error: Unavailable") for v in report.values()):
-            self._went_down()
-        elif report and all(not v.startswith("error") for v in report.values()):
+            if due("trust-list"):
+                report["trust-list"] = self._refresh_one("trust-list", force)
+                away = report["trust-list"].startswith("error")  # do not wait for it again
+            if self.trust is not None and not away:
+                names = ["risk-areas"] + ([self.policy_name] if self.policy_name else [])
+                for name in names:
+                    if due(name):
+                        report[name] = self._refresh_one(name, force)
+        if report and all(not v.startswith("error") for v in report.values()):
             self._down_until = float("-inf")
         return report
 
     def _refresh_one(self, name: str, force: bool) -> str:
+        assert self._lists is not None
         try:
-            return self._fetch(name, force)
+            outcome = self._fetch(name, force)
         except BadDocument as exc:
-            log.warning("list %s did not verify: %s", name, exc)
+            if name == "trust-list":
+                self._trouble(exc, self._lists, trust_list=True)  # says it in ``link``
+            else:
+                log.warning("list %s did not verify: %s", name, exc)
             return f"error: BadDocument: {exc}"
         except YimatongError as exc:
+            self._trouble(exc, self._lists, trust_list=name == "trust-list")
             return f"error: {type(exc).__name__}: {exc.message}"
+        self._reached(self._lists, authenticated=False)
+        return outcome
 
     def _fetch(self, name: str, force: bool) -> str:
         assert self._lists is not None
@@ -432,7 +516,7 @@ class Verifier:
         if full:
             headers = {}
         params = {"since": since} if name != self.policy_name else None
-        response = self._lists.request("GET", path, params=params, headers=headers)
+        response = self._lists.request("GET", path, params=params, headers=headers, anonymous=True)
         self._saw_hub(response)
         now = self.time.wall().isoformat()
         if response.status_code == 304 and stored is not None:
@@ -579,14 +663,23 @@ class Verifier:
         return decide(self.policy.policies if self.policy else None, facts)
 
     def _ask(self, path: str, body: dict[str, Any]) -> Any:
-        assert self._status is not None
+        """POST to the status node; what a failure says about the link is noted (``link``)."""
+        client = self._status
+        assert client is not None
         try:
-            response = self._status.request("POST", path, json=body)
-        except Unavailable:
-            self._went_down()
+            response = client.request("POST", path, json=body)
+            answer = client.decode(response)
+            if not isinstance(answer, dict) or answer.get("valid") is not True:
+                raise NotANode(
+                    f"{client.name} at {client.base_url} answered {path} with something that "
+                    "is not a verification"
+                )
+        except YimatongError as exc:
+            self._trouble(exc, client)
             raise
         self._saw_hub(response)
-        return response.json()
+        self._reached(client, authenticated=True)
+        return answer
 
     def _request_body(self, temperature: float | None) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -601,16 +694,19 @@ class Verifier:
         notes: list[str] = []
         verdict = self.clock_verdict()
         claims: HealthClaims | None = None
-        local_error: str | None = None
+        refused: InvalidCode | None = None
         if self.trust is not None and verdict.ok:
             try:
                 claims = verify_code_at(code, self.trust.keyring, now)
             except InvalidCode as exc:
-                local_error = exc.detail
-        if local_error is not None and local_error != "unknown kid":
+                refused = exc
+        if refused is not None and not isinstance(refused, UnknownKey):
             # Signature, key or expiry failed against a list and a clock both trusted: final.
-            log.info("code refused offline: %s", local_error)
-            return self._invalid(now, "offline", temperature, (f"refused: {local_error}",))
+            log.info("code refused offline: %s", refused.detail)
+            reason = texts.EXPIRED if isinstance(refused, ExpiredCode) else texts.INVALID
+            return self._invalid(
+                now, "offline", temperature, (f"refused: {refused.detail}",), reason
+            )
         if self.online_possible:
             try:
                 answer = self._ask(
@@ -622,16 +718,16 @@ class Verifier:
                     self.stale = True  # valid by our lists, not by the hub's: refresh soon
                 return self._invalid(now, "online", temperature, ())
             except YimatongError as exc:
-                notes.append(f"online status unavailable ({type(exc).__name__}: {exc.message})")
+                notes.append(self._unavailable_note(exc))
             else:
-                if local_error == "unknown kid":
+                if isinstance(refused, UnknownKey):
                     self.stale = True  # a key newer than our trust list: fetch it soon
                 return self._from_answer(answer, now, temperature, notes, claims)
-        elif self._status is None:
-            notes.append("offline: the network is not used")
         else:
-            notes.append("offline: the hub did not answer a moment ago")
-        # ---- offline
+            notes.append(self._offline_note())
+        # ---- offline; the trust list first: without one the hub's time was never seen either
+        if self.trust is None:
+            return self._pre(Outcome.CHECK, texts.NO_TRUST, now, "offline", temperature, notes)
         if not verdict.ok:
             return self._pre(
                 Outcome.CHECK,
@@ -641,9 +737,7 @@ class Verifier:
                 temperature,
                 notes,
             )
-        if self.trust is None:
-            return self._pre(Outcome.CHECK, texts.NO_TRUST, now, "offline", temperature, notes)
-        age = self.lists_age()
+        age = self._oldest_list_age()
         if age is not None and age > self.config.max_list_age:
             notes.append(f"lists last confirmed {age} ago")
             return self._pre(Outcome.CHECK, texts.LISTS_TOO_OLD, now, "offline", temperature, notes)
@@ -673,6 +767,19 @@ class Verifier:
             sid=claims.sid,
         )
 
+    def _unavailable_note(self, exc: YimatongError) -> str:
+        link = self.link
+        if link is not None and self._status is not None and link.url == self._status.base_url:
+            return f"{link.line()}; decided without it"
+        return f"online status unavailable ({type(exc).__name__}: {exc.message})"
+
+    def _offline_note(self) -> str:
+        if self._status is None:
+            return "offline: the network is not used"
+        if self.link is not None:
+            return f"{self.link.line()}; decided without it"
+        return "offline: the hub did not answer a moment ago"
+
     def _from_answer(
         self,
         answer: Mapping[str, Any],
@@ -693,10 +800,25 @@ class Verifier:
         )
         raw_display = answer.get("display")
         shown: Mapping[str, Any] = raw_display if isinstance(raw_display, Mapping) else {}
+        decision = self._decide(facts)
+        hubs = answer.get("decision")
+        by_hub = self.config.status_url is None  # an issuer's 验码 decides for its own region
+        if self.policy is None and decision is not None and by_hub and isinstance(hubs, Mapping):
+            # No signed policies of this region here yet (never fetched): the hub decided
+            # under this region's policy, with the same facts; better than a CHECK for all.
+            try:
+                decision = Decision.from_dict(hubs)
+            except ValueError:
+                pass
+            else:
+                notes.append(
+                    f"decided by the hub: no entry policy of {self.config.at_region} "
+                    "on this device yet"
+                )
         return Result(
             at=now,
             mode="online",
-            decision=self._decide(facts),
+            decision=decision,
             valid=True,
             colour=facts.colour,
             issuer=facts.issuer,
@@ -716,6 +838,8 @@ class Verifier:
         notes: list[str] = []
         if not self.online_possible or self.config.status_url is not None:
             notes.append("a look-up needs the hub")
+            if self.link is not None and self.config.status_url is None:
+                notes.append(self._offline_note())
             return self._pre(Outcome.CHECK, texts.ID_OFFLINE, now, "offline", temperature, notes)
         body = {"id_type": id_type, "id_number": number, **self._request_body(temperature)}
         if self.config.name:
@@ -727,7 +851,7 @@ class Verifier:
         except NotFound:
             return self._pre(Outcome.CHECK, texts.NO_RECORD, now, "online", temperature, notes)
         except YimatongError as exc:
-            notes.append(f"look-up failed ({type(exc).__name__}: {exc.message})")
+            notes.append(self._unavailable_note(exc))
             return self._pre(
                 Outcome.CHECK, texts.ID_UNAVAILABLE, now, "offline", temperature, notes
             )
@@ -749,7 +873,7 @@ class Verifier:
                     Outcome.DENY, texts.UNRECOGNISED, now, "online", temperature, notes
                 )
             except YimatongError as exc:
-                notes.append(f"online status unavailable ({type(exc).__name__}: {exc.message})")
+                notes.append(self._unavailable_note(exc))
                 if legacy and isinstance(exc, Unavailable) and self.online_possible:
                     return self._pre(
                         Outcome.CHECK, texts.LEGACY_UNAVAILABLE, now, "online", temperature, notes
@@ -767,9 +891,14 @@ class Verifier:
         return self._pre(Outcome.DENY, texts.UNRECOGNISED, now, "offline", temperature, notes)
 
     def _invalid(
-        self, now: datetime, mode: str, temperature: float | None, notes: tuple[str, ...]
+        self,
+        now: datetime,
+        mode: str,
+        temperature: float | None,
+        notes: tuple[str, ...],
+        reason: tuple[str, str] = texts.INVALID,
     ) -> Result:
-        decision = Decision.of(Outcome.DENY, *texts.INVALID)
+        decision = Decision.of(Outcome.DENY, *reason)
         return Result(
             at=now, mode=mode, decision=decision, valid=False, temperature=temperature, notes=notes
         )
@@ -783,10 +912,16 @@ class Verifier:
         temperature: float | None,
         notes: list[str],
     ) -> Result:
+        """A decision made before any policy; offline, a problem with the hub comes first."""
+        zh: tuple[str, ...] = (reason[0],)
+        en: tuple[str, ...] = (reason[1],)
+        if mode == "offline" and self.link is not None and self._status is not None:
+            link_zh, link_en = self.link.reason()
+            zh, en = (link_zh, *zh), (link_en, *en)
         return Result(
             at=now,
             mode=mode,
-            decision=Decision.of(outcome, *reason),
+            decision=Decision(outcome, zh, en),
             temperature=temperature,
             notes=tuple(notes),
         )
@@ -818,8 +953,10 @@ class Verifier:
         if purged:
             log.info("purged %d scan records older than %s", purged, self.config.retention)
         report = upload(self.queue, self._lists, max_batches=max_batches)
-        if report.error and report.error.startswith("Unavailable"):
-            self._went_down()
+        if report.failure is not None:
+            self._trouble(report.failure, self._lists)
+        elif report.sent or report.duplicates:
+            self._reached(self._lists, authenticated=True)
         return report
 
 

@@ -25,7 +25,9 @@ COSE, as the EU digital COVID certificate does. Most of a code is signature and 
 which do not compress, so dynamic codes normally travel uncompressed.
 
 Verification fails with one opaque ``InvalidCode`` whatever went wrong; its ``detail`` is a
-short reason for the operator's log, never the code or anything in it:
+short reason for the operator's log, never the code or anything in it (two causes that our
+own code acts on are subclasses: ``UnknownKey`` for ``unknown kid``, ``ExpiredCode`` for
+``expired``):
 
     ``too long``, ``unknown prefix``, ``malformed: base45``, ``malformed: zlib``,
     ``inflates too large``, ``malformed: COSE``, ``unknown kid``, ``algorithm mismatch``,
@@ -56,7 +58,7 @@ import cbor2
 from yimatong.adapters.crypto import BadSignature, SigningKey, VerifyingKey
 from yimatong.adapters.wire.base45 import b45decode, b45encode, encoded_length
 from yimatong.adapters.wire.cose import Sign1, parse_sign1, sign1
-from yimatong.domain.errors import InvalidCode
+from yimatong.domain.errors import ExpiredCode, InvalidCode, UnknownKey
 from yimatong.domain.facts import Colour, require_aware
 from yimatong.domain.token import CodeKind, HealthClaims
 
@@ -249,7 +251,7 @@ def verify_code_at(
     msg = _unwrap(code)
     trusted = keyring.get(msg.kid)
     if trusted is None:
-        raise InvalidCode("unknown kid")
+        raise UnknownKey("unknown kid")
     key = trusted.key
     if msg.alg != key.alg.value:
         raise InvalidCode("algorithm mismatch")
@@ -271,7 +273,7 @@ def verify_code_at(
     if issued_at > now + leeway:
         raise InvalidCode("issued in the future")
     if now - leeway >= claims.expires_at:
-        raise InvalidCode("expired")
+        raise ExpiredCode("expired")
     return claims
 
 
