@@ -156,6 +156,12 @@ def issuer_router(service: IssuerService) -> APIRouter:
         status_code=201,
         tags=["citizen"],
         summary="健康码调用申请: apply for a code, for yourself or a relative (代办)",
+        responses={
+            202: {
+                "description": "the person already has a record: a pending link request, "
+                "completed with the code sent to their phone on record or by staff in person"
+            }
+        },
     )
     def apply(body: ApplicationRequest, request: Request, response: Response) -> dict[str, Any]:
         answer = service.apply(
