@@ -134,7 +134,7 @@ def test_the_person_consents_with_the_code_sent_to_their_phone_on_record(
     request_id = _pending(issuer, daughter, **_relative())["request"]
     phone, text = issuer.inbox.messages[-1]
     assert phone == HOLDER  # the code goes to the phone on record, not to the requester
-    assert "尾号 6000" in text and "父亲" in text  # who asks (masked), and as what
+    assert "尾号 6000" in text and "代办" in text  # who asks (masked), and for what
     code = issuer.inbox.last_code(HOLDER)
     with issuer.node.db.read() as conn:
         stored = conn.execute(select(link_requests.c.code_hash)).scalar_one()
@@ -384,9 +384,13 @@ def test_one_account_acts_for_at_most_four_relatives_pending_requests_included(
     _pending(issuer, helper, **_relative())  # the fourth, awaiting consent
     r = _post(issuer, helper, id_number=make_id(birth="19500101", seq="099"), **_relative())
     assert r.status_code == 409, r.text
-    assert [
-        lr["relationship"] for lr in issuer.client.get("/v1/link-requests", headers=helper).json()
-    ] == ["父亲"]
+    waiting = issuer.client.get("/v1/link-requests", headers=helper).json()
+    assert [lr["relationship"] for lr in waiting] == ["父亲"]
+    # Withdrawn, the request frees its place.
+    r = issuer.client.delete(f"/v1/link-requests/{waiting[0]['request']}", headers=helper)
+    assert r.status_code == 204, r.text
+    r = _post(issuer, helper, id_number=make_id(birth="19500101", seq="099"), **_relative())
+    assert r.status_code == 201, r.text
 
 
 def test_links_made_before_consent_existed_are_unverified_proxies_without_grants(
@@ -430,7 +434,8 @@ def test_every_route_about_a_person_refuses_strangers_other_roles_and_plain_prox
     )
     assert r.status_code == 200
     stranger = issuer.sign_in(STRANGER)
-    pending = _pending(issuer, stranger, **_relative())["request"]
+    # Someone else's pending request: not the stranger's, nor the proxy's, to use or withdraw.
+    pending = _pending(issuer, issuer.sign_in("13500135000"), **_relative())["request"]
     everyone = issuer.client.get(
         f"/v1/subjects/{sid}/proxies", params={"purpose": "walk"}, headers=_staff(issuer)
     ).json()
@@ -447,6 +452,7 @@ def test_every_route_about_a_person_refuses_strangers_other_roles_and_plain_prox
         "POST /v1/codes": {"subject": sid},
         "POST /v1/corrections": {"subject": sid, "kind": "other", "statement": "x"},
         "POST /v1/link-requests/{request_id}/confirm": {"code": "000000"},
+        "DELETE /v1/link-requests/{request_id}": None,
         "POST /v1/link-requests/{request_id}/in-person": {
             "id_type": "111",
             "id_number": GRANDPA_ID,
@@ -478,13 +484,12 @@ def test_every_route_about_a_person_refuses_strangers_other_roles_and_plain_prox
                 callers.append(("proxy", proxy))
             for who, headers in callers:
                 r = issuer.client.request(method.upper(), url, json=bodies[key], headers=headers)
-                if (who, key) == ("stranger", "POST /v1/link-requests/{request_id}/confirm"):
-                    assert r.status_code == 422, r.text  # their own request: a wrong code
-                    continue
                 assert r.status_code in (403, 404), (who, key, r.status_code, r.text)
                 assert r.headers["content-type"].startswith("application/problem+json")
     assert walked == set(bodies)
-    # Nothing the walk did linked anyone or changed what the proxy sees.
+    # Nothing the walk did linked anyone, dropped a request or changed what the proxy sees.
+    with issuer.node.db.read() as conn:
+        assert conn.execute(select(link_requests.c.id)).scalars().all() == [pending]
     assert issuer.client.get(f"/v1/subjects/{sid}/health", headers=stranger).status_code == 404
     seen = issuer.client.get(f"/v1/subjects/{sid}/health", headers=proxy).json()
     assert seen["grants"] == {"itinerary": False, "tests": False}

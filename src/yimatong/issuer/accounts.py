@@ -158,15 +158,16 @@ class PhoneBook:
     ) -> bytes:
         """Text a subject's phone on record a code that consents to one link; its HMAC back.
 
-        The message says who asks (the requester's masked phone) and as what, so that the
-        person can tell a relative from a stranger before passing the code on.
+        The message names who asks by the last four digits of their phone, so the person can
+        tell a relative from a stranger, and what they ask for. It carries nothing else the
+        requester typed (a relationship is free text: it could be written to deceive).
         """
         code = f"{self._rng.randrange(1_000_000):06d}"
         minutes = int(self.policy.ttl.total_seconds() // 60)
-        asked = "对方称是您本人" if relationship == "self" else f"对方称您为：{relationship}"
+        asked = "以您本人的身份关联" if relationship == "self" else "代办"
         self._sms.send(
             phone,
-            f"【一码通】手机尾号 {requester[-4:]} 的用户申请代办您的健康码（{asked}）。"
+            f"【一码通】手机尾号 {requester[-4:]} 的用户申请{asked}您的健康码。"
             f"如同意，请把验证码 {code} 告诉对方，{minutes} 分钟内有效；如不认识对方，请勿告知。",
             now=now,
         )

@@ -193,6 +193,16 @@ def issuer_router(service: IssuerService) -> APIRouter:
     def confirm_link(request_id: int, body: LinkCode, request: Request) -> dict[str, Any]:
         return service.confirm_link(caller_of(request), request_id, body.code)
 
+    @r.delete(
+        "/v1/link-requests/{request_id}",
+        status_code=204,
+        tags=["citizen"],
+        summary="Withdraw your pending link request",
+    )
+    def withdraw_link_request(request_id: int, request: Request) -> Response:
+        service.withdraw_link_request(caller_of(request), request_id)
+        return Response(status_code=204)
+
     @r.post(
         "/v1/link-requests/{request_id}/in-person",
         tags=["staff"],

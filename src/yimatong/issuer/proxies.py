@@ -299,6 +299,20 @@ class ProxyUseCases(IssuerCore):
             for r in rows
         ]
 
+    def withdraw_link_request(self, caller: Caller, request_id: int) -> None:
+        """The requester gives up a pending request (freeing its place among their relatives)."""
+        require_role(caller, "citizen")
+        with self.db.uow() as uow:
+            gone = uow.conn.execute(
+                delete(link_requests).where(
+                    link_requests.c.id == request_id,
+                    link_requests.c.account_id == caller.account_id,
+                )
+            ).rowcount
+            if not gone:
+                raise NotFound("no such link request")
+            uow.commit()
+
     def confirm_link(self, caller: Caller, request_id: int, code: str) -> dict[str, Any]:
         """The requester completes a link with the code the person was sent."""
         require_role(caller, "citizen")
