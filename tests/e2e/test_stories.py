@@ -258,6 +258,35 @@ def test_a_daughter_applies_for_her_father_and_his_printed_code_is_checked_onlin
     assert answer["decision"]["outcome"] == "PASS"
 
 
+def test_a_son_acts_for_his_mother_only_once_she_passes_on_the_code_her_phone_was_sent(
+    demo: Demo,
+) -> None:
+    zj = demo.url("zhejiang")
+    mother_phone, son_phone = "13800010007", "13800010008"
+    mother = demo.sign_in(zj, mother_phone)
+    number = make_id("330106", "19520404", "091")
+    sid = demo.apply(zj, mother, name="陈秀英", id_number=number)
+    son = demo.sign_in(zj, son_phone)
+    seen = len((demo.state / "sms.log").read_text(encoding="utf-8").splitlines())
+    body = {"name": "陈秀英", "id_type": "111", "id_number": number,
+            "for_relative": {"relationship": "母亲"}}  # fmt: skip
+    r = httpx.post(f"{zj}/v1/applications", json=body, headers=son, timeout=10)
+    assert r.status_code == 202, r.text  # her record exists: her consent first
+    assert httpx.get(f"{zj}/v1/subjects/{sid}/health", headers=son, timeout=10).status_code == 404
+    code = demo.otp(mother_phone, seen)  # what she reads out from her phone
+    r = httpx.post(
+        f"{zj}/v1/link-requests/{r.json()['request']}/confirm",
+        json={"code": code}, headers=son, timeout=10,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    answer = demo.verify(demo.code(zj, son, sid), "330000")
+    assert answer["decision"]["outcome"] == "PASS"
+    listed = httpx.get(f"{zj}/v1/subjects/{sid}/proxies", headers=mother, timeout=10).json()
+    assert [(p["relationship"], p["consent"], p["phone"]) for p in listed] == [
+        ("母亲", "sms", "138****0008")
+    ]
+
+
 def test_zhejiang_rotates_its_key_old_codes_verify_until_a_revoked_kid_fails(demo: Demo) -> None:
     zj = demo.url("zhejiang")
     node = ["--role", "issuer", "--region", "330000", "--state-dir", str(demo.state / "zhejiang"),

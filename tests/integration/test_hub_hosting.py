@@ -168,6 +168,40 @@ def test_a_hosted_region_has_its_own_docs_and_its_own_accounts(fed: Federation) 
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
+def test_in_a_hosted_region_an_id_number_alone_links_nobody_the_persons_code_does(
+    fed: Federation,
+) -> None:
+    """The Mode 3 region runs the issuer's own consent flow (issuer/proxies.py)."""
+    holder, sid = tibetan(fed)  # 13700000001 is the phone on record
+    r = fed.http.post(f"{PREFIX}/v1/auth/otp", json={"phone": "13700000002"})
+    assert r.status_code == 202
+    r = fed.http.post(
+        f"{PREFIX}/v1/auth/session",
+        json={"phone": "13700000002", "otp": fed.inbox.last_code("13700000002")},
+    )
+    other = bearer(r.json()["token"])
+    body = {
+        "name": "扎西次仁",
+        "id_type": "111",
+        "id_number": make_id("540102"),
+        "for_relative": {"relationship": "父亲"},
+    }
+    r = fed.http.post(f"{PREFIX}/v1/applications", json=body, headers=other)
+    assert r.status_code == 202, r.text
+    assert sid not in r.text
+    assert fed.http.get(f"{PREFIX}/v1/subjects/{sid}/health", headers=other).status_code == 404
+    r = fed.http.post(
+        f"{PREFIX}/v1/link-requests/{r.json()['request']}/confirm",
+        json={"code": fed.inbox.last_code("13700000001")},
+        headers=other,
+    )
+    assert r.status_code == 200, r.text
+    seen = fed.http.get(f"{PREFIX}/v1/subjects/{sid}/health", headers=other).json()
+    assert seen["grants"] == {"itinerary": False, "tests": False}
+    proxies = fed.http.get(f"{PREFIX}/v1/subjects/{sid}/proxies", headers=holder).json()
+    assert [(p["relationship"], p["consent"]) for p in proxies] == [("父亲", "sms")]
+
+
 def test_the_hosted_regions_data_stays_in_its_own_database(fed: Federation) -> None:
     _, sid = tibetan(fed)
     with hosted(fed).node.db.read() as conn:

@@ -2,10 +2,10 @@
 
 Native issuers get their residents as if each had signed up and applied: an account per
 phone, the subject (encrypted as always), their self-declared itinerary and an assessment;
-about one in twenty of the elderly is on a younger relative's account (代办). What the
-authority and the labs know (cases, contacts, test results) is *not* written here: the demo
-posts it to the hub over HTTP, like a real authority and lab, and the issuers receive it
-through their feed.
+about one in twenty of the elderly is on a younger relative's account (代办), linked as if
+with their consent. What the authority and the labs know (cases, contacts, test results) is
+*not* written here: the demo posts it to the hub over HTTP, like a real authority and lab,
+and the issuers receive it through their feed.
 """
 
 from __future__ import annotations
@@ -106,7 +106,11 @@ def load_native(
                     continue
                 conn.execute(
                     insert(links).values(
-                        account_id=account_of[i], sid=sids[i], relationship="self", created_at=now
+                        account_id=account_of[i],
+                        sid=sids[i],
+                        relationship="self",
+                        created_at=now,
+                        consent="registered",
                     )
                 )
             for i in part:
@@ -115,7 +119,9 @@ def load_native(
             uow.commit()
         if progress is not None:
             progress(len(part))
-    # 代办: an elderly person also appears on the account of the younger relative who helps.
+    # 代办: an elderly person also appears on the account of the younger relative who helps,
+    # as if the parent had passed on the code their phone was sent (issuer/proxies.py); the
+    # helper sees the code and colour, not the itinerary or the tests, as by default.
     with service.db.uow() as uow:
         for i, person in enumerate(people):
             helper = person.proxy_index
@@ -128,6 +134,7 @@ def load_native(
                     sid=sids[i],
                     relationship=relationship,
                     created_at=now,
+                    consent="sms",
                 )
             )
         uow.commit()

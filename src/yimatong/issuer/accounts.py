@@ -1,8 +1,9 @@
-"""Citizen sign-in: phone + one-time code (OTP) → a session.
+"""Citizen sign-in: phone + one-time code (OTP) → a session; and consent codes for links.
 
 Phones are found by a keyed hash and kept only encrypted. A code lives five minutes, allows
 five attempts, and a phone may ask for five codes an hour; codes are compared in constant time
-and stored only as an HMAC.
+and stored only as an HMAC. The same policy governs the consent code that a link request
+(``issuer/proxies.py``) sends to a subject's phone on record.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from yimatong.adapters.sms import SmsGateway
 from yimatong.credentials import Caller, hash_token, new_token
 from yimatong.domain.errors import Conflict, InvalidInput, Unauthorized
 
-__all__ = ["OtpPolicy", "PhoneBook", "normalise_phone"]
+__all__ = ["OtpPolicy", "PhoneBook", "mask_phone", "normalise_phone"]
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
@@ -35,6 +36,13 @@ def normalise_phone(phone: str) -> str:
     if not _MOBILE.fullmatch(digits):
         raise InvalidInput("phone must be a mainland mobile number (11 digits)", field="phone")
     return digits
+
+
+def mask_phone(phone: str) -> str:
+    """A phone for display: the first three and last four digits (138****8000)."""
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,38 @@ class PhoneBook:
             )
         )
         return token, expires
+
+    # ------------------------------------------------------------ consent codes
+    def send_link_code(
+        self,
+        phone: str,
+        *,
+        sid: str,
+        account_id: int,
+        requester: str,
+        relationship: str,
+        now: datetime,
+    ) -> bytes:
+        """Text a subject's phone on record a code that consents to one link; its HMAC back.
+
+        The message names who asks by the last four digits of their phone, so the person can
+        tell a relative from a stranger, and what they ask for. It carries nothing else the
+        requester typed (a relationship is free text: it could be written to deceive).
+        """
+        code = f"{self._rng.randrange(1_000_000):06d}"
+        minutes = int(self.policy.ttl.total_seconds() // 60)
+        asked = "以您本人的身份关联" if relationship == "self" else "代办"
+        self._sms.send(
+            phone,
+            f"【一码通】手机尾号 {requester[-4:]} 的用户申请{asked}您的健康码。"
+            f"如同意，请把验证码 {code} 告诉对方，{minutes} 分钟内有效；如不认识对方，请勿告知。",
+            now=now,
+        )
+        return self.link_code_hash(sid, account_id, code)
+
+    def link_code_hash(self, sid: str, account_id: int, code: str) -> bytes:
+        message = b"link\x00" + sid.encode() + b"\x00" + str(account_id).encode() + b"\x00"
+        return hmac.new(self._lookup_key, message + code.strip().encode(), "sha256").digest()
 
     @staticmethod
     def session_caller(conn: Connection, token: str, *, now: datetime) -> Caller | None:

@@ -53,6 +53,26 @@ class ApplicationRequest(Strict):
     for_relative: Relative | None = None
 
 
+class LinkCode(Strict):
+    code: str = Field(min_length=1, max_length=10)
+
+
+class Grants(Strict):
+    itinerary: bool = False
+    tests: bool = False
+
+
+class InPersonRequest(Strict):
+    id_type: str = Field(max_length=4, examples=["111"])
+    id_number: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=200)
+    grants: Grants = Field(default_factory=Grants)
+
+
+class GrantsRequest(Grants):
+    purpose: str | None = Field(default=None, max_length=200)
+
+
 class Leg(Strict):
     area: AREA
     from_: AwareDatetime = Field(alias="from")
@@ -136,9 +156,15 @@ def issuer_router(service: IssuerService) -> APIRouter:
         status_code=201,
         tags=["citizen"],
         summary="健康码调用申请: apply for a code, for yourself or a relative (代办)",
+        responses={
+            202: {
+                "description": "the person already has a record: a pending link request, "
+                "completed with the code sent to their phone on record or by staff in person"
+            }
+        },
     )
-    def apply(body: ApplicationRequest, request: Request) -> dict[str, Any]:
-        return service.apply(
+    def apply(body: ApplicationRequest, request: Request, response: Response) -> dict[str, Any]:
+        answer = service.apply(
             caller_of(request),
             name=body.name,
             id_type=body.id_type,
@@ -147,10 +173,97 @@ def issuer_router(service: IssuerService) -> APIRouter:
             address=body.address,
             relationship=body.for_relative.relationship if body.for_relative else None,
         )
+        if answer["status"] == "pending":
+            response.status_code = 202  # someone's record already: linked once they consent
+        return answer
 
     @r.get("/v1/subjects", tags=["citizen"], summary="The people on your account")
     def my_subjects(request: Request) -> list[dict[str, Any]]:
         return service.my_subjects(caller_of(request))
+
+    @r.get("/v1/link-requests", tags=["citizen"], summary="Your pending link requests")
+    def my_link_requests(request: Request) -> list[dict[str, Any]]:
+        return service.link_requests(caller_of(request))
+
+    @r.post(
+        "/v1/link-requests/{request_id}/confirm",
+        tags=["citizen"],
+        summary="Complete a link with the code the person was sent",
+    )
+    def confirm_link(request_id: int, body: LinkCode, request: Request) -> dict[str, Any]:
+        return service.confirm_link(caller_of(request), request_id, body.code)
+
+    @r.delete(
+        "/v1/link-requests/{request_id}",
+        status_code=204,
+        tags=["citizen"],
+        summary="Withdraw your pending link request",
+    )
+    def withdraw_link_request(request_id: int, request: Request) -> Response:
+        service.withdraw_link_request(caller_of(request), request_id)
+        return Response(status_code=204)
+
+    @r.post(
+        "/v1/link-requests/{request_id}/in-person",
+        tags=["staff"],
+        summary="Staff confirm a link in person, having seen the document (audited)",
+    )
+    def confirm_in_person(
+        request_id: int, body: InPersonRequest, request: Request
+    ) -> dict[str, Any]:
+        return service.confirm_in_person(
+            caller_of(request),
+            request_id,
+            id_type=body.id_type,
+            id_number=body.id_number,
+            purpose=body.purpose,
+            itinerary=body.grants.itinerary,
+            tests=body.grants.tests,
+        )
+
+    @r.get(
+        "/v1/subjects/{sid}/proxies",
+        tags=["citizen", "staff"],
+        summary="Every other account linked to a person: theirs to see, or staff (audited)",
+    )
+    def proxies(
+        sid: SID,
+        request: Request,
+        purpose: Annotated[str | None, Query(max_length=200)] = None,
+        x_purpose: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> list[dict[str, Any]]:
+        return service.proxies(caller_of(request), sid, purpose=purpose or x_purpose)
+
+    @r.delete(
+        "/v1/subjects/{sid}/proxies/{account}",
+        status_code=204,
+        tags=["citizen", "staff"],
+        summary="Remove a proxy: the person, the proxy itself, or staff (audited)",
+    )
+    def remove_proxy(
+        sid: SID,
+        account: int,
+        request: Request,
+        purpose: Annotated[str | None, Query(max_length=200)] = None,
+        x_purpose: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> Response:
+        service.remove_proxy(caller_of(request), sid, account, purpose=purpose or x_purpose)
+        return Response(status_code=204)
+
+    @r.put(
+        "/v1/subjects/{sid}/proxies/{account}/grants",
+        tags=["citizen", "staff"],
+        summary="Let a proxy see the itinerary and/or test history (the person, or staff)",
+    )
+    def set_grants(sid: SID, account: int, body: GrantsRequest, request: Request) -> dict[str, Any]:
+        return service.set_grants(
+            caller_of(request),
+            sid,
+            account,
+            itinerary=body.itinerary,
+            tests=body.tests,
+            purpose=body.purpose,
+        )
 
     @r.post(
         "/v1/declarations",

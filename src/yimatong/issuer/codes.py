@@ -49,7 +49,7 @@ class CodeUseCases(IssuerCore):
         now = self.clock()
         with self.db.uow() as uow:
             conn = uow.conn
-            self._authorise_citizen(conn, caller, sid)
+            self._access(conn, caller, sid, action="code.make")
             status = self.reassess(conn, sid, now)
             assessment = status.assessment
             subject = conn.execute(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -37,6 +37,7 @@ from yimatong.adapters.db.tables import (
 )
 from yimatong.adapters.wire.code import Keyring
 from yimatong.credentials import Caller, require_role
+from yimatong.domain import identity
 from yimatong.domain.assessment import Assessment, RuleSet, assess_at
 from yimatong.domain.errors import InvalidInput, NotFound
 from yimatong.domain.facts import (
@@ -57,7 +58,28 @@ from yimatong.domain.facts import (
 from yimatong.domain.regions import Divisions
 from yimatong.issuer.accounts import PhoneBook
 
-__all__ = ["IssuerCore", "Status"]
+__all__ = ["CHINA_TZ", "Access", "IssuerCore", "Status"]
+
+#: Birth dates and "today" for document checks are reckoned in Beijing time.
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What a citizen's account may do for one subject: its link, and what the link grants.
+
+    The person's own account (``self``) sees everything. A proxy (代办) sees the code and
+    colour, declares and makes codes; the itinerary and the test history only when granted.
+    """
+
+    relationship: str
+    consent: str
+    itinerary: bool
+    tests: bool
+
+    @property
+    def is_self(self) -> bool:
+        return self.relationship == "self"
 
 
 @dataclass(frozen=True)
@@ -129,15 +151,50 @@ class IssuerCore:
     # ------------------------------------------------------------------ helpers
     def _authorise_citizen(self, conn: Connection, caller: Caller, sid: str) -> str:
         """The caller's relationship to ``sid``; NotFound (not Forbidden) if there is none."""
+        return self._access(conn, caller, sid).relationship
+
+    def _access(
+        self, conn: Connection, caller: Caller, sid: str, *, action: str | None = None
+    ) -> Access:
+        """The caller's link to ``sid`` and its grants; NotFound (not Forbidden) if none.
+
+        Only a link gives access (a pending link request gives none), so a removed proxy loses
+        access with its next request. With ``action``, a proxy's use is written to the audit
+        log: every read of a person's data by anyone but that person is audited.
+        """
         require_role(caller, "citizen")
         row = conn.execute(
-            select(links.c.relationship).where(
-                links.c.account_id == caller.account_id, links.c.sid == sid
-            )
+            select(
+                links.c.relationship,
+                links.c.consent,
+                links.c.grant_itinerary,
+                links.c.grant_tests,
+            ).where(links.c.account_id == caller.account_id, links.c.sid == sid)
         ).first()
         if row is None:
             raise NotFound("no such subject on your account")
-        return str(row.relationship)
+        own = row.relationship == "self"
+        access = Access(
+            relationship=str(row.relationship),
+            consent=str(row.consent),
+            itinerary=own or bool(row.grant_itinerary),
+            tests=own or bool(row.grant_tests),
+        )
+        if action is not None and not own:
+            self._audit(conn, caller, action, sid, f"代办 ({access.relationship})", self.clock())
+        return access
+
+    def _document(self, id_type: str, id_number: str, now: datetime) -> tuple[str, str, str]:
+        """(document type code, normalised number, sid) of a document a caller typed in."""
+        try:
+            doc_type = identity.DocumentType(id_type)
+        except ValueError:
+            valid = ", ".join(d.value for d in identity.DocumentType)
+            raise InvalidInput(f"id_type must be one of {valid}", field="id_type") from None
+        number = identity.validate_document(
+            doc_type, id_number, today=now.astimezone(CHINA_TZ).date()
+        )
+        return doc_type.value, number, identity.subject_id(self.secret, doc_type, number)
 
     def _audit(
         self,

@@ -33,8 +33,10 @@ class CorrectionUseCases(IssuerCore):
             raise InvalidInput("kind must be itinerary or other", field="kind")
         with self.db.uow() as uow:
             conn = uow.conn
-            self._authorise_citizen(conn, caller, sid)
+            access = self._access(conn, caller, sid, action="correction.add")
             if kind == "itinerary":
+                if not access.itinerary:
+                    raise Forbidden("correcting the itinerary needs the person's itinerary grant")
                 if target_id is None:
                     raise InvalidInput(
                         "an itinerary correction names the record", field="target_id"
@@ -71,6 +73,10 @@ class CorrectionUseCases(IssuerCore):
             if caller.role == "citizen":
                 if row.account_id != caller.account_id:
                     raise NotFound("no such correction")
+                try:  # a proxy removed since loses sight of it too
+                    self._access(uow.conn, caller, row.sid)
+                except NotFound:
+                    raise NotFound("no such correction") from None
             elif caller.is_staff:
                 self._audit(
                     uow.conn, caller, "correction.read", row.sid, "correction review", self.clock()

@@ -11,6 +11,9 @@ The use cases are grouped by subject, one module each, all on one shared state:
   checks, ``data_age``;
 - ``subjects``: applications (self and 代办), ``my_subjects``, declarations, itineraries,
   the health query;
+- ``proxies``: linking a person who already has a record only with their consent (a code to
+  the phone on record, or staff in person), and the person's view and control of their
+  proxies and what each sees (``subjects`` builds on it);
 - ``codes``: 制码, 验码 (the hot path) and ``public_keys``;
 - ``corrections``: 纠错, submitted by citizens and decided by staff.
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -21,19 +21,13 @@ from yimatong.adapters.db.tables import (
 )
 from yimatong.credentials import Caller, require_role
 from yimatong.domain import identity
-from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from yimatong.domain.errors import Forbidden, InvalidInput, NotFound
 from yimatong.domain.facts import Declaration, SharedSummary, StaySource, SubjectFacts
 from yimatong.issuer.accounts import normalise_phone
-from yimatong.issuer.core import IssuerCore
+from yimatong.issuer.core import CHINA_TZ
+from yimatong.issuer.proxies import MAX_RELATIVES, ProxyUseCases, restrict_view
 
 __all__ = ["CHINA_TZ", "MAX_RELATIVES", "SubjectUseCases", "TravelLeg"]
-
-#: Birth dates and "today" for document checks are reckoned in Beijing time.
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
-
-
-#: How many relatives one account may act for (代办), as Beijing allowed.
-MAX_RELATIVES = 4
 
 
 @dataclass(frozen=True)
@@ -43,7 +37,7 @@ class TravelLeg:
     left: datetime | None = None
 
 
-class SubjectUseCases(IssuerCore):
+class SubjectUseCases(ProxyUseCases):
     """健康码调用申请, 用户健康信息申报, 用户行程申报 and the health information query."""
 
     # ------------------------------------------------------------- applications
@@ -58,22 +52,19 @@ class SubjectUseCases(IssuerCore):
         address: str | None = None,
         relationship: str | None = None,
     ) -> dict[str, Any]:
-        """健康码调用申请: for oneself, or for a relative (代办) when ``relationship`` is set."""
+        """健康码调用申请: for oneself, or for a relative (代办) when ``relationship`` is set.
+
+        A person with no record yet is registered and linked (``status: linked``). A person who
+        has one is linked only with their consent (``proxies``): the answer is then a pending
+        link request (``status: pending``) that says nothing of the record.
+        """
         require_role(caller, "citizen")
         assert caller.account_id is not None
         now = self.clock()
         name = name.strip()
         if not 1 <= len(name) <= 64:
             raise InvalidInput("name must be 1 to 64 characters", field="name")
-        try:
-            doc_type = identity.DocumentType(id_type)
-        except ValueError:
-            valid = ", ".join(d.value for d in identity.DocumentType)
-            raise InvalidInput(f"id_type must be one of {valid}", field="id_type") from None
-        number = identity.validate_document(
-            doc_type, id_number, today=now.astimezone(CHINA_TZ).date()
-        )
-        sid = identity.subject_id(self.secret, doc_type, number)
+        doc_type, number, sid = self._document(id_type, id_number, now)
         rel = "self" if relationship is None else relationship.strip()
         if not rel or len(rel) > 32:
             raise InvalidInput("relationship must be 1 to 32 characters", field="relationship")
@@ -88,50 +79,47 @@ class SubjectUseCases(IssuerCore):
                 phone = own_phone
             elif phone is not None:
                 phone = normalise_phone(phone)
-            existing = conn.execute(
-                select(links.c.relationship, links.c.sid).where(
-                    links.c.account_id == caller.account_id
-                )
-            ).all()
-            if any(r.sid == sid for r in existing):
-                raise Conflict("this person is already on your account")
-            if rel == "self" and any(r.relationship == "self" for r in existing):
-                raise Conflict("your account already has your own application")
-            if rel != "self" and sum(r.relationship != "self" for r in existing) >= MAX_RELATIVES:
-                raise Conflict(f"one account may act for at most {MAX_RELATIVES} relatives")
+            self._check_room(conn, caller.account_id, sid, rel, now)
+            if conn.execute(select(subjects.c.sid).where(subjects.c.sid == sid)).first():
+                # Someone's record already: what was typed in is not used, and not compared.
+                view = self._link_existing(conn, caller, sid, rel, own_phone, now)
+                uow.commit()
+                return view
             masked_name = identity.mask_name(name)
             masked_id = identity.mask_id(number)
             aad = sid.encode()
-            if conn.execute(select(subjects.c.sid).where(subjects.c.sid == sid)).first() is None:
-                birth_year = None
-                if doc_type is identity.DocumentType.RESIDENT_ID:
-                    birth_year = int(number[6:10])
-                conn.execute(
-                    insert(subjects).values(
-                        sid=sid,
-                        region=self.region,
-                        doc_type=doc_type.value,
-                        enc_name=self.cipher.encrypt(name, aad=aad),
-                        enc_id_number=self.cipher.encrypt(number, aad=aad),
-                        enc_phone=self.cipher.encrypt(phone, aad=aad) if phone else None,
-                        enc_address=self.cipher.encrypt(address, aad=aad) if address else None,
-                        masked_name=masked_name,
-                        masked_id=masked_id,
-                        birth_year=birth_year,
-                        created_at=now,
-                        expires_at=now + self.retention,
-                    )
-                )
-                self.reassess(conn, sid, now)
+            birth_year = None
+            if doc_type == identity.DocumentType.RESIDENT_ID.value:
+                birth_year = int(number[6:10])
             conn.execute(
-                insert(links).values(
-                    account_id=caller.account_id, sid=sid, relationship=rel, created_at=now
+                insert(subjects).values(
+                    sid=sid,
+                    region=self.region,
+                    doc_type=doc_type,
+                    enc_name=self.cipher.encrypt(name, aad=aad),
+                    enc_id_number=self.cipher.encrypt(number, aad=aad),
+                    enc_phone=self.cipher.encrypt(phone, aad=aad) if phone else None,
+                    enc_address=self.cipher.encrypt(address, aad=aad) if address else None,
+                    masked_name=masked_name,
+                    masked_id=masked_id,
+                    birth_year=birth_year,
+                    created_at=now,
+                    expires_at=now + self.retention,
                 )
             )
+            self.reassess(conn, sid, now)
+            self._insert_link(conn, caller.account_id, sid, rel, "registered", now)
             uow.commit()
         if self.on_new_subject is not None:
             self.on_new_subject(sid)
-        return {"sid": sid, "masked_name": masked_name, "masked_id": masked_id, "relationship": rel}
+        return {
+            "status": "linked",
+            "sid": sid,
+            "masked_name": masked_name,
+            "masked_id": masked_id,
+            "relationship": rel,
+            "consent": "registered",
+        }
 
     def my_subjects(self, caller: Caller) -> list[dict[str, Any]]:
         require_role(caller, "citizen")
@@ -140,6 +128,9 @@ class SubjectUseCases(IssuerCore):
                 select(
                     links.c.sid,
                     links.c.relationship,
+                    links.c.consent,
+                    links.c.grant_itinerary,
+                    links.c.grant_tests,
                     subjects.c.masked_name,
                     subjects.c.masked_id,
                     assessments.c.colour,
@@ -149,7 +140,21 @@ class SubjectUseCases(IssuerCore):
                 .where(links.c.account_id == caller.account_id)
                 .order_by(links.c.created_at)
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [
+            {
+                "sid": r.sid,
+                "relationship": r.relationship,
+                "consent": r.consent,
+                "grants": {
+                    "itinerary": r.relationship == "self" or bool(r.grant_itinerary),
+                    "tests": r.relationship == "self" or bool(r.grant_tests),
+                },
+                "masked_name": r.masked_name,
+                "masked_id": r.masked_id,
+                "colour": r.colour,
+            }
+            for r in rows
+        ]
 
     # ------------------------------------------------------------ declarations
     def declare(
@@ -172,7 +177,8 @@ class SubjectUseCases(IssuerCore):
         if any(len(s) > 40 for s in clean_symptoms) or len(clean_symptoms) > 20:
             raise InvalidInput("symptoms: at most 20 words of 40 characters", field="symptoms")
         with self.db.uow() as uow:
-            relationship = self._authorise_citizen(uow.conn, caller, sid)
+            access = self._access(uow.conn, caller, sid, action="declaration.add")
+            relationship = access.relationship
             declaration = Declaration(
                 declared_at=now,
                 temperature=temperature,
@@ -197,14 +203,14 @@ class SubjectUseCases(IssuerCore):
                 self._insert_stay(uow.conn, sid, leg, StaySource.SELF, now)
             status = self.reassess(uow.conn, sid, now)
             uow.commit()
-        return status.view()
+        return restrict_view(status.view(), access)
 
     def add_itinerary(self, caller: Caller, sid: str, leg: TravelLeg) -> dict[str, Any]:
         """用户行程申报."""
         now = self.clock()
         leg = self._leg(leg, "itinerary", now)
         with self.db.uow() as uow:
-            self._authorise_citizen(uow.conn, caller, sid)
+            self._access(uow.conn, caller, sid, action="itinerary.add")
             stay_id = self._insert_stay(uow.conn, sid, leg, StaySource.SELF, now)
             status = self.reassess(uow.conn, sid, now)
             uow.commit()
@@ -212,12 +218,16 @@ class SubjectUseCases(IssuerCore):
 
     # -------------------------------------------------------------- health query
     def health(self, caller: Caller, sid: str, *, purpose: str | None) -> dict[str, Any]:
-        """Health information query: the citizen for self and relatives; staff, audited."""
+        """Health information query: the citizen for self and relatives; staff, audited.
+
+        A proxy sees what its link grants (``proxies.restrict_view``), and the read is audited.
+        """
         now = self.clock()
         with self.db.uow() as uow:
             conn = uow.conn
+            access = None  # staff see everything, audited
             if caller.role == "citizen":
-                self._authorise_citizen(conn, caller, sid)
+                access = self._access(conn, caller, sid, action="health.read")
             elif caller.is_staff:
                 if not purpose or not purpose.strip():
                     raise InvalidInput(
@@ -268,7 +278,7 @@ class SubjectUseCases(IssuerCore):
                 for r in stay_rows
             ],
         )
-        return view
+        return view if access is None else restrict_view(view, access)
 
     @staticmethod
     def _shared_view(facts: SubjectFacts) -> list[dict[str, Any]]:

@@ -2,9 +2,10 @@
 
 ``purge_expired`` deletes what has passed its ``expires_at`` (run it daily: ``yimatong db
 purge`` from cron or a systemd timer); a subject that expires takes everything that hangs off
-it (links, declarations, itineraries, status, corrections). ``sunset`` deletes every personal
-record of the node at once, for the day the programme ends — after it, destroy the node's
-secrets (``YMT_FEDERATION_SECRET``, ``YMT_DATA_KEYS``) too, so nothing left can be linked or read.
+it (links, link requests, declarations, itineraries, status, corrections). ``sunset`` deletes
+every personal record of the node at once, for the day the programme ends — after it, destroy
+the node's secrets (``YMT_FEDERATION_SECRET``, ``YMT_DATA_KEYS``) too, so nothing left can be
+linked or read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from yimatong.adapters.db.tables import (
     corrections,
     declarations,
     hub_feed,
+    link_requests,
     links,
     otps,
     quarantine_orders,
@@ -53,15 +55,17 @@ _EXPIRING: tuple[Table, ...] = (
     corrections,
     summaries,
     hub_feed,
+    link_requests,
 )
 
 #: Children of ``subjects`` (by ``sid``), deleted before the subject itself.
-_CHILDREN: tuple[Table, ...] = (links, declarations, stays, assessments, corrections)
+_CHILDREN: tuple[Table, ...] = (links, link_requests, declarations, stays, assessments, corrections)
 
 #: Every table holding personal data (pseudonymous or encrypted), in a safe deletion order.
 PERSONAL_TABLES: tuple[Table, ...] = (
     sessions,
     otps,
+    link_requests,
     links,
     declarations,
     stays,
@@ -98,8 +102,10 @@ def purge_expired(conn: Connection, now: datetime) -> dict[str, int]:
     note(sessions, conn.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount)
     note(otps, conn.execute(delete(otps).where(otps.c.expires_at <= now)).rowcount)
     # An account nobody is linked to any more, and with no live session, holds only a phone.
-    orphan = ~exists().where(links.c.account_id == accounts.c.id) & ~exists().where(
-        sessions.c.account_id == accounts.c.id
+    orphan = (
+        ~exists().where(links.c.account_id == accounts.c.id)
+        & ~exists().where(sessions.c.account_id == accounts.c.id)
+        & ~exists().where(link_requests.c.account_id == accounts.c.id)
     )
     note(accounts, conn.execute(delete(accounts).where(orphan)).rowcount)
     return counts

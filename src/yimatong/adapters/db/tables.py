@@ -34,6 +34,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -51,6 +52,7 @@ __all__ = [
     "issuer_keys",
     "issuers",
     "labs",
+    "link_requests",
     "links",
     "metadata",
     "otps",
@@ -146,8 +148,35 @@ links = Table(
     Column("account_id", ID, ForeignKey("accounts.id"), primary_key=True),
     Column("sid", SID, ForeignKey("subjects.sid"), primary_key=True),
     Column("relationship", String(32), nullable=False),  # "self" or the relative's relation
-    Column("created_at", TS, nullable=False),
+    Column("created_at", TS, nullable=False),  # when the link was made: when consent was given
+    # How the link was justified (issuer/proxies.py): registered (this account made the record),
+    # phone (the account's phone is the phone on record), sms (a code sent to the phone on
+    # record), staff (an in-person check, audited) or unverified (made before consent existed).
+    Column("consent", String(16), nullable=False, server_default="unverified"),
+    # What a proxy sees beyond the code and colour, granted by the subject (or staff).
+    Column("grant_itinerary", Boolean, nullable=False, server_default=false()),
+    Column("grant_tests", Boolean, nullable=False, server_default=false()),
     Index("ix_links_sid", "sid"),
+)
+
+link_requests = Table(
+    "link_requests",
+    metadata,
+    # An account asks to act for a subject who already has a record: pending its consent.
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, ForeignKey("subjects.sid"), nullable=False),
+    Column("account_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("relationship", String(32), nullable=False),
+    # HMAC of the one-time code sent to the phone on record (None: no phone on record).
+    Column("code_hash", LargeBinary(32)),
+    Column("code_expires_at", TS, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("sends", Integer, nullable=False),  # codes sent in the hour from window_start
+    Column("window_start", TS, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_link_requests_sid_account_id", "sid", "account_id", unique=True),
+    Index("ix_link_requests_account_id", "account_id"),
 )
 
 otps = Table(
