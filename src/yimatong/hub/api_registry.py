@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from yimatong.edge_types import Cursor, Kid, Line, Region, Time
 from yimatong.hub.context import HubContext
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, signed_list_response
+from yimatong.web_common import ORJSONResponse, problem_responses, signed_list_response
 
 __all__ = ["registry_router"]
 
-REGION = Annotated[str, Field(pattern=r"^\d{6}$")]
+REGION = Region
 
 
 class Strict(BaseModel):
@@ -23,12 +24,12 @@ class Strict(BaseModel):
 
 class RegisteredKey(Strict):
     public_key: str = Field(max_length=2000)
-    not_before: AwareDatetime
+    not_before: Time
 
 
 class IssuerRequest(Strict):
     region: REGION
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     kind: Literal["native", "legacy", "hosted"] = "native"
     endpoint: str | None = Field(default=None, max_length=300)
     legacy_prefix: str | None = Field(default=None, max_length=20)
@@ -42,9 +43,9 @@ class IssuerRequest(Strict):
 
 class KeyRequest(Strict):
     public_key: str = Field(max_length=2000)
-    not_before: AwareDatetime | None = None
+    not_before: Time | None = None
     proof: str | None = Field(default=None, max_length=200)
-    proof_kid: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    proof_kid: Kid | None = None
 
 
 def registry_router(ctx: HubContext) -> APIRouter:
@@ -53,7 +54,7 @@ def registry_router(ctx: HubContext) -> APIRouter:
 
     @r.get("/v1/trust-list", summary="The signed trust list: issuers and keys (ETag, deltas)")
     def trust_list(
-        since: Annotated[int, Query(ge=0)] = 0,
+        since: Annotated[Cursor, Query()] = 0,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         return signed_list_response(
@@ -63,7 +64,12 @@ def registry_router(ctx: HubContext) -> APIRouter:
             build=lambda: registry.trust_list(since),
         )
 
-    @r.post("/v1/issuers", status_code=201, summary="Register or update an issuer (hub admin)")
+    @r.post(
+        "/v1/issuers",
+        status_code=201,
+        summary="Register or update an issuer (hub admin)",
+        responses=problem_responses(409),
+    )
     def register(body: IssuerRequest, request: Request) -> dict[str, Any]:
         return registry.register_issuer(
             caller_of(request),
@@ -80,6 +86,7 @@ def registry_router(ctx: HubContext) -> APIRouter:
         "/v1/issuers/{region}/keys",
         status_code=201,
         summary="Add a key: an issuer rotates, proving it with a signature by a current key",
+        responses=problem_responses(409),
     )
     def add_key(region: REGION, body: KeyRequest, request: Request) -> dict[str, Any]:
         return registry.add_key(
@@ -91,10 +98,12 @@ def registry_router(ctx: HubContext) -> APIRouter:
             proof_kid=body.proof_kid,
         )
 
-    @r.delete("/v1/issuers/{region}/keys/{kid}", summary="Revoke a key")
-    def revoke(
-        region: REGION, kid: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")], request: Request
-    ) -> dict[str, Any]:
+    @r.delete(
+        "/v1/issuers/{region}/keys/{kid}",
+        summary="Revoke a key",
+        responses=problem_responses(409),
+    )
+    def revoke(region: REGION, kid: Kid, request: Request) -> dict[str, Any]:
         return registry.revoke_key(caller_of(request), region, kid)
 
     return r

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from yimatong.credentials import Caller
+from yimatong.domain.edge import parse_time, parse_time_or_none
 from yimatong.domain.errors import NotFound
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import NationalData, Summary
@@ -24,7 +25,7 @@ from yimatong.web_common import json_default
 
 __all__ = ["InProcessHub"]
 
-_KEYS = re.compile(r"/v1/issuers/(\d{6})/keys(?:/([0-9a-f]{16}))?")
+_KEYS = re.compile(r"/v1/issuers/([0-9]{6})/keys(?:/([0-9a-f]{16}))?")
 
 
 def _plain(value: Any) -> Any:
@@ -32,8 +33,9 @@ def _plain(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value, default=json_default))
 
 
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _time(value: Any, field: str) -> datetime | None:
+    """What the hub's HTTP edge would make of a time in the body (the shared parser)."""
+    return parse_time_or_none(value, field)
 
 
 class InProcessHub:
@@ -70,8 +72,8 @@ class InProcessHub:
                     sid=s["sid"],
                     colour=s["colour"],
                     reasons=tuple(s.get("reasons", ())),
-                    colour_since=_time(s.get("colour_since")),
-                    assessed_at=datetime.fromisoformat(s["assessed_at"]),
+                    colour_since=_time(s.get("colour_since"), "colour_since"),
+                    assessed_at=parse_time(s["assessed_at"], "assessed_at"),
                 )
                 for s in body["summaries"]
             ]
@@ -86,7 +88,7 @@ class InProcessHub:
                     self._admin,
                     self.region,
                     public_key=body["public_key"],
-                    not_before=_time(body.get("not_before")),
+                    not_before=_time(body.get("not_before"), "not_before"),
                     proof=None,
                     proof_kid=None,
                 )

@@ -34,6 +34,7 @@ from yimatong.adapters.db.tables import issuer_keys, issuers
 from yimatong.adapters.signed import canonical, sign_document
 from yimatong.adapters.wire.code import Keyring, TrustedKey
 from yimatong.credentials import Caller, add_credential, require_role
+from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 __all__ = ["ISSUER_KINDS", "NATIONAL", "Registry", "rotation_message"]
@@ -101,7 +102,7 @@ class Registry:
         require_role(caller, "admin")
         if kind not in ISSUER_KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(ISSUER_KINDS)}", field="kind")
-        if not (len(region) == 6 and region.isdigit()):
+        if not is_digits(region, 6):
             raise InvalidInput("region must be a six-digit code", field="region")
         if kind == "legacy" and not legacy_prefix:
             raise InvalidInput(

@@ -24,6 +24,7 @@ from yimatong.adapters.db.tables import (
     contact_facts,
     corrections,
     declarations,
+    feed_quarantine,
     hub_feed,
     links,
     otps,
@@ -53,6 +54,7 @@ _EXPIRING: tuple[Table, ...] = (
     corrections,
     summaries,
     hub_feed,
+    feed_quarantine,
 )
 
 #: Children of ``subjects`` (by ``sid``), deleted before the subject itself.
@@ -73,6 +75,7 @@ PERSONAL_TABLES: tuple[Table, ...] = (
     quarantine_orders,
     summaries,
     hub_feed,
+    feed_quarantine,
     subject_regions,
     uploads,
     audit_log,
