@@ -372,8 +372,7 @@ class HubLink:
         self, conn: Connection, items: list[Any], now: datetime
     ) -> tuple[list[_Mirror], list[_Bad]]:
         """Split feed rows about this node's subjects into mirror rows and bad rows."""
-        candidates = {i.get("sid") for i in items if isinstance(i, dict)}
-        sids = {s for s in candidates if is_sid(s)}
+        sids = {i.get("sid") for i in items if isinstance(i, dict) and is_sid(i.get("sid"))}
         known = {
             r.sid for r in conn.execute(select(subjects.c.sid).where(subjects.c.sid.in_(sids)))
         }
