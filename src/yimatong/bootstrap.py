@@ -32,7 +32,7 @@ from yimatong.issuer.accounts import PhoneBook
 from yimatong.issuer.api import issuer_router
 from yimatong.issuer.services import IssuerService
 from yimatong.issuer.sync import HubLink
-from yimatong.web_common import install_common
+from yimatong.web_common import install_common, sync_gauges
 
 __all__ = ["Node", "build_issuer", "ensure_signing_key", "make_authenticator", "system_clock"]
 
@@ -138,6 +138,7 @@ def build_issuer(
         authenticate=make_authenticator(db, clock),
         body_limit=settings.max_body_bytes,
         health=lambda: {"role": "issuer", "region": settings.region, "version": __version__},
+        gauges=lambda: sync_gauges({settings.region: service.sync_figures()}),
     )
     app.include_router(issuer_router(service))
     app.include_router(api_federation.router(service))

@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from yimatong.cli import _fail
+from yimatong.domain.edge import is_digits
 
 __all__ = ["EXIT", "checkpoint", "policy", "verify"]
 
@@ -360,7 +361,7 @@ def _client(hub_url: str | None, token: str | None) -> Any:
 
 
 def _region(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if not (len(value) == 6 and value.isdigit()):
+    if not is_digits(value, 6):
         raise click.BadParameter("a six-digit region code (000000: the whole country)")
     return value
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from yimatong.cli import _fail
+from yimatong.domain.edge import BadValue, check_event, parse_time
 
 if TYPE_CHECKING:
     from yimatong.adapters.hubclient import NodeClient
@@ -42,7 +43,6 @@ __all__ = ["ops_commands"]
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 NATIONAL = "000000"
 #: how far ahead of this machine's clock a result may be reported (clocks drift)
-CLOCK_SKEW = timedelta(minutes=5)
 _OUTCOMES = {"negative": "negative", "positive": "positive", "阴性": "negative", "阳性": "positive"}
 
 
@@ -86,11 +86,14 @@ def _refusals() -> Iterator[None]:
 
 
 def _time(text: str) -> datetime:
-    """An RFC 3339 time with an offset (``2026-11-01T00:00+08:00``), or ValueError."""
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{text.strip()!r} has no UTC offset (add +08:00)")
-    return value
+    """An RFC 3339 time with an offset (``2026-11-01T00:00+08:00``), in UTC; or ValueError.
+
+    The hub's own parser (``domain.edge``), so that what the command accepts the hub accepts.
+    """
+    try:
+        return parse_time(text.strip(), "time")
+    except BadValue as exc:
+        raise ValueError(f"{text.strip()!r} {exc.reason}") from None
 
 
 def _time_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -201,9 +204,10 @@ def risk_set(
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    until = f" until {result['to']}" if result.get("to") else ""
+    # The hub answers in UTC; an operator reads Beijing time.
+    until = f" until {_beijing(result['to'])}" if result.get("to") else ""
     click.echo(
-        f"{area} {_place(area)}: {result['level']} from {result['from']}{until}"
+        f"{area} {_place(area)}: {result['level']} from {_beijing(result['from'])}{until}"
         f" (list version {result['version']})"
     )
 
@@ -319,10 +323,14 @@ def risk_list(
         )
 
 
+def _beijing(value: str) -> str:
+    return _time(value).astimezone(CHINA_TZ).isoformat()
+
+
 def _local(value: str | None) -> str:
     if not value:
         return ""
-    return datetime.fromisoformat(value).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    return _time(value).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 # ------------------------------------------------------------------------------ labs
@@ -471,8 +479,11 @@ def results_upload(
             sampled, reported = _time(row["sampled_at"]), _time(row["reported_at"])
             if reported < sampled:
                 raise ValueError("reported_at is before sampled_at")
-            if reported > now + CLOCK_SKEW:
-                raise ValueError("reported_at is in the future")
+            for name, value in (("sampled_at", sampled), ("reported_at", reported)):
+                try:
+                    check_event(value, now, name)
+                except BadValue as exc:
+                    raise ValueError(exc.message) from None
             outcome = _OUTCOMES.get(row["result"].lower())
             if outcome is None:
                 raise ValueError("result must be negative or positive")

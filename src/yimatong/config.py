@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from yimatong.domain.edge import is_digits
+
 __all__ = ["ROLES", "ConfigError", "Settings", "load_or_create_secrets"]
 
 ROLES = ("issuer", "hub", "legacy")
@@ -91,7 +93,7 @@ class Settings:
         if role not in ROLES:
             raise ConfigError(f"YMT_ROLE must be one of {', '.join(ROLES)}, got {role!r}")
         region = env.get("YMT_REGION", "330000")
-        if not (len(region) == 6 and region.isdigit()):
+        if not is_digits(region, 6):
             raise ConfigError(f"YMT_REGION must be a six-digit region code, got {region!r}")
         state_dir = Path(env.get("YMT_STATE_DIR", "var"))
         secret = env.get("YMT_FEDERATION_SECRET", "")
@@ -101,7 +103,7 @@ class Settings:
         sms = env.get("YMT_SMS_LOG")
         hosted = tuple(r.strip() for r in env.get("YMT_HOSTED", "").split(",") if r.strip())
         for r in hosted:
-            if not (len(r) == 6 and r.isdigit()):
+            if not is_digits(r, 6):
                 raise ConfigError(f"YMT_HOSTED must list six-digit region codes, got {r!r}")
         return cls(
             role=role,

@@ -4,15 +4,21 @@
   relative URI ``/problems/<slug>`` that every node serves as a short explanation.
 - Authentication is deny-by-default: a global dependency resolves the bearer token and refuses
   anonymous callers on every route not listed in ``PUBLIC_PATHS``.
-- Bodies larger than the configured limit are refused with 413 before they are read whole.
-- ``/metrics`` counts requests by route and status with a latency histogram.
+- Bodies larger than the configured limit are refused with 413 before they are read whole:
+  by Content-Length, or while a chunked body streams in (also when FastAPI reads it).
+- An error after the answer was sent (a 500 that Starlette re-raises) is contained here, so
+  the keep-alive connection stays usable; 405 answers say which methods the path has (Allow).
+- The OpenAPI document lists, per route, the problem responses it can answer.
+- ``/metrics`` counts requests by route and status with a latency histogram, plus the gauges a
+  node adds (e.g. quarantined feed rows).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,15 +33,20 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yimatong.credentials import Caller
 from yimatong.domain import errors
+from yimatong.domain.edge import MAX_ID
 from yimatong.web import install_docs
 
 __all__ = [
+    "PROBLEM_SCHEMA",
     "PUBLIC_PATHS",
     "BodyLimit",
     "ORJSONResponse",
@@ -43,7 +54,9 @@ __all__ = [
     "json_body",
     "json_default",
     "problem",
+    "problem_responses",
     "signed_list_response",
+    "sync_gauges",
 ]
 
 STATUS = {
@@ -55,6 +68,7 @@ STATUS = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
     errors.Unavailable: 503,
 }
 
@@ -75,6 +89,60 @@ TITLES = {
     "internal": "Internal error",
     "error": "Error",
 }
+
+log = logging.getLogger("yimatong")
+
+#: The JSON Schema of every problem answer (RFC 9457), as the OpenAPI document shows it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "/problems/<slug>, served by every node"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "field": {"type": "string", "description": "the request field it is about"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+_PROBLEM_DESCRIPTIONS = {
+    304: "Not modified: the caller has this version (If-None-Match)",
+    400: "The body is not valid JSON",
+    401: "No token, or an unknown, revoked or expired one",
+    403: "The caller's role or scope may not do this",
+    404: "Not found, or not the caller's to see",
+    409: "Conflicts with the current state",
+    413: "The body is larger than this node takes",
+    422: "Invalid input: the fields and what is wrong with them",
+    429: "Too many requests; try again after Retry-After seconds",
+    503: "A node this needs did not answer in time",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that can also answer these problems (beyond the common ones
+    every route gets: 401, and 403/404/413/422 where they apply)."""
+    return {status: _problem_response(status) for status in statuses}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    return {
+        "description": _PROBLEM_DESCRIPTIONS.get(status, "Problem"),
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
 
 #: Routes ("METHOD /path-template") an anonymous caller may use: sign-in, health, and
 #: public documents (the lists every verifier downloads are public by design).
@@ -120,6 +188,9 @@ def problem(
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 413:
+        # The rest of the body may still be on its way: end the connection after the answer.
+        headers = {"Connection": "close"}
     return Response(
         orjson.dumps(body),
         status_code=status,
@@ -164,7 +235,12 @@ class _MalformedJson(errors.InvalidInput):
 
 
 class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming.
+
+    Streaming, the limit raises ``PayloadTooLarge`` inside the app's read of the body: a raw
+    route (``json_body``) maps it like any domain error; a FastAPI route wraps it in a 400
+    HTTPException whose cause it stays, and ``http_error`` answers 413 for that.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -191,12 +267,21 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    raise errors.PayloadTooLarge(f"the body is larger than {self.limit} bytes")
             return message
 
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
+            await self.app(scope, limited, watch)
+        except errors.PayloadTooLarge:
+            if started:
+                raise
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -204,8 +289,64 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class ContainErrors:
+    """Keep an error raised after the answer was sent from reaching the server.
+
+    Starlette's ServerErrorMiddleware sends the 500 and then raises the exception again; uvicorn
+    then closes the connection (and logs the exception's text, which may hold request data).
+    Here an error after a complete answer is logged by type and route and goes no further, so
+    the client's keep-alive connection serves its next request; one before any answer gets a
+    500 problem. Only an error in the middle of an answer still ends the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = complete = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started, complete
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                complete = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if complete:
+                return  # answered (500) and logged by the handler already
+            if started:
+                raise
+            log.error(
+                "internal error %s on %s %s", type(exc).__name__, scope["method"], scope["path"]
+            )
+            response = problem(500, "internal", "an internal error occurred")
+            await response(scope, receive, send)
+
+
+class _Gauges(Collector):
+    """Gauges a node reads at scrape time (``install_common(gauges=...)``)."""
+
+    def __init__(self, read: Callable[[], Mapping[str, tuple[str, Mapping[str, float]]]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            values = self.read()
+        except Exception as exc:  # a scrape must not fail because one figure could not be read
+            log.warning("gauges unavailable: %s", type(exc).__name__)
+            return
+        for name, (help_text, by_label) in values.items():
+            family = GaugeMetricFamily(name, help_text, labels=["region"])
+            for label, value in by_label.items():
+                family.add_metric([label], value)
+            yield family
 
 
 class Metrics:
@@ -260,13 +401,18 @@ def install_common(
     body_limit: int,
     public_paths: Iterable[str] = PUBLIC_PATHS,
     health: Callable[[], dict[str, Any]] | None = None,
+    gauges: Callable[[], Mapping[str, tuple[str, Mapping[str, float]]]] | None = None,
 ) -> Callable[[ASGIApp], ASGIApp]:
     """Install error handlers, authentication and the common routes on ``app``.
 
-    Returns the wrapper (body limit + metrics) to apply around the finished ASGI app.
+    ``gauges`` returns ``{name: (help, {region: value})}`` for ``/metrics`` at scrape time.
+    Returns the wrapper (body limit, metrics, error containment) to put around the finished
+    ASGI app.
     """
     public = frozenset(public_paths)
     metrics = Metrics()
+    if gauges is not None:
+        metrics.registry.register(_Gauges(gauges))
 
     async def resolve_caller(request: Request) -> None:
         header = request.headers.get("authorization", "")
@@ -315,17 +461,26 @@ def install_common(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, errors.PayloadTooLarge):
+            # FastAPI wraps whatever failed while it read the body in a 400.
+            cause = exc.__cause__
+            return problem(413, cause.slug, cause.message, instance=request.url.path)
         slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
             exc.status_code, "error"
         )
-        return problem(exc.status_code, slug, str(exc.detail), instance=request.url.path)
+        response = problem(exc.status_code, slug, str(exc.detail), instance=request.url.path)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request) or response.headers.get(
+                "Allow", ""
+            )
+        return response
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
         # The exception text may hold data from the request: log the type and route only.
-        import logging
-
-        logging.getLogger("yimatong").error(
+        log.error(
             "internal error %s on %s %s", type(exc).__name__, request.method, request.url.path
         )
         return problem(500, "internal", "an internal error occurred", instance=request.url.path)
@@ -343,6 +498,8 @@ def install_common(
             # Several workers (`serve --workers N`): add up what every worker wrote.
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            if gauges is not None:  # read from the database: the same in every worker
+                registry.register(_Gauges(gauges))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/problems/{slug}", tags=["node"], summary="What a problem type means")
@@ -351,10 +508,111 @@ def install_common(
             raise errors.NotFound(f"no problem type {slug!r}")
         return {"type": f"/problems/{slug}", "title": TITLES[slug]}
 
+    _document_problems(app, public)
+
     def wrap(asgi: ASGIApp) -> ASGIApp:
-        return BodyLimit(metrics.middleware(asgi), body_limit)
+        return ContainErrors(BodyLimit(metrics.middleware(asgi), body_limit))
 
     return wrap
+
+
+def sync_gauges(figures: Mapping[str, tuple[int, int]]) -> dict[str, tuple[str, dict[str, float]]]:
+    """The hub link's gauges for ``/metrics``, from ``{region: (quarantined, failing)}``."""
+    return {
+        "ymt_feed_quarantined_rows": (
+            "Feed rows from the hub this node could not apply (kept in feed_quarantine)",
+            {region: q for region, (q, _) in figures.items()},
+        ),
+        "ymt_hub_sync_failing_lists": (
+            "Lists (feed, risk areas) whose last sync round with the hub had an error",
+            {region: f for region, (_, f) in figures.items()},
+        ),
+    }
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this app takes at the request's path (for ``Allow``).
+
+    Asked of the routes themselves, one method at a time: Starlette's own 405 names only the
+    methods of the first route with that path, and included routers hide their routes.
+    """
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+def _document_problems(app: FastAPI, public: frozenset[str]) -> None:
+    """Make ``app.openapi()`` list the problem answers each route really gives.
+
+    Every route: 401 (a bad token is refused even where none is needed). Routes that need a
+    caller: 403. Routes with parameters or a body: 422 (as a problem, not FastAPI's own
+    shape). Routes with a body: 400 (not JSON) and 413. Routes with path parameters: 404.
+    A list served with an ETag: 304. Routes add their own (409, 429, 503) with
+    ``responses=problem_responses(...)``.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        schemas = document["components"]["schemas"]
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        for path, operations in document.get("paths", {}).items():
+            for method, operation in operations.items():
+                if not isinstance(operation, dict):
+                    continue
+                _document_operation(operation, public=f"{method.upper()} {path}" in public)
+        _integer_bounds(document)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_operation(operation: dict[str, Any], *, public: bool) -> None:
+    responses = operation.setdefault("responses", {})
+    parameters = operation.get("parameters", [])
+    codes = {401}
+    if not public:
+        codes.add(403)
+    if parameters or "requestBody" in operation:
+        codes.add(422)
+    if "requestBody" in operation:
+        codes |= {400, 413}
+    if any(p.get("in") == "path" for p in parameters):
+        codes.add(404)
+    for code in codes:
+        responses[str(code)] = _problem_response(code)
+    for code, response in responses.items():
+        if code.isdigit() and int(code) >= 400 and "content" not in response:
+            response.update(_problem_response(int(code)))
+    if any(p.get("in") == "header" and p.get("name") == "if-none-match" for p in parameters):
+        responses["304"] = {"description": _PROBLEM_DESCRIPTIONS[304]}
+
+
+def _integer_bounds(node: Any) -> None:
+    """Integer bounds as integers: FastAPI's OpenAPI model turns them into floats, and 2^63 - 1
+    as a float is 2^63, which a generator then sends as a valid id."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum"):
+                value = node.get(key)
+                if isinstance(value, float):
+                    node[key] = min(int(value), MAX_ID) if value > 0 else int(value)
+        for value in node.values():
+            _integer_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _integer_bounds(value)
 
 
 Handler = Callable[[Request], Awaitable[Response]]

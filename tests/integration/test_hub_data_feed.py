@@ -119,16 +119,16 @@ def test_facts_by_id_number_use_the_federation_sid_and_keep_no_number(
         (sid, "quarantine", HB),
         (sid_passport, "case", HB),
     ]
-    assert rows[0].body == {
+    assert rows[0].body == {  # the hub writes every time in UTC
         "contact_kind": "close",
-        "last_exposure": "2026-11-17T20:00:00+08:00",
+        "last_exposure": "2026-11-17T12:00:00+00:00",
     }
     assert rows[1].body == {
-        "start": "2026-11-18T00:00:00+08:00",
-        "end": "2026-12-02T00:00:00+08:00",
+        "start": "2026-11-17T16:00:00+00:00",
+        "end": "2026-12-01T16:00:00+00:00",
         "quarantine_kind": "central",
     }
-    assert rows[2].body == {"status": "confirmed", "since": "2026-11-18T09:00:00+08:00"}
+    assert rows[2].body == {"status": "confirmed", "since": "2026-11-18T01:00:00+00:00"}
     assert all(
         r.expires_at == hub.clock() + timedelta(days=hub.node.settings.retention_days) for r in rows
     )
@@ -346,7 +346,7 @@ def test_scans_land_once_and_reach_the_home_issuer(hub: Hub) -> None:
     assert [(i["kind"], i["region"]) for i in items] == [("scan", GZ)] * 3
     assert items[0]["body"] == {
         "id": scans[0]["id"],
-        "at": "2026-11-20T09:30:00+08:00",
+        "at": "2026-11-20T01:30:00+00:00",  # sent as 09:30+08:00; the feed is in UTC
         "area": "520102",
         "decision": "PASS",
         "temperature": 36.5,

@@ -95,9 +95,9 @@ def test_a_signed_batch_becomes_test_rows(hub: Hub) -> None:
         (sid, "test", "330106"),
         (SID_A, "test", "330106"),
     ]
-    assert rows[0].body == {
-        "sampled_at": "2026-11-19T08:00:00+08:00",
-        "reported_at": "2026-11-19T20:00:00+08:00",
+    assert rows[0].body == {  # the lab's 08:00+08:00, in UTC as every feed time
+        "sampled_at": "2026-11-19T00:00:00+00:00",
+        "reported_at": "2026-11-19T12:00:00+00:00",
         "outcome": "negative",
         "lab": "杭州某医学检验实验室",
         "lab_id": LAB,

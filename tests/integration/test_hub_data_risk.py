@@ -43,8 +43,8 @@ def test_set_and_list_signed_with_the_hub_key(hub: Hub) -> None:
     assert r.json() == {
         "area": "330106002",
         "level": "medium",
-        "from": "2026-11-01T00:00:00+08:00",
-        "to": "2026-11-15T00:00:00+08:00",
+        "from": "2026-10-31T16:00:00Z",  # sent in Beijing time; every answer is in UTC
+        "to": "2026-11-14T16:00:00Z",
         "version": 1,
     }
     payload = _list(hub)

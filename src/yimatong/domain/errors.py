@@ -11,6 +11,7 @@
      ├── Unauthorized        no credential, or one that is unknown or expired
      ├── Forbidden           a valid credential whose role may not do this
      ├── Conflict            the request contradicts the current state
+     ├── PayloadTooLarge     the request body is larger than the node takes
      ├── Unavailable         an upstream node could not be reached in time
      └── CertLogicError      (yimatong.rules.certlogic) a policy expression is malformed
           ├── CertLogicSyntaxError       ... at validation, with the JSON-pointer path
@@ -33,6 +34,7 @@ __all__ = [
     "InvalidInput",
     "NotANode",
     "NotFound",
+    "PayloadTooLarge",
     "Unauthorized",
     "Unavailable",
     "UnknownKey",
@@ -108,6 +110,10 @@ class Forbidden(YimatongError):
 
 class Conflict(YimatongError):
     slug = "conflict"
+
+
+class PayloadTooLarge(YimatongError):
+    slug = "payload-too-large"
 
 
 class Unavailable(YimatongError):

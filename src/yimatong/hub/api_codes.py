@@ -20,16 +20,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from yimatong.domain.errors import InvalidInput
+from yimatong.edge_types import Region
 from yimatong.hub.codes import CodeService
 from yimatong.hub.context import HubContext
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, json_body, problem
+from yimatong.web_common import ORJSONResponse, json_body, problem, problem_responses
 
 __all__ = ["ConvertRequest", "HubVerifyRequest", "router"]
 
 #: Longest code accepted (YMT1 codes are capped at 2,560 characters by the wire format).
 MAX_CODE = 2560
-_REGION = re.compile(r"\d{6}")
+_REGION = re.compile(r"[0-9]{6}")
 _PLACE_KIND = re.compile(r"[a-z][a-z_-]{0,15}")
 
 
@@ -38,7 +39,7 @@ class HubVerifyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     code: str = Field(max_length=MAX_CODE)
-    at_region: str | None = Field(default=None, pattern=r"^\d{6}$")
+    at_region: Region | None = None
     temperature: float | None = Field(default=None, ge=30, le=45)
     place_kind: str | None = Field(default=None, pattern=r"^[a-z][a-z_-]{0,15}$")
 
@@ -91,6 +92,7 @@ def router(ctx: HubContext) -> APIRouter:
                 "content": {"application/json": {"schema": HubVerifyRequest.model_json_schema()}},
             }
         },
+        responses=problem_responses(503),
     )
     async def verify(request: Request) -> Response:
         caller = caller_of(request)
@@ -109,7 +111,7 @@ def router(ctx: HubContext) -> APIRouter:
     @r.post(
         "/v1/codes/convert",
         summary="Convert any valid regional code into a national code (signed by the hub)",
-        responses={429: {"description": "Too many conversions from this address"}},
+        responses=problem_responses(429, 503),
     )
     def convert(body: ConvertRequest, request: Request) -> Response:
         address = request.client.host if request.client else "unknown"

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from yimatong.domain.facts import RiskLevel
+from yimatong.edge_types import Area, Cursor, Line, Region, Sid, Time
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import (
     MAX_FACTS,
@@ -29,14 +30,12 @@ from yimatong.hub.data import (
 from yimatong.hub.data_risk import MAX_BATCH, RiskAreas, RiskChange
 from yimatong.hub.labs import MAX_RESULTS, Labs
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, json_body, signed_list_response
+from yimatong.web_common import ORJSONResponse, json_body, problem_responses, signed_list_response
 
 __all__ = ["router"]
 
-SID = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="subject pseudonym")]
-AREA = Annotated[
-    str, Field(pattern=r"^\d{6}(\d{3})?$", description="GB/T 2260 region or 9-digit township code")
-]
+SID = Annotated[Sid, Field(description="subject pseudonym")]
+AREA = Annotated[Area, Field(description="GB/T 2260 region or 9-digit township code")]
 LEVEL = Literal["low", "medium", "high"]
 CLIENT_ID = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
@@ -47,8 +46,8 @@ class Strict(BaseModel):
 
 class RiskAreaRequest(Strict):
     level: LEVEL
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime | None = None
+    from_: Time = Field(alias="from")
+    to: Time | None = None
 
 
 class RiskBatchItem(RiskAreaRequest):
@@ -57,20 +56,20 @@ class RiskBatchItem(RiskAreaRequest):
 
 class RiskBatchRequest(Strict):
     changes: list[RiskBatchItem] = Field(min_length=1, max_length=MAX_BATCH)
-    note: str | None = Field(default=None, max_length=200)
+    note: Line | None = Field(default=None, max_length=200)
 
 
 class FactItem(Strict):
     subject: SID | None = None
     id_type: str | None = Field(default=None, max_length=4, examples=["111"])
-    id_number: str | None = Field(default=None, min_length=1, max_length=32)
+    id_number: Line | None = Field(default=None, min_length=1, max_length=32)
     kind: Literal["case", "contact", "quarantine"]
     status: Literal["confirmed", "suspected", "asymptomatic", "recovered"] | None = None
-    since: AwareDatetime | None = None
+    since: Time | None = None
     contact_kind: Literal["close", "secondary"] | None = None
-    last_exposure: AwareDatetime | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    last_exposure: Time | None = None
+    start: Time | None = None
+    end: Time | None = None
     quarantine_kind: Literal["central", "home"] | None = None
     id: CLIENT_ID | None = Field(
         default=None, description="optional client id: the same fact sent again lands once"
@@ -83,8 +82,8 @@ class FactsRequest(Strict):
 
 class LabRequest(Strict):
     lab_id: str = Field(min_length=1, max_length=32, examples=["zj-kingmed-01"])
-    name: str = Field(min_length=1, max_length=100)
-    region: str = Field(pattern=r"^\d{6}$")
+    name: Line = Field(min_length=1, max_length=100)
+    region: Region
     public_key: str = Field(max_length=2000, description="base64 DER SubjectPublicKeyInfo")
 
 
@@ -92,8 +91,8 @@ class ResultItem(Strict):
     subject: SID | None = None
     id_type: str | None = None
     id_number: str | None = None
-    sampled_at: AwareDatetime
-    reported_at: AwareDatetime
+    sampled_at: Time
+    reported_at: Time
     result: Literal["negative", "positive"]
 
 
@@ -117,8 +116,8 @@ class SummaryItem(Strict):
     sid: SID
     colour: Literal["green", "yellow", "red"]
     reasons: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=50)
-    colour_since: AwareDatetime | None = None
-    assessed_at: AwareDatetime
+    colour_since: Time | None = None
+    assessed_at: Time
 
 
 class SummariesRequest(Strict):
@@ -128,11 +127,11 @@ class SummariesRequest(Strict):
 class ScanItem(Strict):
     id: CLIENT_ID
     sid: SID
-    at: AwareDatetime
+    at: Time
     area: AREA
     decision: Literal["PASS", "DENY", "CHECK"]
     temperature: float | None = Field(default=None, ge=30, le=45)
-    checkpoint: str = Field(min_length=1, max_length=100)
+    checkpoint: Line = Field(min_length=1, max_length=100)
 
 
 class ScansRequest(Strict):
@@ -152,7 +151,7 @@ def router(ctx: HubContext) -> APIRouter:
         summary="The national risk-area list, signed by the hub (deltas since a version, ETag)",
     )
     def risk_areas(
-        since: Annotated[int, Query(ge=0)] = 0,
+        since: Annotated[Cursor, Query()] = 0,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         return signed_list_response(
@@ -192,7 +191,13 @@ def router(ctx: HubContext) -> APIRouter:
         return data.add_facts(caller_of(request), facts)
 
     # ------------------------------------------------------------- labs, results
-    @r.post("/v1/labs", status_code=201, tags=["labs"], summary="Register a lab (hub admin)")
+    @r.post(
+        "/v1/labs",
+        status_code=201,
+        tags=["labs"],
+        summary="Register a lab (hub admin)",
+        responses=problem_responses(409),
+    )
     def post_lab(body: LabRequest, request: Request) -> dict[str, Any]:
         return lab_registry.register(
             caller_of(request),
@@ -213,6 +218,7 @@ def router(ctx: HubContext) -> APIRouter:
                 "content": {"application/json": {"schema": ResultsRequest.model_json_schema()}},
             }
         },
+        responses=problem_responses(409),
     )
     async def post_results(request: Request) -> Response:
         caller = caller_of(request)
@@ -248,7 +254,7 @@ def router(ctx: HubContext) -> APIRouter:
     )
     def feed(
         request: Request,
-        since: Annotated[int, Query(ge=0)] = 0,
+        since: Annotated[Cursor, Query()] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_FEED_PAGE)] = 1000,
     ) -> dict[str, Any]:
         return data.feed(caller_of(request), since, limit)

@@ -11,22 +11,23 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from yimatong.edge_types import IdType, Line, Prose, Region, Time
 from yimatong.hub.context import HubContext
 from yimatong.hub.lookup import SubjectLookup
 from yimatong.hub.policies import EntryPolicies, PolicyDecider
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, signed_list_response
+from yimatong.web_common import ORJSONResponse, problem_responses, signed_list_response
 
 __all__ = ["PUBLIC", "LookupRequest", "PolicyRequest", "router"]
 
 #: Routes of this router that anonymous callers may use (listed in hub/app.py's public paths).
 PUBLIC = frozenset({"GET /v1/policies/{region}", "GET /v1/policies/{region}/history"})
 
-REGION = Annotated[str, Path(pattern=r"^\d{6}$")]
+REGION = Annotated[Region, Path()]
 PlaceKind = Literal["any", "transport", "residential", "hospital", "school", "office"]
 
 
@@ -35,21 +36,21 @@ class PolicyRequest(BaseModel):
     place_kind: PlaceKind = "any"
     #: a CertLogic expression over the facts of docs/policies.md
     rule: Any
-    description: str = Field(min_length=1, max_length=500)
+    description: Prose = Field(min_length=1, max_length=500)
     #: default: now (in force at once)
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: Time | None = None
+    valid_to: Time | None = None
 
 
 class LookupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id_type: str = Field(default="111", pattern=r"^\d{3}$")
-    id_number: str = Field(min_length=1, max_length=40)
-    at_region: str | None = Field(default=None, pattern=r"^\d{6}$")
+    id_type: IdType = "111"
+    id_number: Line = Field(min_length=1, max_length=40)
+    at_region: Region | None = None
     temperature: float | None = Field(default=None, ge=30, le=45)
     place_kind: PlaceKind | None = None
     #: the gate's own name (the credential's name is recorded anyway)
-    checkpoint: str | None = Field(default=None, max_length=60)
+    checkpoint: Line | None = Field(default=None, max_length=60)
 
 
 def router(ctx: HubContext) -> APIRouter:
@@ -96,6 +97,7 @@ def router(ctx: HubContext) -> APIRouter:
     @r.post(
         "/v1/lookups",
         summary="Someone without a phone: masked status by ID number, from the holder's issuer",
+        responses=problem_responses(404, 503),
     )
     async def lookup(body: LookupRequest, request: Request) -> dict[str, Any]:
         caller = caller_of(request)

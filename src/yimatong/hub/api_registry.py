@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from yimatong.adapters.messages import ProvedKey
+from yimatong.edge_types import Cursor, Kid, Line, Region, Time
 from yimatong.hub.context import HubContext
 from yimatong.hub.registry import MAX_CHANGES_PAGE
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, signed_list_response
+from yimatong.web_common import ORJSONResponse, problem_responses, signed_list_response
 
 __all__ = ["registry_router"]
 
-REGION = Annotated[str, Field(pattern=r"^\d{6}$")]
+REGION = Region
 
 
 class Strict(BaseModel):
@@ -32,8 +33,8 @@ POSSESSION = Field(
 
 class RegisteredKey(Strict):
     public_key: str = Field(max_length=2000)
-    not_before: AwareDatetime
-    not_after: AwareDatetime | None = None
+    not_before: Time
+    not_after: Time | None = None
     possession: str = POSSESSION
 
     def proved(self) -> ProvedKey:
@@ -42,7 +43,7 @@ class RegisteredKey(Strict):
 
 class IssuerRequest(Strict):
     region: REGION
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     kind: Literal["native", "legacy", "hosted"] = "native"
     endpoint: str | None = Field(default=None, max_length=300)
     legacy_prefix: str | None = Field(default=None, max_length=20)
@@ -57,14 +58,14 @@ class IssuerRequest(Strict):
 
 class KeyRequest(Strict):
     public_key: str = Field(max_length=2000)
-    not_before: AwareDatetime
+    not_before: Time
     possession: str = POSSESSION
     proof: str | None = Field(
         default=None,
         max_length=200,
         description="a rotation: base64url signature by a current key over the rotation message",
     )
-    proof_kid: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    proof_kid: Kid | None = None
 
 
 def registry_router(ctx: HubContext) -> APIRouter:
@@ -73,7 +74,7 @@ def registry_router(ctx: HubContext) -> APIRouter:
 
     @r.get("/v1/trust-list", summary="The signed trust list: issuers and keys (ETag, deltas)")
     def trust_list(
-        since: Annotated[int, Query(ge=0)] = 0,
+        since: Annotated[Cursor, Query()] = 0,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         return signed_list_response(
@@ -83,7 +84,12 @@ def registry_router(ctx: HubContext) -> APIRouter:
             build=lambda: registry.trust_list(since),
         )
 
-    @r.post("/v1/issuers", status_code=201, summary="Register or update an issuer (hub admin)")
+    @r.post(
+        "/v1/issuers",
+        status_code=201,
+        summary="Register or update an issuer (hub admin)",
+        responses=problem_responses(409),
+    )
     def register(body: IssuerRequest, request: Request) -> dict[str, Any]:
         return registry.register_issuer(
             caller_of(request),
@@ -100,6 +106,7 @@ def registry_router(ctx: HubContext) -> APIRouter:
         "/v1/issuers/{region}/keys",
         status_code=201,
         summary="Add a key: proved by itself and, to rotate, by a current key of the issuer",
+        responses=problem_responses(409),
     )
     def add_key(region: REGION, body: KeyRequest, request: Request) -> dict[str, Any]:
         return registry.add_key(
@@ -112,10 +119,12 @@ def registry_router(ctx: HubContext) -> APIRouter:
             proof_kid=body.proof_kid,
         )
 
-    @r.delete("/v1/issuers/{region}/keys/{kid}", summary="Revoke a key")
-    def revoke(
-        region: REGION, kid: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")], request: Request
-    ) -> dict[str, Any]:
+    @r.delete(
+        "/v1/issuers/{region}/keys/{kid}",
+        summary="Revoke a key",
+        responses=problem_responses(409),
+    )
+    def revoke(region: REGION, kid: Kid, request: Request) -> dict[str, Any]:
         return registry.revoke_key(caller_of(request), region, kid)
 
     @r.get(

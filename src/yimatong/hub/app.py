@@ -26,7 +26,7 @@ from yimatong.hub.hosting import HostedRegions
 from yimatong.hub.policies import PolicyDecider
 from yimatong.hub.registry import NATIONAL
 from yimatong.issuer.sync import HubLink
-from yimatong.web_common import PUBLIC_PATHS, install_common
+from yimatong.web_common import PUBLIC_PATHS, install_common, sync_gauges
 
 __all__ = ["HUB_PUBLIC_PATHS", "build_hub"]
 
@@ -122,6 +122,10 @@ def build_hub(
         body_limit=max(settings.max_body_bytes, 8 * 1024 * 1024),  # lab batches are large
         public_paths=HUB_PUBLIC_PATHS,
         health=lambda: {"role": "hub", "region": NATIONAL, "version": __version__},
+        # Hosted regions run a hub link each (in-process): their feed rows can be quarantined too.
+        gauges=lambda: sync_gauges(
+            {region: n.service.sync_figures() for region, n in hosted_regions.nodes.items()}
+        ),
     )
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))

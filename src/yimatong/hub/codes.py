@@ -45,6 +45,7 @@ from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.legacy_hbjkm import HbjkmAdapter, LegacyVerdict
 from yimatong.adapters.wire.code import PREFIX, Keyring, encode_code, peek_code, verify_code_at
 from yimatong.credentials import Caller, require_role
+from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import (
     InvalidCode,
     InvalidInput,
@@ -562,7 +563,7 @@ _LATEST_SUMMARY = (
 def _region_scope(caller: Caller) -> str | None:
     """A checkpoint's credential is scoped to the region where it stands."""
     scope = caller.scope
-    if caller.role == "checkpoint" and scope and len(scope) == 6 and scope.isdigit():
+    if caller.role == "checkpoint" and is_digits(scope, 6):
         return scope
     return None
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from yimatong.domain.edge import BadValue, check_time, parse_time
 from yimatong.domain.facts import Colour
 from yimatong.domain.token import MAX_REASONS, CodeKind, HealthClaims, new_claims
 from yimatong.hub.registry import NATIONAL
@@ -100,15 +101,13 @@ def display(masked_name: str, masked_id: str, colour: str) -> dict[str, str]:
 
 
 def read_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo is not None else None
-    return None
+    """A time from a peer's answer, in UTC; None if it is missing or unusable."""
+    try:
+        if isinstance(value, datetime):
+            return check_time(value, "time")
+        return parse_time(value, "time") if isinstance(value, str) else None
+    except BadValue:
+        return None
 
 
 def read_hours(value: Any) -> int | None:

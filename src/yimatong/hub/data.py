@@ -29,6 +29,7 @@ from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed, subject_regions
 from yimatong.adapters.db.upsert import dialect_insert
 from yimatong.credentials import Caller, require_role
+from yimatong.domain.edge import CLOCK_SKEW, check_event, format_time
 from yimatong.domain.errors import Forbidden, InvalidInput, NotFound
 from yimatong.domain.identity import DocumentType, is_sid, subject_id, validate_document
 from yimatong.domain.regions import default_divisions
@@ -57,8 +58,6 @@ MAX_SIDS = 10_000
 MAX_SCANS = 10_000
 MAX_FEED_PAGE = 5000
 FACT_KINDS = ("case", "contact", "quarantine")
-#: how far ahead of the hub's clock a reported time may be (clocks of labs and gates drift)
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 # ------------------------------------------------------------------------------- inputs
@@ -106,7 +105,8 @@ class Scan:
 
 # ------------------------------------------------------------------------------ helpers
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """A time for a feed row: RFC 3339 in UTC, in range (what every issuer can apply)."""
+    return format_time(value) if value is not None else None
 
 
 def resolve_sid(
@@ -477,8 +477,7 @@ class NationalData:
                     f"{where}: a checkpoint of {caller.scope} scans only within it, "
                     f"not in {scan.area}"
                 )
-            if scan.at > now + CLOCK_SKEW:
-                raise InvalidInput(f"{where}: at is in the future", field=f"{where}.at")
+            at = check_event(scan.at, now, f"{where}.at")
             key = f"scan:{scan.id}"
             rows.setdefault(
                 key,
@@ -488,7 +487,7 @@ class NationalData:
                     "region": caller.scope,
                     "body": {
                         "id": scan.id,
-                        "at": _iso(scan.at),
+                        "at": _iso(at),
                         "area": scan.area,
                         "decision": scan.decision,
                         "temperature": scan.temperature,

@@ -24,6 +24,7 @@ from yimatong.adapters.db.risk import current_version, next_risk_version, set_ri
 from yimatong.adapters.db.tables import risk_periods
 from yimatong.adapters.signed import sign_document
 from yimatong.credentials import Caller, require_role
+from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Forbidden, InvalidInput
 from yimatong.domain.facts import RiskLevel
 from yimatong.domain.regions import default_divisions
@@ -51,7 +52,7 @@ def scope_prefix(scope: str) -> str:
 
     ``330000`` (a province) → ``33``; ``330100`` (a city) → ``3301``; ``330106`` → ``330106``.
     """
-    if len(scope) != 6 or not scope.isdigit():
+    if not is_digits(scope, 6):
         raise Forbidden(f"this credential's scope {scope[:12]!r} is not a region code")
     if scope.endswith("0000"):
         return scope[:2]

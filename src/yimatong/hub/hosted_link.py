@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from yimatong.credentials import Caller
+from yimatong.domain.edge import parse_time, parse_time_or_none
 from yimatong.domain.errors import NotFound
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import NationalData, Summary
@@ -32,8 +33,9 @@ def _plain(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value, default=json_default))
 
 
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _time(value: Any, field: str) -> datetime | None:
+    """What the hub's HTTP edge would make of a time in the body (the shared parser)."""
+    return parse_time_or_none(value, field)
 
 
 class InProcessHub:
@@ -69,8 +71,8 @@ class InProcessHub:
                     sid=s["sid"],
                     colour=s["colour"],
                     reasons=tuple(s.get("reasons", ())),
-                    colour_since=_time(s.get("colour_since")),
-                    assessed_at=datetime.fromisoformat(s["assessed_at"]),
+                    colour_since=_time(s.get("colour_since"), "colour_since"),
+                    assessed_at=parse_time(s["assessed_at"], "assessed_at"),
                 )
                 for s in body["summaries"]
             ]

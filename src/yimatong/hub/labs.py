@@ -8,8 +8,9 @@ not just the word of whoever held its token.
 
 A batch is taken once (``uploads``, keyed by ``batch_id``): a repeat is acknowledged as a
 duplicate and nothing is stored twice, so a lab can retry after a timeout without thinking.
-Rows are checked before anything is stored (a result reported before its sample was taken, or
-in the future, is refused naming its row) and inserted with one executemany statement.
+Rows are checked before anything is stored (a result reported before its sample was taken, in
+the future or over a year old, is refused naming its row) and inserted with one executemany
+statement.
 
 An ID number in a row is used only to compute the subject's ``sid`` and is never stored.
 """
@@ -29,10 +30,11 @@ from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_
 from yimatong.adapters.db.tables import labs, uploads
 from yimatong.adapters.messages import batch_message
 from yimatong.credentials import Caller, add_credential, require_role
+from yimatong.domain.edge import BadValue, check_event, check_text, parse_time
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
 from yimatong.domain.regions import default_divisions
 from yimatong.hub.context import HubContext
-from yimatong.hub.data import CLOCK_SKEW, append_feed, resolve_sid
+from yimatong.hub.data import append_feed, resolve_sid
 
 __all__ = ["LAB_ID", "MAX_RESULTS", "OUTCOMES", "Labs"]
 
@@ -41,20 +43,6 @@ OUTCOMES = ("negative", "positive")
 LAB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _ROW_KEYS = frozenset({"subject", "id_type", "id_number", "sampled_at", "reported_at", "result"})
-
-
-def _time(value: Any, where: str, name: str) -> datetime:
-    """An RFC 3339 time with an offset, or InvalidInput naming the row and field."""
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None and parsed.utcoffset() is not None:
-            return parsed
-    raise InvalidInput(
-        f"{where}: {name} must be an RFC 3339 time with an offset", field=f"{where}.{name}"
-    )
 
 
 class Labs:
@@ -74,6 +62,7 @@ class Labs:
         require_role(caller, "admin")
         if not LAB_ID.fullmatch(lab_id):
             raise InvalidInput("lab_id is 1 to 32 letters, digits, '.', '_' or '-'", field="lab_id")
+        check_text(name, "name")
         if len(region) != 6:
             raise InvalidInput("region must be a six-digit region code", field="region")
         try:
@@ -137,7 +126,6 @@ class Labs:
         expires = now + self.retention
         secret = self.ctx.federation_secret
         today = now.date()
-        latest = now + CLOCK_SKEW
         common = {"lab": lab.name, "lab_id": lab_id, "lab_region": lab.region}
         rows = []
         for i, row in enumerate(results):
@@ -150,15 +138,11 @@ class Labs:
                 raise InvalidInput(
                     f"{where}: unknown fields {', '.join(sorted(unknown))}", field=where
                 )
-            sampled = _time(row.get("sampled_at"), where, "sampled_at")
-            reported = _time(row.get("reported_at"), where, "reported_at")
+            reported = _event_time(row.get("reported_at"), now, where, "reported_at")
+            sampled = _event_time(row.get("sampled_at"), now, where, "sampled_at")
             if reported < sampled:
                 raise InvalidInput(
                     f"{where}: reported_at is before sampled_at", field=f"{where}.reported_at"
-                )
-            if reported > latest:
-                raise InvalidInput(
-                    f"{where}: reported_at is in the future", field=f"{where}.reported_at"
                 )
             outcome = row.get("result")
             if outcome not in OUTCOMES:
@@ -267,6 +251,14 @@ class Labs:
         with self._lock:
             self._keys[lab_id] = (lab.kid, key)
         return lab, key
+
+
+def _event_time(value: Any, now: datetime, where: str, name: str) -> datetime:
+    """A row's time: RFC 3339 with an offset, in UTC, within the event window around now."""
+    try:
+        return check_event(parse_time(value, name), now, name)
+    except BadValue as exc:
+        raise InvalidInput(f"{where}: {exc.message}", field=f"{where}.{name}") from None
 
 
 def _str_or_none(value: Any, where: str, name: str) -> str | None:

@@ -34,6 +34,7 @@ from yimatong.adapters.db.risk import RiskCache
 from yimatong.adapters.db.tables import policies
 from yimatong.adapters.signed import canonical, sign_document
 from yimatong.credentials import Caller, require_role
+from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Forbidden, InvalidInput
 from yimatong.domain.facts import RiskMap
 from yimatong.domain.regions import default_divisions
@@ -76,7 +77,7 @@ def within_scope(region: str, scope: str | None) -> bool:
     """
     if scope is None or scope == NATIONAL:
         return True
-    if region == NATIONAL or len(scope) != 6 or not scope.isdigit():
+    if region == NATIONAL or not is_digits(scope, 6):
         return False
     if scope.endswith("0000"):
         return region.startswith(scope[:2])
@@ -232,7 +233,7 @@ class EntryPolicies:
     def _check_region(self, region: str) -> None:
         if region == NATIONAL:
             return
-        if not (len(region) == 6 and region.isdigit()):
+        if not is_digits(region, 6):
             raise InvalidInput("region must be a six-digit code", field="region")
         self._divisions.validate_area(region)  # UnknownRegion (422) names the problem
 

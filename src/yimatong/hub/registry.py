@@ -56,6 +56,7 @@ from yimatong.adapters.messages import (
 from yimatong.adapters.signed import sign_document
 from yimatong.adapters.wire.code import Keyring, TrustedKey
 from yimatong.credentials import Caller, add_credential
+from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, YimatongError
 
 __all__ = ["HUB_KEYSTORE", "ISSUER_KINDS", "MAX_CHANGES_PAGE", "NATIONAL", "Registry"]
@@ -160,7 +161,7 @@ class Registry:
         issuer that has a current key takes no keys here: a new key is then a rotation.
         """
         _require_admin(caller)
-        if not (len(region) == 6 and region.isdigit()):
+        if not is_digits(region, 6):
             raise InvalidInput("region must be a six-digit code", field="region")
         _not_reserved(region)
         if kind not in ISSUER_KINDS or kind == "national":

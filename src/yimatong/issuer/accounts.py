@@ -25,7 +25,7 @@ from yimatong.domain.errors import Conflict, InvalidInput, Unauthorized
 
 __all__ = ["OtpPolicy", "PhoneBook", "mask_phone", "normalise_phone"]
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 
 def normalise_phone(phone: str) -> str:

@@ -9,22 +9,21 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from yimatong.credentials import Caller
 from yimatong.domain.errors import Forbidden, InvalidInput, Unauthorized
 from yimatong.domain.facts import RiskLevel
 from yimatong.domain.token import CodeKind
+from yimatong.edge_types import Area, Cursor, Id, Line, Name, Prose, Sid, Time
 from yimatong.issuer.services import IssuerService, TravelLeg
-from yimatong.web_common import ORJSONResponse, json_body
+from yimatong.web_common import ORJSONResponse, json_body, problem_responses
 
 __all__ = ["issuer_router"]
 
-SID = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="subject pseudonym")]
-AREA = Annotated[
-    str, Field(pattern=r"^\d{6}(\d{3})?$", description="GB/T 2260 region or 9-digit township code")
-]
+SID = Annotated[Sid, Field(description="subject pseudonym")]
+AREA = Annotated[Area, Field(description="GB/T 2260 region or 9-digit township code")]
 
 
 class Strict(BaseModel):
@@ -41,15 +40,15 @@ class SessionRequest(Strict):
 
 
 class Relative(Strict):
-    relationship: str = Field(min_length=1, max_length=32, examples=["父亲", "mother"])
+    relationship: Line = Field(min_length=1, max_length=32, examples=["父亲", "mother"])
 
 
 class ApplicationRequest(Strict):
-    name: str = Field(min_length=1, max_length=64)
+    name: Name = Field(min_length=1, max_length=64)
     id_type: str = Field(max_length=4, examples=["111"])
-    id_number: str = Field(min_length=1, max_length=32)
+    id_number: Line = Field(min_length=1, max_length=32)
     phone: str | None = Field(default=None, max_length=20)
-    address: str | None = Field(default=None, max_length=200)
+    address: Line | None = Field(default=None, max_length=200)
     for_relative: Relative | None = None
 
 
@@ -75,8 +74,8 @@ class GrantsRequest(Grants):
 
 class Leg(Strict):
     area: AREA
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime | None = None
+    from_: Time = Field(alias="from")
+    to: Time | None = None
 
     def leg(self) -> TravelLeg:
         return TravelLeg(area=self.area, arrived=self.from_, left=self.to)
@@ -85,7 +84,7 @@ class Leg(Strict):
 class DeclarationRequest(Strict):
     subject: SID
     temperature: float | None = Field(default=None, ge=30, le=45)
-    symptoms: list[Annotated[str, Field(max_length=40)]] = Field(
+    symptoms: list[Annotated[Line, Field(max_length=40)]] = Field(
         default_factory=list, max_length=20
     )
     travel: list[Leg] = Field(default_factory=list, max_length=100)
@@ -96,8 +95,8 @@ class DeclarationRequest(Strict):
 class ItineraryRequest(Strict):
     subject: SID
     region: AREA
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime | None = None
+    from_: Time = Field(alias="from")
+    to: Time | None = None
 
 
 class CodeRequest(Strict):
@@ -108,25 +107,25 @@ class CodeRequest(Strict):
 class VerifyRequest(Strict):
     code: str = Field(max_length=2560)
     temperature: float | None = Field(default=None, ge=30, le=45)
-    checkpoint: str | None = Field(default=None, max_length=100)
+    checkpoint: Line | None = Field(default=None, max_length=100)
 
 
 class CorrectionRequest(Strict):
     subject: SID
     kind: Literal["itinerary", "other"]
-    target_id: int | None = None
-    statement: str = Field(min_length=1, max_length=2000)
+    target_id: Id | None = None
+    statement: Prose = Field(min_length=1, max_length=2000)
 
 
 class DecisionRequest(Strict):
     accept: bool
-    note: str = Field(min_length=1, max_length=2000)
+    note: Prose = Field(min_length=1, max_length=2000)
 
 
 class RiskAreaRequest(Strict):
     level: Literal["low", "medium", "high"]
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime | None = None
+    from_: Time = Field(alias="from")
+    to: Time | None = None
 
 
 def caller_of(request: Request) -> Caller:
@@ -139,7 +138,13 @@ def caller_of(request: Request) -> Caller:
 def issuer_router(service: IssuerService) -> APIRouter:
     r = APIRouter(default_response_class=ORJSONResponse)
 
-    @r.post("/v1/auth/otp", status_code=202, tags=["sign-in"], summary="Send a one-time code")
+    @r.post(
+        "/v1/auth/otp",
+        status_code=202,
+        tags=["sign-in"],
+        summary="Send a one-time code",
+        responses=problem_responses(409),
+    )
     def send_otp(body: OtpRequest) -> dict[str, Any]:
         service.request_otp(body.phone)
         return {"sent": True, "expires_in": int(service.phonebook.policy.ttl.total_seconds())}
@@ -157,10 +162,11 @@ def issuer_router(service: IssuerService) -> APIRouter:
         tags=["citizen"],
         summary="健康码调用申请: apply for a code, for yourself or a relative (代办)",
         responses={
+            **problem_responses(409),
             202: {
                 "description": "the person already has a record: a pending link request, "
                 "completed with the code sent to their phone on record or by staff in person"
-            }
+            },
         },
     )
     def apply(body: ApplicationRequest, request: Request, response: Response) -> dict[str, Any]:
@@ -270,6 +276,7 @@ def issuer_router(service: IssuerService) -> APIRouter:
         status_code=201,
         tags=["citizen"],
         summary="用户健康信息申报: declare health and travel; returns the new assessment",
+        responses=problem_responses(404),
     )
     def declare(body: DeclarationRequest, request: Request) -> dict[str, Any]:
         return service.declare(
@@ -283,7 +290,11 @@ def issuer_router(service: IssuerService) -> APIRouter:
         )
 
     @r.post(
-        "/v1/itineraries", status_code=201, tags=["citizen"], summary="用户行程申报: add a stay"
+        "/v1/itineraries",
+        status_code=201,
+        tags=["citizen"],
+        summary="用户行程申报: add a stay",
+        responses=problem_responses(404),
     )
     def itinerary(body: ItineraryRequest, request: Request) -> dict[str, Any]:
         return service.add_itinerary(
@@ -298,12 +309,18 @@ def issuer_router(service: IssuerService) -> APIRouter:
     def health(
         sid: SID,
         request: Request,
-        purpose: Annotated[str | None, Query(max_length=200)] = None,
-        x_purpose: Annotated[str | None, Header(max_length=200)] = None,
+        purpose: Annotated[Line | None, Query(max_length=200)] = None,
+        x_purpose: Annotated[Line | None, Header(max_length=200)] = None,
     ) -> dict[str, Any]:
         return service.health(caller_of(request), sid, purpose=purpose or x_purpose)
 
-    @r.post("/v1/codes", status_code=201, tags=["citizen"], summary="制码: generate a signed code")
+    @r.post(
+        "/v1/codes",
+        status_code=201,
+        tags=["citizen"],
+        summary="制码: generate a signed code",
+        responses=problem_responses(404, 503),
+    )
     def generate(body: CodeRequest, request: Request) -> dict[str, Any]:
         return service.generate_code(caller_of(request), body.subject, CodeKind(body.kind))
 
@@ -328,7 +345,13 @@ def issuer_router(service: IssuerService) -> APIRouter:
             raise InvalidInput("code must be a string of at most 2560 characters", field="code")
         return ORJSONResponse(service.verify(code))
 
-    @r.post("/v1/corrections", status_code=201, tags=["citizen"], summary="纠错: dispute a record")
+    @r.post(
+        "/v1/corrections",
+        status_code=201,
+        tags=["citizen"],
+        summary="纠错: dispute a record",
+        responses=problem_responses(404),
+    )
     def correct(body: CorrectionRequest, request: Request) -> dict[str, Any]:
         return service.submit_correction(
             caller_of(request),
@@ -343,15 +366,16 @@ def issuer_router(service: IssuerService) -> APIRouter:
         return service.pending_corrections(caller_of(request))
 
     @r.get("/v1/corrections/{correction_id}", tags=["citizen", "staff"], summary="One correction")
-    def get_correction(correction_id: int, request: Request) -> dict[str, Any]:
+    def get_correction(correction_id: Id, request: Request) -> dict[str, Any]:
         return service.get_correction(caller_of(request), correction_id)
 
     @r.post(
         "/v1/corrections/{correction_id}/decision",
         tags=["staff"],
         summary="Accept or reject a correction (accepting an itinerary one voids the record)",
+        responses=problem_responses(409),
     )
-    def decide(correction_id: int, body: DecisionRequest, request: Request) -> dict[str, Any]:
+    def decide(correction_id: Id, body: DecisionRequest, request: Request) -> dict[str, Any]:
         return service.decide_correction(
             caller_of(request), correction_id, accept=body.accept, note=body.note
         )
@@ -361,7 +385,7 @@ def issuer_router(service: IssuerService) -> APIRouter:
         return service.public_keys()
 
     @r.get("/v1/risk-areas", tags=["risk areas"], summary="Risk-area periods since a version")
-    def risk_areas(since: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    def risk_areas(since: Annotated[Cursor, Query()] = 0) -> dict[str, Any]:
         return service.risk_areas(since)
 
     @r.put(

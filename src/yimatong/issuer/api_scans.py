@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from yimatong.edge_types import Line, Sid
 from yimatong.issuer.api import caller_of
 from yimatong.issuer.lookup import checkpoint_lookup
 from yimatong.issuer.services import IssuerService
@@ -22,7 +23,7 @@ __all__ = ["LookupRequest", "router"]
 class LookupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     #: who asks, for the audit log: the checkpoint's name as the hub knows it
-    checkpoint: str = Field(min_length=1, max_length=100)
+    checkpoint: Line = Field(min_length=1, max_length=100)
 
 
 def router(service: IssuerService) -> APIRouter:
@@ -33,7 +34,7 @@ def router(service: IssuerService) -> APIRouter:
         summary="A checkpoint's look-up by ID number, through the hub: masked status (audited)",
     )
     def lookup(
-        sid: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+        sid: Annotated[Sid, Path()],
         body: LookupRequest,
         request: Request,
     ) -> dict[str, Any]:

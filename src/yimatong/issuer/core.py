@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher
@@ -27,6 +27,7 @@ from yimatong.adapters.db.tables import (
     case_facts,
     contact_facts,
     declarations,
+    feed_quarantine,
     links,
     quarantine_orders,
     stays,
@@ -133,20 +134,35 @@ class IssuerCore:
         self.on_new_subject: Callable[[str], None] | None = None
 
     def data_age(self, now: datetime) -> dict[str, Any]:
-        """How fresh the national data behind assessments is (None: this node has no hub)."""
+        """How fresh the national data behind assessments is (None: this node has no hub).
+
+        ``hub_error`` is the last sync round's trouble with the feed (or the rows it had to
+        quarantine); ``hub_quarantined`` counts the feed rows that could not be applied, so a
+        lab result that never arrived shows here rather than nowhere.
+        """
         with self.db.read() as conn:
             row = conn.execute(
                 select(sync_state.c.synced_at, sync_state.c.error).where(
                     sync_state.c.name == "feed"
                 )
             ).first()
-        if row is None or row.synced_at is None:
-            return {"data_as_of": None, "data_age_seconds": None}
+            quarantined = conn.execute(select(func.count()).select_from(feed_quarantine)).scalar()
+        synced = row.synced_at if row is not None else None
         return {
-            "data_as_of": row.synced_at,
-            "data_age_seconds": int((now - row.synced_at).total_seconds()),
-            "hub_error": row.error,
+            "data_as_of": synced,
+            "data_age_seconds": int((now - synced).total_seconds()) if synced else None,
+            "hub_error": row.error if row is not None else None,
+            "hub_quarantined": int(quarantined or 0),
         }
+
+    def sync_figures(self) -> tuple[int, int]:
+        """(feed rows quarantined, lists whose last sync round failed): for ``/metrics``."""
+        with self.db.read() as conn:
+            quarantined = conn.execute(select(func.count()).select_from(feed_quarantine)).scalar()
+            failing = conn.execute(
+                select(func.count()).select_from(sync_state).where(sync_state.c.error.is_not(None))
+            ).scalar()
+        return int(quarantined or 0), int(failing or 0)
 
     # ------------------------------------------------------------------ helpers
     def _authorise_citizen(self, conn: Connection, caller: Caller, sid: str) -> str:

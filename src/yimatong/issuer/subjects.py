@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -20,7 +20,7 @@ from yimatong.adapters.db.tables import (
     subjects,
 )
 from yimatong.credentials import Caller, require_role
-from yimatong.domain import identity
+from yimatong.domain import edge, identity
 from yimatong.domain.errors import Forbidden, InvalidInput, NotFound
 from yimatong.domain.facts import Declaration, SharedSummary, StaySource, SubjectFacts
 from yimatong.issuer.accounts import normalise_phone
@@ -61,11 +61,15 @@ class SubjectUseCases(ProxyUseCases):
         require_role(caller, "citizen")
         assert caller.account_id is not None
         now = self.clock()
-        name = name.strip()
+        name = edge.check_name(name.strip(), "name")
         if not 1 <= len(name) <= 64:
             raise InvalidInput("name must be 1 to 64 characters", field="name")
         doc_type, number, sid = self._document(id_type, id_number, now)
-        rel = "self" if relationship is None else relationship.strip()
+        rel = (
+            "self"
+            if relationship is None
+            else edge.check_text(relationship.strip(), "relationship")
+        )
         if not rel or len(rel) > 32:
             raise InvalidInput("relationship must be 1 to 32 characters", field="relationship")
         with self.db.uow() as uow:
@@ -299,11 +303,14 @@ class SubjectUseCases(ProxyUseCases):
     # ------------------------------------------------------------------ helpers
     def _leg(self, leg: TravelLeg, field: str, now: datetime) -> TravelLeg:
         self._area(leg.area, f"{field}.area")
-        if leg.arrived > now + timedelta(minutes=5):
-            raise InvalidInput("a stay cannot begin in the future", field=f"{field}.from")
-        if leg.left is not None and leg.left < leg.arrived:
+        arrived = edge.check_event(leg.arrived, now, f"{field}.from")
+        # A stay may end later than now (a planned departure), within the same year's window.
+        left = None
+        if leg.left is not None:
+            left = edge.check_event(leg.left, now, f"{field}.to", ahead=edge.EVENT_PAST)
+        if left is not None and left < arrived:
             raise InvalidInput("a stay cannot end before it begins", field=f"{field}.to")
-        return leg
+        return TravelLeg(leg.area, arrived, left)
 
     def _insert_stay(
         self, conn: Connection, sid: str, leg: TravelLeg, source: StaySource, now: datetime

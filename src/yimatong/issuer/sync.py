@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, Table, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
@@ -35,6 +36,7 @@ from yimatong.adapters.db.tables import (
     assessments,
     case_facts,
     contact_facts,
+    feed_quarantine,
     quarantine_orders,
     risk_periods,
     stays,
@@ -47,8 +49,11 @@ from yimatong.adapters.db.upsert import insert_ignore
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.periodic import Periodic
-from yimatong.adapters.signed import BadDocument, verify_document
+from yimatong.adapters.signed import verify_document
+from yimatong.domain.edge import MAX_ID, check_id, is_digits, parse_time_or_none
 from yimatong.domain.errors import YimatongError
+from yimatong.domain.facts import CaseStatus, Colour, ContactKind, RiskLevel, TestOutcome
+from yimatong.domain.identity import is_sid
 from yimatong.issuer.services import IssuerService
 
 __all__ = ["HubApi", "HubLink", "SyncReport"]
@@ -66,16 +71,61 @@ class SyncReport:
     feed_rows: int = 0
     risk_periods: int = 0
     reassessed: int = 0
+    #: feed rows that could not be applied this round (kept in ``feed_quarantine``)
+    quarantined: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _time(value: Any) -> datetime | None:
+def _time(value: Any, field: str = "time") -> datetime | None:
+    """A time in a hub document: the shared parser (UTC, in range), None for null."""
+    return parse_time_or_none(value, field)
+
+
+def _need_time(body: Mapping[str, Any], name: str) -> datetime:
+    value = parse_time_or_none(body.get(name), name)
     if value is None:
-        return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("a time without an offset")
-    return parsed
+        raise ValueError(f"{name} is missing")
+    return value
+
+
+def _one_of(value: Any, name: str, allowed: frozenset[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}")
+    return value
+
+
+_CASE_STATUSES = frozenset(s.value for s in CaseStatus)
+_CONTACT_KINDS = frozenset(k.value for k in ContactKind)
+_QUARANTINE_KINDS = frozenset({"central", "home"})
+_OUTCOMES = frozenset(o.value for o in TestOutcome)
+_COLOURS = frozenset(c.value for c in Colour)
+_RISK_LEVELS = frozenset(level.value for level in RiskLevel)
+_MAX_SEQ = MAX_ID
+#: What can go wrong turning one feed row into a mirror row, or writing it.
+_ROW_ERRORS = (ValueError, KeyError, TypeError, AttributeError, ArithmeticError, SQLAlchemyError)
+
+
+@dataclass(frozen=True, slots=True)
+class _Mirror:
+    """One feed row, checked, as the mirror-table row it becomes."""
+
+    seq: int
+    sid: str
+    table: Table
+    values: dict[str, Any]
+    item: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Bad:
+    """A feed row that cannot be applied, and why (no personal data: the hub's rows are
+    pseudonymous, and the reason names fields, not values)."""
+
+    seq: int
+    sid: str | None
+    kind: str | None
+    reason: str
+    item: Any
 
 
 class HubApi(Protocol):
@@ -133,8 +183,8 @@ class HubLink:
             ):
                 try:
                     step(report)
-                except (YimatongError, BadDocument, ValueError, KeyError, TypeError) as exc:
-                    report.errors[name] = f"{type(exc).__name__}: {exc}"[:200]
+                except Exception as exc:  # whatever it was, it is said in sync_state
+                    report.errors[name] = _reason(exc)
                     self._note_error(name, report.errors[name])
         return report
 
@@ -274,14 +324,11 @@ class HubLink:
         # The registration answer carries what the hub already has about these subjects.
         items = self.client.post_json("/v1/subjects/register", {"sids": sids})["items"]
         now = self.clock()
-        with self.db.uow() as uow:
-            touched = self._apply(uow.conn, items, now)
-            uow.conn.execute(
-                update(subjects).where(subjects.c.sid.in_(sids)).values(backfilled_at=now)
-            )
-            for sid in touched:
-                self.service.reassess(uow.conn, sid, now)
-            uow.commit()
+
+        def done(conn: Connection) -> None:
+            conn.execute(update(subjects).where(subjects.c.sid.in_(sids)).values(backfilled_at=now))
+
+        self._mirror(items, now, report, done)
         report.backfilled += len(sids)
 
     def _pull_feed(self, report: SyncReport) -> None:
@@ -289,47 +336,236 @@ class HubLink:
             cursor = self._cursor("feed")
             page = self.client.get_json("/v1/feed", params={"since": cursor, "limit": self.batch})
             items = page.get("items", [])
+            next_cursor = check_id(page.get("next", cursor), "next")
             now = self.clock()
-            with self.db.uow() as uow:
-                touched = self._apply(uow.conn, items, now)
-                for sid in touched:
-                    self.service.reassess(uow.conn, sid, now)
-                self._save_cursor(uow.conn, "feed", int(page.get("next", cursor)), now)
-                uow.commit()
+
+            def done(conn: Connection, next_cursor: int = next_cursor, now: datetime = now) -> None:
+                self._save_cursor(conn, "feed", next_cursor, now, error=_quarantine_note(conn))
+
+            self._mirror(items, now, report, done)
             report.feed_rows += len(items)
             if not page.get("more"):
                 return
+
+    def _mirror(
+        self,
+        items: Any,
+        now: datetime,
+        report: SyncReport,
+        done: Callable[[Connection], None],
+    ) -> None:
+        """Apply feed rows to the mirror tables, reassess, then ``done`` (the cursor), at once.
+
+        A row that cannot be applied - a time out of range, an unknown kind, a missing field,
+        or a write the database refuses - is quarantined with its reason and the rest go on:
+        one bad row must not hold back every later one (and the lab result behind it).
+        """
+        if not isinstance(items, list):
+            raise TypeError("the hub's answer has no list of items")
+        with self.db.read() as conn:
+            good, bad = self._check_rows(conn, items, now)
+        try:
+            with self.db.uow() as uow:
+                touched = self._write(uow.conn, good)
+                self._quarantine(uow.conn, bad, now)
+                for sid in touched:
+                    self.service.reassess(uow.conn, sid, now)
+                done(uow.conn)
+                uow.commit()
+        except _ROW_ERRORS as exc:
+            # Something the checks did not foresee: find the row, one transaction each.
+            log.warning("feed page failed as a whole (%s); applying row by row", type(exc).__name__)
+            touched = set()
+            for row in good:
+                try:
+                    with self.db.uow() as uow:
+                        touched |= self._write(uow.conn, [row])
+                        for sid in touched & {row.sid}:
+                            self.service.reassess(uow.conn, sid, now)
+                        uow.commit()
+                except _ROW_ERRORS as row_exc:
+                    touched.discard(row.sid)
+                    kind = row.item.get("kind")
+                    bad.append(_Bad(row.seq, row.sid, kind, _reason(row_exc), row.item))
+            with self.db.uow() as uow:
+                self._quarantine(uow.conn, bad, now)
+                done(uow.conn)
+                uow.commit()
+        report.quarantined += len(bad)
+        if bad:
+            log.warning("quarantined %d feed rows (first seq %d)", len(bad), bad[0].seq)
+
+    def _check_rows(
+        self, conn: Connection, items: list[Any], now: datetime
+    ) -> tuple[list[_Mirror], list[_Bad]]:
+        """Split feed rows about this node's subjects into mirror rows and bad rows."""
+        sids = {i.get("sid") for i in items if isinstance(i, dict) and is_sid(i.get("sid"))}
+        known = {
+            r.sid for r in conn.execute(select(subjects.c.sid).where(subjects.c.sid.in_(sids)))
+        }
+        expires = now + self.service.retention
+        good: list[_Mirror] = []
+        bad: list[_Bad] = []
+        for item in items:
+            seq = item.get("seq") if isinstance(item, dict) else None
+            if type(seq) is not int or not 0 < seq <= _MAX_SEQ:
+                # Without a seq it cannot be kept or applied once; the cursor moves past it.
+                log.warning("skipped a feed row without a valid seq")
+                continue
+            sid = item.get("sid")
+            if sid not in known:
+                continue  # not ours (or not a sid at all): nothing to apply
+            kind = item.get("kind")
+            try:
+                row = self._mirror_row(item, seq, sid, expires, now)
+            except _ROW_ERRORS as exc:
+                bad.append(_Bad(seq, sid, str(kind)[:12] if kind else None, _reason(exc), item))
+                continue
+            if row is not None:
+                good.append(row)
+        return good, bad
+
+    def _mirror_row(
+        self, item: dict[str, Any], seq: int, sid: str, expires: datetime, now: datetime
+    ) -> _Mirror | None:
+        """The mirror row of one feed row (None: nothing to apply), or an error saying why."""
+        kind, body = item.get("kind"), item.get("body")
+        if not isinstance(body, dict):
+            raise TypeError("body must be an object")
+        base = {"sid": sid, "origin": seq, "expires_at": expires}
+        if kind == "case":
+            row = {
+                **base,
+                "status": _one_of(body.get("status"), "status", _CASE_STATUSES),
+                "since": _need_time(body, "since"),
+            }
+            return _Mirror(seq, sid, case_facts, row, item)
+        if kind == "contact":
+            row = {
+                **base,
+                "kind": _one_of(
+                    body.get("contact_kind") or body.get("kind"), "contact_kind", _CONTACT_KINDS
+                ),
+                "last_exposure": _need_time(body, "last_exposure"),
+            }
+            return _Mirror(seq, sid, contact_facts, row, item)
+        if kind == "quarantine":
+            row = {
+                **base,
+                "starts_at": _need_time(body, "start"),
+                "ends_at": _need_time(body, "end"),
+                "kind": _one_of(
+                    body.get("quarantine_kind") or "central", "quarantine_kind", _QUARANTINE_KINDS
+                ),
+            }
+            return _Mirror(seq, sid, quarantine_orders, row, item)
+        if kind == "test":
+            row = {
+                **base,
+                "sampled_at": _need_time(body, "sampled_at"),
+                "reported_at": _need_time(body, "reported_at"),
+                "outcome": _one_of(body.get("outcome"), "outcome", _OUTCOMES),
+                "lab": str(body.get("lab") or body.get("lab_id") or "")[:64],
+            }
+            return _Mirror(seq, sid, test_results, row, item)
+        if kind == "summary":
+            region = item.get("region")
+            if region == self.service.region:
+                return None
+            if not is_digits(region, 6):
+                raise ValueError("region must be a six-digit region code")
+            reasons = body.get("reasons", [])
+            if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+                raise TypeError("reasons must be a list of strings")
+            row = {
+                **base,
+                "region": region,
+                "colour": _one_of(body.get("colour"), "colour", _COLOURS),
+                "reasons": list(reasons),
+                "colour_since": _time(body.get("colour_since"), "colour_since"),
+                "assessed_at": _need_time(body, "assessed_at"),
+            }
+            return _Mirror(seq, sid, summaries, row, item)
+        if kind == "scan":
+            at = _need_time(body, "at")
+            area = body.get("area")
+            if not (is_digits(area, 6) or is_digits(area, 9)):
+                raise ValueError("area must be a region or township code")
+            row = {
+                "sid": sid,
+                "origin": seq,
+                "area": area,
+                "arrived": at,
+                "left_at": at,
+                "source": "scan",
+                "created_at": now,
+                "expires_at": expires,
+            }
+            return _Mirror(seq, sid, stays, row, item)
+        raise ValueError(f"unknown kind {str(kind)[:12]!r}")
+
+    @staticmethod
+    def _write(conn: Connection, rows: list[_Mirror]) -> set[str]:
+        """Insert mirror rows (each once, by origin); the sids that got something new."""
+        return {row.sid for row in rows if insert_ignore(conn, row.table, row.values)}
+
+    def _quarantine(self, conn: Connection, bad: list[_Bad], now: datetime) -> None:
+        expires = now + self.service.retention
+        for b in bad:
+            item = b.item if isinstance(b.item, dict) else {"seq": b.seq}
+            insert_ignore(
+                conn,
+                feed_quarantine,
+                {
+                    "seq": b.seq,
+                    "sid": b.sid,
+                    "kind": b.kind,
+                    "reason": b.reason,
+                    "item": item,
+                    "quarantined_at": now,
+                    "expires_at": expires,
+                },
+            )
 
     def _pull_risk(self, report: SyncReport) -> None:
         cursor = self._cursor("risk")
         document = self.client.get_json("/v1/risk-areas", params={"since": cursor})
         payload = verify_document(document, self._keys())
         periods = payload.get("periods", [])
+        if not isinstance(periods, list):
+            raise TypeError("the risk-area list has no list of periods")
+        # As with the feed, one period that cannot be read must not hold back the others:
+        # it is left out and said in sync_state.error (the list is signed; staff look at it).
+        checked: list[tuple[int, dict[str, Any]]] = []
+        skipped: list[str] = []
+        for p in periods:
+            try:
+                checked.append((check_id(p["id"], "id"), _risk_values(p)))
+            except _ROW_ERRORS as exc:
+                skipped.append(
+                    f"period {str(p.get('id'))[:20] if isinstance(p, dict) else '?'}: "
+                    f"{_reason(exc)}"
+                )
         now = self.clock()
         with self.db.uow() as uow:
             conn = uow.conn
-            if periods:
+            if checked:
                 version = (conn.execute(select(func.max(risk_periods.c.version))).scalar() or 0) + 1
-                for p in periods:
-                    values = {
-                        "area": p["area"],
-                        "level": p["level"],
-                        "effective_from": _time(p["from"]),
-                        "until": _time(p.get("to")),
-                        "set_by": "hub",
-                        "version": version,
-                    }
+                for origin, values in checked:
+                    values = {**values, "set_by": "hub", "version": version}
                     done = conn.execute(
-                        update(risk_periods)
-                        .where(risk_periods.c.origin == p["id"])
-                        .values(**values)
+                        update(risk_periods).where(risk_periods.c.origin == origin).values(**values)
                     )
                     if not done.rowcount:
-                        insert_ignore(conn, risk_periods, {"origin": p["id"], **values})
-                self._mark_for_review(conn, {p["area"] for p in periods}, now)
-            self._save_cursor(conn, "risk", int(payload.get("version", cursor)), now)
+                        insert_ignore(conn, risk_periods, {"origin": origin, **values})
+                self._mark_for_review(conn, {v["area"] for _, v in checked}, now)
+            error = (
+                f"{len(skipped)} risk periods left out ({skipped[0]})"[:200] if skipped else None
+            )
+            version = check_id(payload.get("version", cursor), "version")
+            self._save_cursor(conn, "risk", version, now, error=error)
             uow.commit()
-        report.risk_periods += len(periods)
+        report.risk_periods += len(checked)
 
     def _review_due(self, report: SyncReport) -> None:
         now = self.clock()
@@ -350,79 +586,6 @@ class HubLink:
         report.reassessed += len(sids)
 
     # ----------------------------------------------------------------- helpers
-    def _apply(self, conn: Connection, items: list[dict[str, Any]], now: datetime) -> set[str]:
-        """Write feed rows about this node's subjects into the mirror tables."""
-        if not items:
-            return set()
-        sids = {i["sid"] for i in items}
-        known = {
-            r.sid for r in conn.execute(select(subjects.c.sid).where(subjects.c.sid.in_(sids)))
-        }
-        expires = now + self.service.retention
-        touched: set[str] = set()
-        for item in items:
-            sid, kind, body, seq = item["sid"], item["kind"], item["body"], int(item["seq"])
-            if sid not in known:
-                continue
-            base = {"sid": sid, "origin": seq, "expires_at": expires}
-            if kind == "case":
-                row = {**base, "status": body["status"], "since": _time(body["since"])}
-                wrote = insert_ignore(conn, case_facts, row)
-            elif kind == "contact":
-                row = {
-                    **base,
-                    "kind": body.get("contact_kind") or body.get("kind"),
-                    "last_exposure": _time(body["last_exposure"]),
-                }
-                wrote = insert_ignore(conn, contact_facts, row)
-            elif kind == "quarantine":
-                row = {
-                    **base,
-                    "starts_at": _time(body["start"]),
-                    "ends_at": _time(body["end"]),
-                    "kind": body.get("quarantine_kind") or "central",
-                }
-                wrote = insert_ignore(conn, quarantine_orders, row)
-            elif kind == "test":
-                row = {
-                    **base,
-                    "sampled_at": _time(body["sampled_at"]),
-                    "reported_at": _time(body["reported_at"]),
-                    "outcome": body["outcome"],
-                    "lab": str(body.get("lab") or body.get("lab_id") or "")[:64],
-                }
-                wrote = insert_ignore(conn, test_results, row)
-            elif kind == "summary":
-                if item.get("region") == self.service.region:
-                    continue
-                row = {
-                    **base,
-                    "region": item.get("region") or "",
-                    "colour": body["colour"],
-                    "reasons": list(body.get("reasons", [])),
-                    "colour_since": _time(body.get("colour_since")),
-                    "assessed_at": _time(body["assessed_at"]),
-                }
-                wrote = insert_ignore(conn, summaries, row)
-            elif kind == "scan":
-                at = _time(body["at"])
-                row = {
-                    "sid": sid,
-                    "origin": seq,
-                    "area": body["area"],
-                    "arrived": at,
-                    "left_at": at,
-                    "source": "scan",
-                    "created_at": now,
-                    "expires_at": expires,
-                }
-                wrote = insert_ignore(conn, stays, row)
-            else:
-                continue
-            if wrote:
-                touched.add(sid)
-        return touched
-
     def _mark_for_review(self, conn: Connection, areas: set[str], now: datetime) -> None:
         prefixes = {_prefix(a) for a in areas}
         condition = or_(*(stays.c.area.startswith(p) for p in prefixes))
@@ -452,8 +615,10 @@ class HubLink:
             ).scalar()
         return int(value or 0)
 
-    def _save_cursor(self, conn: Connection, name: str, cursor: int, now: datetime) -> None:
-        values = {"cursor": cursor, "synced_at": now, "attempted_at": now, "error": None}
+    def _save_cursor(
+        self, conn: Connection, name: str, cursor: int, now: datetime, *, error: str | None = None
+    ) -> None:
+        values = {"cursor": cursor, "synced_at": now, "attempted_at": now, "error": error}
         done = conn.execute(update(sync_state).where(sync_state.c.name == name).values(**values))
         if not done.rowcount:
             insert_ignore(conn, sync_state, {"name": name, **values})
@@ -486,6 +651,40 @@ def _current(key: Mapping[str, Any], now: datetime) -> bool:
         and start <= now
         and (end is None or end > now)
     )
+
+
+def _risk_values(period: Any) -> dict[str, Any]:
+    """The columns of one period of the hub's risk-area list, checked."""
+    if not isinstance(period, dict):
+        raise TypeError("a period must be an object")
+    area = period.get("area")
+    if not (is_digits(area, 6) or is_digits(area, 9)):
+        raise ValueError("area must be a region or township code")
+    return {
+        "area": area,
+        "level": _one_of(period.get("level"), "level", _RISK_LEVELS),
+        "effective_from": _need_time(period, "from"),
+        "until": _time(period.get("to"), "to"),
+    }
+
+
+def _quarantine_note(conn: Connection) -> str | None:
+    """What ``sync_state.error`` says while feed rows are quarantined (None: none are)."""
+    count = conn.execute(select(func.count()).select_from(feed_quarantine)).scalar() or 0
+    if not count:
+        return None
+    last = conn.execute(
+        select(feed_quarantine.c.seq, feed_quarantine.c.reason)
+        .order_by(feed_quarantine.c.seq.desc())
+        .limit(1)
+    ).one()
+    return f"{count} feed rows quarantined (last seq {last.seq}: {last.reason})"[:200]
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a row was refused, for the quarantine table and the health view (200 characters)."""
+    text = exc.message if isinstance(exc, YimatongError) else str(exc)
+    return f"{type(exc).__name__}: {text}"[:200]
 
 
 def _prefix(area: str) -> str:

@@ -26,6 +26,7 @@ from yimatong.adapters.crypto import FieldCipher
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import make_engine
 from yimatong.config import Settings
+from yimatong.domain.edge import BadValue, check_event, is_digits
 from yimatong.legacy.auth import (
     LegacyApp,
     authenticate,
@@ -134,9 +135,17 @@ def _field(body: Mapping[str, Any], name: str, *, max_length: int = 64) -> str:
     return value
 
 
+def _event(moment: datetime, now: datetime) -> datetime:
+    """A test's time: within the shared event window (a year back, minutes ahead)."""
+    try:
+        return check_event(moment, now, "time")
+    except BadValue:
+        raise LegacyError(ErrCode.BAD_PARAMETER, "时间超出允许范围") from None
+
+
 async def _read_json(request: Request, limit: int) -> dict[str, Any]:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and (not is_digits(declared) or int(declared) > limit):
         raise LegacyError(ErrCode.BAD_PARAMETER, "请求体过大")
     raw = bytearray()
     async for chunk in request.stream():
@@ -209,8 +218,8 @@ def legacy_app(service: LegacyService, *, body_limit: int = 65536) -> FastAPI:
         store.record_test(
             _field(body, "userId"),
             result=_field(body, "hsjcjg", max_length=8),
-            tested_at=parse_time(body.get("hsjcsj")),
-            sampled_at=None if sampled in (None, "") else parse_time(sampled),
+            tested_at=_event(parse_time(body.get("hsjcsj")), now),
+            sampled_at=None if sampled in (None, "") else _event(parse_time(sampled), now),
         )
         return {}
 

@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from yimatong.adapters.crypto import FieldCipher
+from yimatong.domain.edge import BadValue, check_name, check_time
 from yimatong.domain.errors import InvalidDocument
 from yimatong.domain.identity import DocumentType, mask_id, mask_name, validate_document
 
@@ -205,7 +206,8 @@ def parse_time(text: object) -> datetime:
     if not isinstance(text, str) or len(text) != 19:
         raise LegacyError(ErrCode.BAD_PARAMETER, "时间格式应为yyyy-MM-dd HH:mm:ss")
     try:
-        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING)
+        # In UTC's range too (the shared check): 0001-01-01 00:00:00 in Beijing is before year 1.
+        return check_time(datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING), "time")
     except ValueError:
         raise LegacyError(ErrCode.BAD_PARAMETER, "时间格式应为yyyy-MM-dd HH:mm:ss") from None
 
@@ -270,6 +272,10 @@ class LegacyStore:
         name = " ".join(name.split()) if isinstance(name, str) else ""
         if not name or len(name) > _MAX_NAME:
             raise LegacyError(ErrCode.BAD_PARAMETER, "姓名不能为空且不超过64个字符")
+        try:
+            check_name(name)  # NUL, bidi overrides, zero-width: the masked name would start so
+        except BadValue:
+            raise LegacyError(ErrCode.BAD_PARAMETER, "姓名含有控制字符或不可见字符") from None
         doc_type = CARD_TYPES.get(card_type) if isinstance(card_type, str) else None
         if doc_type is None:
             raise LegacyError(ErrCode.BAD_PARAMETER, "证件类型无效")

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from yimatong.domain import edge
 from yimatong.domain.token import CodeKind, HealthClaims
 from yimatong.rules.certlogic import (
     CertLogicError,
@@ -123,13 +124,8 @@ class Outcome(enum.Enum):
 
 
 def parse_time(value: object, what: str = "time") -> datetime:
-    """An aware datetime from RFC 3339 text (ValueError otherwise)."""
-    if not isinstance(value, str):
-        raise ValueError(f"{what} must be an RFC 3339 string")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError(f"{what} must carry an offset")
-    return parsed
+    """An aware UTC datetime from RFC 3339 text (ValueError otherwise): the shared parser."""
+    return edge.parse_time(value, what)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -25,6 +25,7 @@ from yimatong.adapters.db.tables import (
     contact_facts,
     corrections,
     declarations,
+    feed_quarantine,
     hub_feed,
     link_requests,
     links,
@@ -55,6 +56,7 @@ _EXPIRING: tuple[Table, ...] = (
     corrections,
     summaries,
     hub_feed,
+    feed_quarantine,
     link_requests,
 )
 
@@ -77,6 +79,7 @@ PERSONAL_TABLES: tuple[Table, ...] = (
     quarantine_orders,
     summaries,
     hub_feed,
+    feed_quarantine,
     subject_regions,
     uploads,
     audit_log,

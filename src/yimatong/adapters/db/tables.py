@@ -48,6 +48,7 @@ __all__ = [
     "counters",
     "credentials",
     "declarations",
+    "feed_quarantine",
     "hub_feed",
     "issuer_keys",
     "issuers",
@@ -403,6 +404,20 @@ sync_state = Table(
     Column("synced_at", TS),
     Column("attempted_at", TS),
     Column("error", String(200)),
+)
+
+feed_quarantine = Table(
+    "feed_quarantine",
+    metadata,
+    # Feed rows from the hub that this node could not apply (a time out of range, an unknown
+    # kind, a missing field): kept with the reason so staff can see them and the sync goes on.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("sid", SID),
+    Column("kind", String(12)),
+    Column("reason", String(200), nullable=False),
+    Column("item", JSON, nullable=False),  # the row as the hub sent it (pseudonymous)
+    Column("quarantined_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
 )
 
 # ------------------------------------------------------------------------------------ hub
