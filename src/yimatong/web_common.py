@@ -6,14 +6,22 @@
   anonymous callers on every route not listed in ``PUBLIC_PATHS``.
 - Bodies larger than the configured limit are refused with 413 before they are read whole.
 - ``/metrics`` counts requests by route and status with a latency histogram.
+- Refused bearer tokens are counted per client address in the node's database (the limit
+  ``bad_token.address``); over it the address is in back-off (429 with ``Retry-After``), and
+  only tokens this worker accepted lately are even looked at (``TokenBackoff``).
+- ``client_address`` is the socket peer, or what ``X-Forwarded-For`` says when the peer is
+  one of the node's trusted proxies (``YMT_TRUSTED_PROXIES``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import os
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -27,10 +35,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from yimatong.adapters.db.limits import Limiter
 from yimatong.credentials import Caller
 from yimatong.domain import errors
 
@@ -38,6 +48,9 @@ __all__ = [
     "PUBLIC_PATHS",
     "BodyLimit",
     "ORJSONResponse",
+    "TokenBackoff",
+    "client_address",
+    "forwarded_client",
     "install_common",
     "json_body",
     "json_default",
@@ -55,6 +68,7 @@ STATUS = {
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.Unavailable: 503,
+    errors.TooManyRequests: 429,
 }
 
 TITLES = {
@@ -163,6 +177,118 @@ class _MalformedJson(errors.InvalidInput):
         super().__init__("the request body is not valid JSON")
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def forwarded_client(peer: str, forwarded: Sequence[str], trusted: Sequence[Network]) -> str:
+    """The client's address: ``peer``, unless it is a trusted proxy; then ``X-Forwarded-For``.
+
+    The header is read from the right (the entry the nearest proxy appended) and trusted
+    proxies are skipped; the first address that is not one is the client. An entry that is no
+    address ends the walk at the last hop believed, so a client cannot pick its own key.
+    """
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for value in forwarded for h in value.split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return client
+        client = hop
+    return client
+
+
+def _within(address: str, networks: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, for per-client limits: the socket peer or, behind a trusted proxy, XFF."""
+    peer = request.client.host if request.client else "unknown"
+    trusted: Sequence[Network] = getattr(request.app.state, "trusted_proxies", ())
+    if not trusted:
+        return peer
+    return forwarded_client(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
+class TokenBackoff:
+    """Back-off after refused bearer tokens, per client address, shared by every worker.
+
+    Each refused token is one event of the limit ``bad_token.address`` in the node's database
+    (``Limiter``), so the count is the same whichever worker saw it. Over the limit, the worker
+    that counted answers 429 and remembers the address until the window ends; from then on it
+    refuses that address's tokens *without looking them up* — unless the token is one this
+    worker accepted in the last ``GOOD_FOR`` (a node, a checkpoint or a citizen that was already
+    signed in keeps working when someone behind the same address floods bad tokens). Another
+    worker learns of the back-off from the count on the first bad token it sees, so across N
+    workers at most N tokens more are looked up per window than the limit allows.
+
+    Nothing here is on the path of a valid token except one hash and one dict write.
+    """
+
+    GOOD_FOR = timedelta(minutes=15)
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, limiter: Limiter) -> None:
+        self.limiter = limiter
+        self._until: dict[str, datetime] = {}
+        self._good: dict[bytes, datetime] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, address: str, token: str) -> bool:
+        """Whether ``address`` is in back-off (as far as this worker knows) for ``token``.
+
+        Memory only: the caller then counts the attempt (``refused``), which raises while the
+        shared count is over the limit.
+        """
+        if not self._until:
+            return False
+        until = self._until.get(address)
+        if until is None:
+            return False
+        now = self.limiter.clock()
+        if until <= now:
+            with self._lock:
+                self._until.pop(address, None)
+            return False
+        good = self._good.get(_digest(token))
+        return good is None or good <= now
+
+    def accepted(self, token: str) -> None:
+        key = _digest(token)
+        now = self.limiter.clock()
+        known = self._good.get(key)
+        if known is not None and known - now > self.GOOD_FOR / 2:
+            return
+        with self._lock:
+            if len(self._good) >= self.MAX_ENTRIES:
+                self._good.clear()  # errs towards refusing in a back-off, never towards letting in
+            self._good[key] = now + self.GOOD_FOR
+
+    def refused(self, address: str) -> None:
+        """Count a refused token; TooManyRequests (and remember the back-off) if over."""
+        try:
+            self.limiter.hit("bad_token.address", address, what="refused tokens from this address")
+        except errors.TooManyRequests as exc:
+            until = self.limiter.clock() + timedelta(seconds=exc.retry_after)
+            with self._lock:
+                if len(self._until) >= self.MAX_ENTRIES:
+                    self._until.clear()  # the count stays in the database; it is learnt again
+                self._until[address] = until
+            raise
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
 class BodyLimit:
     """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
 
@@ -260,24 +386,41 @@ def install_common(
     body_limit: int,
     public_paths: Iterable[str] = PUBLIC_PATHS,
     health: Callable[[], dict[str, Any]] | None = None,
+    limiter: Limiter | None = None,
+    trusted_proxies: Iterable[str] = (),
 ) -> Callable[[ASGIApp], ASGIApp]:
     """Install error handlers, authentication and the common routes on ``app``.
 
-    Returns the wrapper (body limit + metrics) to apply around the finished ASGI app.
+    With a ``limiter``, refused bearer tokens are counted per client address and lead to a
+    back-off (``TokenBackoff``). Returns the wrapper (body limit + metrics) to apply around the
+    finished ASGI app.
     """
     public = frozenset(public_paths)
     metrics = Metrics()
+    app.state.trusted_proxies = tuple(ipaddress.ip_network(n) for n in trusted_proxies)
+    backoff = TokenBackoff(limiter) if limiter is not None else None
+
+    async def refuse(request: Request, message: str) -> None:
+        if backoff is not None:
+            await run_in_threadpool(backoff.refused, client_address(request))
+        raise errors.Unauthorized(message)
 
     async def resolve_caller(request: Request) -> None:
         header = request.headers.get("authorization", "")
         caller = None
         if header:
             scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise errors.Unauthorized("use an Authorization: Bearer token")
-            caller = authenticate(token.strip())
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
+                await refuse(request, "use an Authorization: Bearer token")
+            if backoff is not None and backoff.blocked(client_address(request), token):
+                # Counted, not looked up: raises while the address's count is over the limit.
+                await run_in_threadpool(backoff.refused, client_address(request))
+            caller = authenticate(token)
             if caller is None:
-                raise errors.Unauthorized("the token is unknown, revoked or expired")
+                await refuse(request, "the token is unknown, revoked or expired")
+            elif backoff is not None:
+                backoff.accepted(token)
         request.state.caller = caller
         route = request.scope.get("route")
         if caller is None and f"{request.method} {getattr(route, 'path', '')}" not in public:
@@ -288,7 +431,12 @@ def install_common(
     @app.exception_handler(errors.YimatongError)
     async def domain_error(request: Request, exc: errors.YimatongError) -> Response:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        return problem(status, exc.slug, exc.message, instance=request.url.path, field=exc.field)
+        response = problem(
+            status, exc.slug, exc.message, instance=request.url.path, field=exc.field
+        )
+        if isinstance(exc, errors.TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

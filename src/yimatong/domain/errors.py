@@ -10,6 +10,7 @@
      ├── Forbidden           a valid credential whose role may not do this
      ├── Conflict            the request contradicts the current state
      ├── Unavailable         an upstream node could not be reached in time
+     ├── TooManyRequests     a caller went over a limit; carries when to try again
      └── CertLogicError      (yimatong.rules.certlogic) a policy expression is malformed
           ├── CertLogicSyntaxError       ... at validation, with the JSON-pointer path
           └── CertLogicEvaluationError   ... or an operand was unusable at evaluation
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidDocument",
     "InvalidInput",
     "NotFound",
+    "TooManyRequests",
     "Unauthorized",
     "Unavailable",
     "UnknownRegion",
@@ -91,3 +93,17 @@ class Conflict(YimatongError):
 
 class Unavailable(YimatongError):
     slug = "unavailable"
+
+
+class TooManyRequests(YimatongError):
+    """A caller went over one of the node's limits (``adapters/db/limits.py``).
+
+    ``retry_after`` is the whole number of seconds until the limit lets the caller in again;
+    the HTTP edge answers 429 with a ``Retry-After`` header.
+    """
+
+    slug = "too-many-requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

@@ -19,7 +19,7 @@ from yimatong.hub.context import HubContext
 from yimatong.hub.lookup import SubjectLookup
 from yimatong.hub.policies import EntryPolicies, PolicyDecider
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, signed_list_response
+from yimatong.web_common import ORJSONResponse, client_address, signed_list_response
 
 __all__ = ["PUBLIC", "LookupRequest", "PolicyRequest", "router"]
 
@@ -96,6 +96,7 @@ def router(ctx: HubContext) -> APIRouter:
     @r.post(
         "/v1/lookups",
         summary="Someone without a phone: masked status by ID number, from the holder's issuer",
+        responses={429: {"description": "Too many look-ups by this checkpoint or address"}},
     )
     async def lookup(body: LookupRequest, request: Request) -> dict[str, Any]:
         caller = caller_of(request)
@@ -108,6 +109,7 @@ def router(ctx: HubContext) -> APIRouter:
                 temperature=body.temperature,
                 place_kind=body.place_kind,
                 checkpoint=body.checkpoint,
+                client=client_address(request),
             )
         )
 

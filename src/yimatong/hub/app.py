@@ -119,6 +119,8 @@ def build_hub(
         body_limit=max(settings.max_body_bytes, 8 * 1024 * 1024),  # lab batches are large
         public_paths=HUB_PUBLIC_PATHS,
         health=lambda: {"role": "hub", "region": NATIONAL, "version": __version__},
+        limiter=ctx.limits,
+        trusted_proxies=settings.trusted_proxies,
     )
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))

@@ -62,7 +62,6 @@ from yimatong.hub.codes_answer import (
 )
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import register_subjects
-from yimatong.hub.ratelimit import RateLimiter
 from yimatong.hub.registry import NATIONAL
 
 __all__ = [
@@ -165,7 +164,6 @@ class CodeService:
     def __init__(self, ctx: HubContext) -> None:
         self.ctx = ctx
         self.retention = timedelta(days=ctx.settings.retention_days)
-        self.limiter = RateLimiter(rate=10.0, burst=10, clock=ctx.clock)
         self._lock = threading.Lock()
         self._registered: _Registered | None = None
         self._http: httpx.Client | None = None
@@ -206,8 +204,19 @@ class CodeService:
             )
         return result
 
-    def convert(self, code: str) -> dict[str, Any]:
-        """Any valid regional code → a national code (``iss`` 000000, dynamic, 60 s)."""
+    def convert(
+        self, code: str, *, caller: Caller | None = None, client: str = "unknown"
+    ) -> dict[str, Any]:
+        """Any valid regional code → a national code (``iss`` 000000, dynamic, 60 s).
+
+        Public: an anonymous caller is limited per client address (``convert.address``), a
+        credential (a node converting for its citizens) per credential (``convert.credential``).
+        Bad codes count too: the limit protects the signature checks and the issuers.
+        """
+        if caller is None:
+            self.ctx.limits.hit("convert.address", client, what="conversions from this address")
+        else:
+            self.ctx.limits.hit("convert.credential", caller.name, what="conversions")
         now = self.ctx.clock()
         checked = self.check(code, now)
         if checked.issuer_kind == "national":

@@ -60,8 +60,17 @@ class SubjectLookup:
         temperature: float | None = None,
         place_kind: str | None = None,
         checkpoint: str | None = None,
+        client: str = "unknown",
     ) -> dict[str, Any]:
+        """The masked status of the holder of a document, from their issuer.
+
+        Limited per checkpoint credential and per client address (``lookup.credential``,
+        ``lookup.address``): a checkpoint cannot walk the space of ID numbers.
+        """
         require_role(caller, "checkpoint")
+        limits = self.ctx.limits
+        limits.hit("lookup.credential", caller.name, what="look-ups by this checkpoint")
+        limits.hit("lookup.address", client, what="look-ups from this address")
         try:
             doc_type = DocumentType(id_type)
         except ValueError:

@@ -17,7 +17,7 @@ from yimatong.domain.errors import Forbidden, InvalidInput, Unauthorized
 from yimatong.domain.facts import RiskLevel
 from yimatong.domain.token import CodeKind
 from yimatong.issuer.services import IssuerService, TravelLeg
-from yimatong.web_common import ORJSONResponse, json_body
+from yimatong.web_common import ORJSONResponse, client_address, json_body
 
 __all__ = ["issuer_router"]
 
@@ -119,16 +119,25 @@ def caller_of(request: Request) -> Caller:
 def issuer_router(service: IssuerService) -> APIRouter:
     r = APIRouter(default_response_class=ORJSONResponse)
 
-    @r.post("/v1/auth/otp", status_code=202, tags=["sign-in"], summary="Send a one-time code")
-    def send_otp(body: OtpRequest) -> dict[str, Any]:
-        service.request_otp(body.phone)
+    @r.post(
+        "/v1/auth/otp",
+        status_code=202,
+        tags=["sign-in"],
+        summary="Send a one-time code",
+        responses={429: {"description": "Too many codes for this phone or from this address"}},
+    )
+    def send_otp(body: OtpRequest, request: Request) -> dict[str, Any]:
+        service.request_otp(body.phone, client=client_address(request))
         return {"sent": True, "expires_in": int(service.phonebook.policy.ttl.total_seconds())}
 
     @r.post(
-        "/v1/auth/session", tags=["sign-in"], summary="Exchange phone + one-time code for a token"
+        "/v1/auth/session",
+        tags=["sign-in"],
+        summary="Exchange phone + one-time code for a token",
+        responses={429: {"description": "Too many sign-in attempts from this address"}},
     )
-    def open_session(body: SessionRequest) -> dict[str, Any]:
-        token, expires = service.open_session(body.phone, body.otp)
+    def open_session(body: SessionRequest, request: Request) -> dict[str, Any]:
+        token, expires = service.open_session(body.phone, body.otp, client=client_address(request))
         return {"token": token, "token_type": "Bearer", "expires_at": expires}
 
     @r.post(

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher
 from yimatong.adapters.db.database import Database
+from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.risk import RiskCache
 from yimatong.adapters.db.tables import (
     assessments,
@@ -92,9 +93,12 @@ class IssuerCore:
         divisions: Divisions,
         clock: Callable[[], datetime],
         retention: timedelta = timedelta(days=30),
+        limits: Limiter | None = None,
     ) -> None:
         self.region = region
         self.db = db
+        #: per-client limits (one-time codes, sign-in), counted in this node's database
+        self.limits = limits or Limiter(db, clock)
         self.cipher = cipher
         self.secret = federation_secret
         self.phonebook = phonebook

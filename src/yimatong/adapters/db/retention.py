@@ -28,6 +28,7 @@ from yimatong.adapters.db.tables import (
     links,
     otps,
     quarantine_orders,
+    rate_counts,
     sessions,
     stays,
     subject_regions,
@@ -53,6 +54,7 @@ _EXPIRING: tuple[Table, ...] = (
     corrections,
     summaries,
     hub_feed,
+    rate_counts,  # a limit's window ends: its counter goes (it holds addresses, phone hashes)
 )
 
 #: Children of ``subjects`` (by ``sid``), deleted before the subject itself.
@@ -76,6 +78,7 @@ PERSONAL_TABLES: tuple[Table, ...] = (
     subject_regions,
     uploads,
     audit_log,
+    rate_counts,
     subjects,
     accounts,
 )
