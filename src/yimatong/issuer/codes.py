@@ -69,10 +69,16 @@ class CodeUseCases(IssuerCore):
             "display": _display(claims.masked_name, claims.masked_id, claims.colour.value),
         }
 
-    def verify(self, code: str) -> dict[str, Any]:
+    def verify(
+        self, code: str, *, reader: Caller | None = None, purpose: str | None = None
+    ) -> dict[str, Any]:
         """验码: signature, key and expiry offline, then the current colour from the status table.
 
-        The hot path: one signature check, one primary-key lookup, no ORM objects.
+        The hot path: one signature check, one primary-key lookup, no ORM objects. A read by
+        staff, an administrator or another node (the hub asking for Mode 2) is written to the
+        audit log with ``purpose``. A checkpoint's read is not: it is accounted for by the scan
+        the checkpoint reports (``POST /v1/scans`` at the hub, which reaches this node's
+        itineraries), so the checkpoint's path stays one signature check and one lookup.
         """
         now = self.clock()
         try:
@@ -91,6 +97,11 @@ class CodeUseCases(IssuerCore):
                 uow.commit()
             with self.db.read() as conn:
                 row = conn.execute(_STATUS_QUERY, {"sid": claims.sid}).one()
+        if reader is not None and reader.role != "checkpoint":
+            why = purpose or _READ_PURPOSE.get(reader.role, "验码 code verification")
+            with self.db.uow() as uow:
+                self._audit(uow.conn, reader, "code.verify", claims.sid, why, now)
+                uow.commit()
         body = row.body
         return {
             "valid": True,
@@ -153,6 +164,14 @@ class CodeUseCases(IssuerCore):
             ring = keystore.keyring(conn, self.region)
         self._keyring = (now + KEYRING_TTL, ring)
         return ring
+
+
+#: What an audited 验码 is for, by the reader's role, when the reader does not say.
+_READ_PURPOSE = {
+    "node": "验码 for another node (Mode 2 status through the hub)",
+    "staff": "验码 by staff",
+    "admin": "验码 by an administrator",
+}
 
 
 def _display(masked_name: str, masked_id: str, colour: str) -> dict[str, str]:

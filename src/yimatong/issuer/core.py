@@ -19,12 +19,12 @@ from sqlalchemy import Connection, insert, select, update
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.risk import RiskCache
 from yimatong.adapters.db.tables import (
     assessments,
-    audit_log,
     case_facts,
     contact_facts,
     declarations,
@@ -152,16 +152,7 @@ class IssuerCore:
         purpose: str,
         now: datetime,
     ) -> None:
-        conn.execute(
-            insert(audit_log).values(
-                at=now,
-                actor=caller.name,
-                actor_role=caller.role,
-                action=action,
-                sid=sid,
-                purpose=purpose[:200],
-            )
-        )
+        audit(conn, caller, action, [sid], purpose, now)
 
     def _area(self, code: str, field: str) -> str:
         try:
