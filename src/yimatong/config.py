@@ -196,7 +196,7 @@ def load_or_create_secrets(state_dir: Path) -> dict[str, str]:
     if path.exists():
         data: dict[str, str] = json.loads(path.read_text())
         return data
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {
         "federation": base64.b64encode(secrets.token_bytes(32)).decode(),
         "data_keys": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),

@@ -82,8 +82,12 @@ def _env(state: Path, spec: NodeSpec, secret: str) -> dict[str, str]:
 def run_demo(
     state: Path, base_port: int, population: int, *, echo: Echo, progress: Any, seed: int = 2020
 ) -> None:
-    """Prepare on first start, run every node, stop them all on Ctrl-C or SIGTERM."""
-    state.mkdir(parents=True, exist_ok=True)
+    """Prepare on first start, run every node, stop them all on Ctrl-C or SIGTERM.
+
+    Everything under ``state`` is the owner's only (files 0600, directories 0700): it holds
+    the nodes' databases, keys, credentials, logs and the demo's SMS log (phone numbers).
+    """
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
     nodes = specs(base_port)
     fed_path = state / "federation.json"
     from yimatong.config import load_or_create_secrets
@@ -281,7 +285,8 @@ def _running(
                 env["YMT_HUB_TOKEN"] = plan["credentials"]["issuers"][spec.region]["hub_token"]
                 env["YMT_HUB_KEY"] = plan["hub_key"]["public_key"]
                 env["YMT_SYNC_INTERVAL"] = "3"
-            log = (state / f"{spec.name}.log").open("ab")
+            fd = os.open(state / f"{spec.name}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            log = os.fdopen(fd, "ab")
             logs.append(log)
             # our own interpreter running our own command
             proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -102,8 +103,9 @@ def hosted_settings(hub: Settings, region: str) -> Settings:
 @contextlib.contextmanager
 def _start_lock(state_dir: Path, region: str) -> Iterator[None]:
     """One worker at a time migrates and registers a hosted region (``--workers N``)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with (state_dir / f"hosted-{region}.lock").open("a") as handle:
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(state_dir / f"hosted-{region}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
