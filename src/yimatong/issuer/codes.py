@@ -75,10 +75,12 @@ class CodeUseCases(IssuerCore):
         """验码: signature, key and expiry offline, then the current colour from the status table.
 
         The hot path: one signature check, one primary-key lookup, no ORM objects. A read by
-        staff, an administrator or another node (the hub asking for Mode 2) is written to the
-        audit log with ``purpose``. A checkpoint's read is not: it is accounted for by the scan
-        the checkpoint reports (``POST /v1/scans`` at the hub, which reaches this node's
-        itineraries), so the checkpoint's path stays one signature check and one lookup.
+        staff or an administrator (``reader``) is written to the audit log with ``purpose``. A
+        checkpoint's read is not: it is accounted for by the scan the checkpoint reports
+        (``POST /v1/scans`` at the hub, which reaches this node's itineraries); nor is the hub's
+        (a node asking for Mode 2, with no ``reader``): the hub audits it with the caller it
+        asked for. So the checkpoint's path, direct or through the hub, stays one signature
+        check and one lookup here.
         """
         now = self.clock()
         try:
@@ -168,7 +170,6 @@ class CodeUseCases(IssuerCore):
 
 #: What an audited 验码 is for, by the reader's role, when the reader does not say.
 _READ_PURPOSE = {
-    "node": "验码 for another node (Mode 2 status through the hub)",
     "staff": "验码 by staff",
     "admin": "验码 by an administrator",
 }
