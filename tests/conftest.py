@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,12 +32,16 @@ def _sqlite_starts_migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     template = tmp_path_factory.mktemp("migrated") / "template.db"
     real(f"sqlite:///{template}")
     assert not template.with_name("template.db-wal").exists()  # all of it is in the one file
+    template_bytes = template.read_bytes()
 
     def upgrade(url: str, revision: str = "head") -> None:
         path = Path(url.split(":///", 1)[-1]) if url.startswith("sqlite:///") else None
         if revision == "head" and path is not None and not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(template, path)
+            # Made the way the node makes its database: its owner's only (0600).
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as copy:
+                copy.write(template_bytes)
         real(url, revision)
 
     patch = pytest.MonkeyPatch()

@@ -20,6 +20,7 @@ from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher, VerifyingKey, load_verifying_key
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.retention import Housekeeper
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.sms import FileSms, SmsGateway
@@ -96,6 +97,7 @@ def build_issuer(
         divisions=default_divisions(),
         clock=clock,
         retention=timedelta(days=settings.retention_days),
+        limits=Limiter(db, clock, settings.limits),
     )
     ensure_signing_key(db, cipher, settings, clock())
 
@@ -139,6 +141,8 @@ def build_issuer(
         body_limit=settings.max_body_bytes,
         health=lambda: {"role": "issuer", "region": settings.region, "version": __version__},
         gauges=lambda: sync_gauges({settings.region: service.sync_figures()}),
+        limiter=service.limits,
+        trusted_proxies=settings.trusted_proxies,
     )
     app.include_router(issuer_router(service))
     app.include_router(api_federation.router(service))

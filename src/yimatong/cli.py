@@ -40,6 +40,15 @@ def _settings(env_overrides: Mapping[str, str | None]) -> Settings:
         _fail(str(exc), 2)
 
 
+def _owner_only() -> None:
+    """Whatever a node writes (databases, WAL, logs, metrics, keys) is its owner's only.
+
+    Set once at the start of ``serve`` and ``demo``, inherited by their workers and nodes;
+    the files that matter are also created with explicit modes, so this is the backstop.
+    """
+    os.umask(0o077)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -103,6 +112,8 @@ def serve(
     """Run one node: migrate its database, then serve HTTP until Ctrl-C or SIGTERM."""
     import uvicorn
 
+    _owner_only()
+
     settings = _node_settings(role, region, state_dir, db_url)
     env = {
         "YMT_ROLE": settings.role,
@@ -119,7 +130,7 @@ def serve(
         # /metrics adds up every worker's figures (prometheus_client's multiprocess mode).
         metrics_dir = settings.state_dir / "metrics"
         shutil.rmtree(metrics_dir, ignore_errors=True)
-        metrics_dir.mkdir(parents=True)
+        metrics_dir.mkdir(parents=True, mode=0o700)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     os.environ.update(env)
     if settings.role != "legacy":  # the legacy system keeps its own schema
@@ -178,6 +189,8 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
     """
     from yimatong.demo.federation import DemoError, run_demo
     from yimatong.domain.errors import YimatongError
+
+    _owner_only()
 
     try:
         run_demo(

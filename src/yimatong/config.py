@@ -21,12 +21,15 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_HOSTED_DB_{region} | hub only: a hosted region's database (needed on PostgreSQL) | SQLite |
 | YMT_HUB_KEY | the hub's public key (base64 DER) to pin; else trust on first use | none |
 | YMT_SYNC_INTERVAL | seconds between rounds of an issuer's sync with the hub | 5 |
+| YMT_TRUSTED_PROXIES | proxies (addresses, networks) whose X-Forwarded-For counts | none |
+| YMT_LIMIT_{NAME} | a per-client limit: ``20/m,200/h`` or ``off`` | domain/limits.py |
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import os
 import secrets
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from yimatong.domain.edge import is_digits
+from yimatong.domain.limits import LIMITS, Rate, env_key, parse_rates
 
 __all__ = ["ROLES", "ConfigError", "Settings", "load_or_create_secrets"]
 
@@ -86,6 +90,10 @@ class Settings:
     hub_key: str | None = None
     sync_interval: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: reverse proxies (addresses or networks) whose X-Forwarded-For names the client
+    trusted_proxies: tuple[str, ...] = ()
+    #: per-client limits that differ from the defaults of ``domain/limits.py``
+    limits: Mapping[str, tuple[Rate, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -123,6 +131,8 @@ class Settings:
             sync_interval=float(_int(env, "YMT_SYNC_INTERVAL", 5)),
             # Hub only: YMT_HOSTED_DB_<region>, the database of each region it hosts (Mode 3).
             extra={k: v for k, v in env.items() if k.startswith("YMT_HOSTED_DB_")},
+            trusted_proxies=_networks(env, "YMT_TRUSTED_PROXIES"),
+            limits=_limits(env),
         )
 
     def with_defaults(self) -> Settings:
@@ -137,6 +147,36 @@ class Settings:
             data_keys=self.data_keys or stored["data_keys"],
             sms_log=self.sms_log or self.state_dir / "sms.log",
         )
+
+
+def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """A comma-separated list of addresses or networks (``10.0.0.0/8``, ``::1``)."""
+    found = []
+    for part in env.get(key, "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{key} must list IP addresses or networks, got {part!r}") from None
+    return tuple(found)
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, tuple[Rate, ...]]:
+    """The ``YMT_LIMIT_*`` settings given; a misspelt one is an error, not ignored."""
+    known = {env_key(name): name for name in LIMITS}
+    limits = {}
+    for key, value in env.items():
+        if not key.startswith("YMT_LIMIT_"):
+            continue
+        if key not in known:
+            raise ConfigError(f"{key} is not a limit; the limits are {', '.join(sorted(known))}")
+        try:
+            limits[known[key]] = parse_rates(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+    return limits
 
 
 def normalise_db_url(url: str) -> str:
@@ -157,7 +197,7 @@ def load_or_create_secrets(state_dir: Path) -> dict[str, str]:
     if path.exists():
         data: dict[str, str] = json.loads(path.read_text())
         return data
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {
         "federation": base64.b64encode(secrets.token_bytes(32)).decode(),
         "data_keys": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),

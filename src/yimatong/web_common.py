@@ -11,15 +11,22 @@
 - The OpenAPI document lists, per route, the problem responses it can answer.
 - ``/metrics`` counts requests by route and status with a latency histogram, plus the gauges a
   node adds (e.g. quarantined feed rows).
+- Refused bearer tokens are counted per client address in the node's database (the limit
+  ``bad_token.address``); over it the address is in back-off (429 with ``Retry-After``), and
+  only tokens this worker accepted lately are even looked at (``TokenBackoff``).
+- ``client_address`` is the socket peer, or what ``X-Forwarded-For`` says when the peer is
+  one of the node's trusted proxies (``YMT_TRUSTED_PROXIES``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -35,11 +42,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from yimatong.adapters.db.limits import Limiter
 from yimatong.credentials import Caller
 from yimatong.domain import errors
 from yimatong.domain.edge import MAX_ID
@@ -50,6 +59,9 @@ __all__ = [
     "PUBLIC_PATHS",
     "BodyLimit",
     "ORJSONResponse",
+    "TokenBackoff",
+    "client_address",
+    "forwarded_client",
     "install_common",
     "json_body",
     "json_default",
@@ -70,6 +82,7 @@ STATUS = {
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
     errors.Unavailable: 503,
+    errors.TooManyRequests: 429,
 }
 
 TITLES = {
@@ -232,6 +245,118 @@ class _MalformedJson(errors.InvalidInput):
 
     def __init__(self) -> None:
         super().__init__("the request body is not valid JSON")
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def forwarded_client(peer: str, forwarded: Sequence[str], trusted: Sequence[Network]) -> str:
+    """The client's address: ``peer``, unless it is a trusted proxy; then ``X-Forwarded-For``.
+
+    The header is read from the right (the entry the nearest proxy appended) and trusted
+    proxies are skipped; the first address that is not one is the client. An entry that is no
+    address ends the walk at the last hop believed, so a client cannot pick its own key.
+    """
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for value in forwarded for h in value.split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return client
+        client = hop
+    return client
+
+
+def _within(address: str, networks: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, for per-client limits: the socket peer or, behind a trusted proxy, XFF."""
+    peer = request.client.host if request.client else "unknown"
+    trusted: Sequence[Network] = getattr(request.app.state, "trusted_proxies", ())
+    if not trusted:
+        return peer
+    return forwarded_client(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
+class TokenBackoff:
+    """Back-off after refused bearer tokens, per client address, shared by every worker.
+
+    Each refused token is one event of the limit ``bad_token.address`` in the node's database
+    (``Limiter``), so the count is the same whichever worker saw it. Over the limit, the worker
+    that counted answers 429 and remembers the address until the window ends; from then on it
+    refuses that address's tokens *without looking them up* — unless the token is one this
+    worker accepted in the last ``GOOD_FOR`` (a node, a checkpoint or a citizen that was already
+    signed in keeps working when someone behind the same address floods bad tokens). Another
+    worker learns of the back-off from the count on the first bad token it sees, so across N
+    workers at most N tokens more are looked up per window than the limit allows.
+
+    Nothing here is on the path of a valid token but a dict lookup (and a write every few
+    minutes). Known-good tokens are kept by Python's own (per-process keyed) hash of the token:
+    a collision would only mean one token more looked up during a back-off, never one let in,
+    since a known-good token is still checked like any other.
+    """
+
+    GOOD_FOR = 15 * 60.0  # seconds, on the monotonic clock
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, limiter: Limiter, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.limiter = limiter
+        self._monotonic = monotonic
+        self._until: dict[str, datetime] = {}
+        self._good: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, address: str, token: str) -> bool:
+        """Whether ``address`` is in back-off (as far as this worker knows) for ``token``.
+
+        Memory only: the caller then counts the attempt (``refused``), which raises while the
+        shared count is over the limit.
+        """
+        if not self._until:
+            return False
+        until = self._until.get(address)
+        if until is None:
+            return False
+        now = self.limiter.clock()
+        if until <= now:
+            with self._lock:
+                self._until.pop(address, None)
+            return False
+        good = self._good.get(hash(token))
+        return good is None or good <= self._monotonic()
+
+    def accepted(self, token: str) -> None:
+        key = hash(token)
+        now = self._monotonic()
+        known = self._good.get(key)
+        if known is not None and known - now > self.GOOD_FOR / 2:
+            return
+        with self._lock:
+            if len(self._good) >= self.MAX_ENTRIES:
+                self._good.clear()  # errs towards refusing in a back-off, never towards letting in
+            self._good[key] = now + self.GOOD_FOR
+
+    def refused(self, address: str) -> None:
+        """Count a refused token; TooManyRequests (and remember the back-off) if over."""
+        try:
+            self.limiter.hit("bad_token.address", address, what="refused tokens from this address")
+        except errors.TooManyRequests as exc:
+            until = self.limiter.clock() + timedelta(seconds=exc.retry_after)
+            with self._lock:
+                if len(self._until) >= self.MAX_ENTRIES:
+                    self._until.clear()  # the count stays in the database; it is learnt again
+                self._until[address] = until
+            raise
 
 
 class BodyLimit:
@@ -402,28 +527,44 @@ def install_common(
     public_paths: Iterable[str] = PUBLIC_PATHS,
     health: Callable[[], dict[str, Any]] | None = None,
     gauges: Callable[[], Mapping[str, tuple[str, Mapping[str, float]]]] | None = None,
+    limiter: Limiter | None = None,
+    trusted_proxies: Iterable[str] = (),
 ) -> Callable[[ASGIApp], ASGIApp]:
     """Install error handlers, authentication and the common routes on ``app``.
 
     ``gauges`` returns ``{name: (help, {region: value})}`` for ``/metrics`` at scrape time.
-    Returns the wrapper (body limit, metrics, error containment) to put around the finished
-    ASGI app.
+    With a ``limiter``, refused bearer tokens are counted per client address and lead to a
+    back-off (``TokenBackoff``). Returns the wrapper (body limit, metrics, error containment)
+    to put around the finished ASGI app.
     """
     public = frozenset(public_paths)
     metrics = Metrics()
     if gauges is not None:
         metrics.registry.register(_Gauges(gauges))
+    app.state.trusted_proxies = tuple(ipaddress.ip_network(n) for n in trusted_proxies)
+    backoff = TokenBackoff(limiter) if limiter is not None else None
+
+    async def refuse(request: Request, message: str) -> None:
+        if backoff is not None:
+            await run_in_threadpool(backoff.refused, client_address(request))
+        raise errors.Unauthorized(message)
 
     async def resolve_caller(request: Request) -> None:
         header = request.headers.get("authorization", "")
         caller = None
         if header:
             scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise errors.Unauthorized("use an Authorization: Bearer token")
-            caller = authenticate(token.strip())
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
+                await refuse(request, "use an Authorization: Bearer token")
+            if backoff is not None and backoff.blocked(client_address(request), token):
+                # Counted, not looked up: raises while the address's count is over the limit.
+                await run_in_threadpool(backoff.refused, client_address(request))
+            caller = authenticate(token)
             if caller is None:
-                raise errors.Unauthorized("the token is unknown, revoked or expired")
+                await refuse(request, "the token is unknown, revoked or expired")
+            elif backoff is not None:
+                backoff.accepted(token)
         request.state.caller = caller
         route = request.scope.get("route")
         if caller is None and f"{request.method} {getattr(route, 'path', '')}" not in public:
@@ -435,7 +576,12 @@ def install_common(
     @app.exception_handler(errors.YimatongError)
     async def domain_error(request: Request, exc: errors.YimatongError) -> Response:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        return problem(status, exc.slug, exc.message, instance=request.url.path, field=exc.field)
+        response = problem(
+            status, exc.slug, exc.message, instance=request.url.path, field=exc.field
+        )
+        if isinstance(exc, errors.TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

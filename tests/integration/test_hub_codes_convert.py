@@ -29,7 +29,6 @@ from yimatong.domain.facts import Colour
 from yimatong.domain.identity import DocumentType, subject_id
 from yimatong.domain.token import CodeKind
 from yimatong.hub.codes_answer import Verification, national_claims
-from yimatong.hub.ratelimit import RateLimiter
 from yimatong.hub.registry import NATIONAL
 
 
@@ -210,25 +209,6 @@ def test_conversion_is_rate_limited_per_address(fed: Federation) -> None:
 
 
 # ------------------------------------------------------------------------- the pure parts
-
-
-def test_the_rate_limiter_refills_at_its_rate(clock: FakeClock) -> None:
-    limiter = RateLimiter(rate=10.0, burst=3, clock=clock)
-    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.take("a") == pytest.approx(0.1)
-    assert limiter.take("b") == 0.0  # per key
-    clock.advance(seconds=0.25)
-    assert [limiter.take("a") for _ in range(2)] == [0.0, 0.0]
-    assert limiter.take("a") > 0
-    with pytest.raises(ValueError):
-        RateLimiter(rate=0, burst=1, clock=clock)
-
-
-def test_the_rate_limiter_forgets_rather_than_grows(clock: FakeClock) -> None:
-    limiter = RateLimiter(rate=1.0, burst=1, clock=clock, max_keys=100)
-    for n in range(1000):
-        assert limiter.take(f"10.0.{n // 256}.{n % 256}") == 0.0
-    assert len(limiter._buckets) <= 100
 
 
 def verification(**changes: Any) -> Verification:

@@ -230,7 +230,9 @@ def test_docs_and_health_are_served(issuer: Issuer) -> None:
 def test_otp_send_limit(issuer: Issuer, n: int) -> None:
     for _ in range(n - 1):
         assert issuer.client.post("/v1/auth/otp", json={"phone": PHONE}).status_code == 202
-    _is_problem(issuer.client.post("/v1/auth/otp", json={"phone": PHONE}), 409, "conflict")
+    r = issuer.client.post("/v1/auth/otp", json={"phone": PHONE})
+    _is_problem(r, 429, "too-many-requests")
+    assert int(r.headers["Retry-After"]) >= 1
 
 
 def test_colour_since_survives_reassessment(issuer: Issuer, clock) -> None:

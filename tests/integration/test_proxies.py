@@ -197,7 +197,7 @@ def test_a_person_gets_at_most_five_link_codes_an_hour(issuer: Issuer, clock: An
     for phone in ("13600136001", "13600136002", "13600136003", "13600136004", "13600136005"):
         _pending(issuer, issuer.sign_in(phone), **_relative())
     r = _post(issuer, issuer.sign_in(STRANGER), **_relative())
-    assert r.status_code == 409, r.text
+    assert r.status_code == 429, r.text
     assert "王" not in r.text and GRANDPA_ID not in r.text
     to_holder = [p for p, _ in issuer.inbox.messages[sent:] if p == HOLDER]
     assert len(to_holder) == 5
@@ -369,6 +369,24 @@ def test_a_proxy_who_registered_a_new_person_sees_code_and_colour_and_staff_gran
     ]
     seen = issuer.client.get(f"/v1/subjects/{sid}/health", headers=grandson).json()
     assert "itinerary" in seen and "tests" in seen
+
+
+def test_staff_remove_a_proxy_at_the_counter_and_it_is_audited(issuer: Issuer) -> None:
+    grandson, sid = _grandpa_without_phone(issuer)
+    staff = _staff(issuer)
+    account = issuer.client.get(
+        f"/v1/subjects/{sid}/proxies", params={"purpose": "本人到场"}, headers=staff
+    ).json()[0]["account"]
+    r = issuer.client.delete(f"/v1/subjects/{sid}/proxies/{account}", headers=staff)
+    assert r.status_code == 422, r.text  # a purpose first
+    r = issuer.client.delete(
+        f"/v1/subjects/{sid}/proxies/{account}",
+        params={"purpose": "本人到场撤销代办"},
+        headers=staff,
+    )
+    assert r.status_code == 204, r.text
+    assert [a for _, a, s, p in _audit(issuer) if p == "本人到场撤销代办"] == ["proxy.remove"]
+    assert issuer.client.get(f"/v1/subjects/{sid}/health", headers=grandson).status_code == 404
 
 
 def test_one_account_acts_for_at_most_four_relatives_pending_requests_included(

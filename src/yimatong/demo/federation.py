@@ -92,8 +92,10 @@ def run_demo(
 
     Nothing is touched before the state directory is ours (no other demo holds its lock) and
     every port is free: a second demo refuses with the reason instead of disturbing the first.
+    Everything under ``state`` is the owner's only (files 0600, directories 0700): it holds
+    the nodes' databases, keys, credentials, logs and the demo's SMS log (phone numbers).
     """
-    state.mkdir(parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _claimed(state):
         _run_claimed(state, base_port, population, echo=echo, progress=progress, seed=seed)
 
@@ -338,7 +340,8 @@ def _running(
                 env["YMT_HUB_TOKEN"] = plan["credentials"]["issuers"][spec.region]["hub_token"]
                 env["YMT_HUB_KEY"] = plan["hub_key"]["public_key"]
                 env["YMT_SYNC_INTERVAL"] = "3"
-            log = (state / f"{spec.name}.log").open("ab")
+            fd = os.open(state / f"{spec.name}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            log = os.fdopen(fd, "ab")
             logs.append(log)
             # our own interpreter running our own command
             proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
@@ -410,66 +413,82 @@ def _play_authority_and_lab(
     echo: Echo,
     progress: Any,
 ) -> None:
+    with httpx.Client(base_url=nodes[0].url(), timeout=60) as http:
+        play_authority_and_lab(http, state, plan, population, seed, echo, progress)
+
+
+def play_authority_and_lab(
+    http: httpx.Client,
+    state: Path,
+    plan: dict[str, Any],
+    population: int,
+    seed: int,
+    echo: Echo,
+    progress: Any,
+) -> None:
+    """What the health authority and a lab send the hub (``http``) over its public API.
+
+    Machine credentials (authority, lab, administrator): none of it is a counted event of the
+    per-client limits, however large the population.
+    """
     from yimatong.demo.population import generate_population
 
-    hub = nodes[0].url()
     creds = plan["credentials"]
     authority = {"Authorization": f"Bearer {creds['hub_authority']}"}
     admin = {"Authorization": f"Bearer {creds['hub_admin']}"}
     now = datetime.fromisoformat(plan["prepared_at"])
-    with httpx.Client(base_url=hub, timeout=60) as http:
-        # Risk areas: Wuhan high, a Hangzhou street and a Guiyang district medium.
-        changes = [
-            {"area": "420100", "level": "high", "from": "2026-01-01T00:00:00+08:00"},
-            {"area": "330106002", "level": "medium", "from": "2026-01-01T00:00:00+08:00"},
-            {"area": "520102", "level": "medium", "from": "2026-01-01T00:00:00+08:00"},
-        ]
-        _check(http.post("/v1/risk-areas/batch", json={"changes": changes}, headers=authority))
-        _apply_demo_policies(http, authority, echo)
-        # A lab registered in Shanghai uploads everyone's results.
-        key_path = state / "lab-shanghai.pem"
-        lab = _register_lab(http, admin, key_path)
-        creds["lab"] = {"lab_id": lab["lab_id"], "token": lab["credential"], "key": str(key_path)}
-        results: list[dict[str, Any]] = []
-        facts: list[dict[str, Any]] = []
-        for region in ("330000", "520000", "420000"):
-            for person in generate_population(region, population, seed=seed, now=now):
-                for t in person.tests:
-                    results.append(
-                        {
-                            "id_type": person.id_type.value,
-                            "id_number": person.id_number,
-                            "sampled_at": t.sampled_at.isoformat(),
-                            "reported_at": t.reported_at.isoformat(),
-                            "result": t.outcome.value,
-                        }
-                    )
-                for c in person.cases:
-                    facts.append(
-                        {
-                            "id_type": person.id_type.value,
-                            "id_number": person.id_number,
-                            "kind": "case",
-                            "status": c.status.value,
-                            "since": c.since.isoformat(),
-                        }
-                    )
-                for k in person.contacts:
-                    facts.append(
-                        {
-                            "id_type": person.id_type.value,
-                            "id_number": person.id_number,
-                            "kind": "contact",
-                            "contact_kind": k.kind.value,
-                            "last_exposure": k.last_exposure.isoformat(),
-                        }
-                    )
-        _upload_results(http, lab, key_path, results, progress)
-        with progress(length=len(facts), label="  health authority: cases and contacts") as bar:
-            for start in range(0, len(facts), 2000):
-                part = facts[start : start + 2000]
-                _check(http.post("/v1/facts", json={"facts": part}, headers=authority))
-                bar.update(len(part))
+    # Risk areas: Wuhan high, a Hangzhou street and a Guiyang district medium.
+    changes = [
+        {"area": "420100", "level": "high", "from": "2026-01-01T00:00:00+08:00"},
+        {"area": "330106002", "level": "medium", "from": "2026-01-01T00:00:00+08:00"},
+        {"area": "520102", "level": "medium", "from": "2026-01-01T00:00:00+08:00"},
+    ]
+    _check(http.post("/v1/risk-areas/batch", json={"changes": changes}, headers=authority))
+    _apply_demo_policies(http, authority, echo)
+    # A lab registered in Shanghai uploads everyone's results.
+    key_path = state / "lab-shanghai.pem"
+    lab = _register_lab(http, admin, key_path)
+    creds["lab"] = {"lab_id": lab["lab_id"], "token": lab["credential"], "key": str(key_path)}
+    results: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
+    for region in ("330000", "520000", "420000"):
+        for person in generate_population(region, population, seed=seed, now=now):
+            for t in person.tests:
+                results.append(
+                    {
+                        "id_type": person.id_type.value,
+                        "id_number": person.id_number,
+                        "sampled_at": t.sampled_at.isoformat(),
+                        "reported_at": t.reported_at.isoformat(),
+                        "result": t.outcome.value,
+                    }
+                )
+            for c in person.cases:
+                facts.append(
+                    {
+                        "id_type": person.id_type.value,
+                        "id_number": person.id_number,
+                        "kind": "case",
+                        "status": c.status.value,
+                        "since": c.since.isoformat(),
+                    }
+                )
+            for k in person.contacts:
+                facts.append(
+                    {
+                        "id_type": person.id_type.value,
+                        "id_number": person.id_number,
+                        "kind": "contact",
+                        "contact_kind": k.kind.value,
+                        "last_exposure": k.last_exposure.isoformat(),
+                    }
+                )
+    _upload_results(http, lab, key_path, results, progress)
+    with progress(length=len(facts), label="  health authority: cases and contacts") as bar:
+        for start in range(0, len(facts), 2000):
+            part = facts[start : start + 2000]
+            _check(http.post("/v1/facts", json={"facts": part}, headers=authority))
+            bar.update(len(part))
 
 
 def _apply_demo_policies(http: httpx.Client, authority: dict[str, str], echo: Echo) -> None:

@@ -13,6 +13,7 @@
      ├── Conflict            the request contradicts the current state
      ├── PayloadTooLarge     the request body is larger than the node takes
      ├── Unavailable         an upstream node could not be reached in time
+     ├── TooManyRequests     a caller went over a limit; carries when to try again
      └── CertLogicError      (yimatong.rules.certlogic) a policy expression is malformed
           ├── CertLogicSyntaxError       ... at validation, with the JSON-pointer path
           └── CertLogicEvaluationError   ... or an operand was unusable at evaluation
@@ -35,6 +36,7 @@ __all__ = [
     "NotANode",
     "NotFound",
     "PayloadTooLarge",
+    "TooManyRequests",
     "Unauthorized",
     "Unavailable",
     "UnknownKey",
@@ -123,3 +125,17 @@ class Unavailable(YimatongError):
 class NotANode(Unavailable):
     """The URL answered, but not as a yimatong node does (no problem details, not JSON):
     a wrong URL, or another server on that port. Nothing there can be asked."""
+
+
+class TooManyRequests(YimatongError):
+    """A caller went over one of the node's limits (``adapters/db/limits.py``).
+
+    ``retry_after`` is the whole number of seconds until the limit lets the caller in again;
+    the HTTP edge answers 429 with a ``Retry-After`` header.
+    """
+
+    slug = "too-many-requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

@@ -5,7 +5,8 @@ body raw with orjson; the service call runs in the thread pool because it may wa
 ``STATUS_TIMEOUT`` for an issuer, and the event loop must not wait with it.
 
 ``POST /v1/codes/convert`` is public (possession of a valid code is the proof, and the answer
-shows only what the code already shows), so it is rate-limited per client address.
+shows only what the code already shows), so it is limited per client address, or per
+credential for a caller that has one (``CodeService.convert``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from yimatong.credentials import Caller
 from yimatong.domain.errors import InvalidInput
 from yimatong.edge_types import Region
 from yimatong.hub.codes import CodeService
 from yimatong.hub.context import HubContext
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, json_body, problem, problem_responses
+from yimatong.web_common import (
+    ORJSONResponse,
+    client_address,
+    json_body,
+    problem_responses,
+)
 
 __all__ = ["ConvertRequest", "HubVerifyRequest", "router"]
 
@@ -114,17 +121,9 @@ def router(ctx: HubContext) -> APIRouter:
         responses=problem_responses(429, 503),
     )
     def convert(body: ConvertRequest, request: Request) -> Response:
-        address = request.client.host if request.client else "unknown"
-        wait = service.limiter.take(address)
-        if wait > 0:
-            response = problem(
-                429,
-                "too-many-requests",
-                "too many conversions from this address; try again shortly",
-                instance=request.url.path,
-            )
-            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-            return response
-        return ORJSONResponse(service.convert(body.code))
+        caller: Caller | None = request.state.caller
+        return ORJSONResponse(
+            service.convert(body.code, caller=caller, client=client_address(request))
+        )
 
     return r

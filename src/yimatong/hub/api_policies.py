@@ -20,7 +20,12 @@ from yimatong.hub.context import HubContext
 from yimatong.hub.lookup import SubjectLookup
 from yimatong.hub.policies import EntryPolicies, PolicyDecider
 from yimatong.issuer.api import caller_of
-from yimatong.web_common import ORJSONResponse, problem_responses, signed_list_response
+from yimatong.web_common import (
+    ORJSONResponse,
+    client_address,
+    problem_responses,
+    signed_list_response,
+)
 
 __all__ = ["PUBLIC", "LookupRequest", "PolicyRequest", "router"]
 
@@ -97,7 +102,7 @@ def router(ctx: HubContext) -> APIRouter:
     @r.post(
         "/v1/lookups",
         summary="Someone without a phone: masked status by ID number, from the holder's issuer",
-        responses=problem_responses(404, 503),
+        responses=problem_responses(404, 429, 503),
     )
     async def lookup(body: LookupRequest, request: Request) -> dict[str, Any]:
         caller = caller_of(request)
@@ -110,6 +115,7 @@ def router(ctx: HubContext) -> APIRouter:
                 temperature=body.temperature,
                 place_kind=body.place_kind,
                 checkpoint=body.checkpoint,
+                client=client_address(request),
             )
         )
 

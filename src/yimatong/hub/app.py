@@ -126,6 +126,8 @@ def build_hub(
         gauges=lambda: sync_gauges(
             {region: n.service.sync_figures() for region, n in hosted_regions.nodes.items()}
         ),
+        limiter=ctx.limits,
+        trusted_proxies=settings.trusted_proxies,
     )
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))

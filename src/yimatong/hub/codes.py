@@ -39,6 +39,7 @@ import httpx
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed
 from yimatong.adapters.hubclient import NodeClient
@@ -69,7 +70,6 @@ from yimatong.hub.codes_answer import (
 )
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import register_subjects
-from yimatong.hub.ratelimit import RateLimiter
 from yimatong.hub.registry import NATIONAL
 
 __all__ = [
@@ -172,7 +172,6 @@ class CodeService:
     def __init__(self, ctx: HubContext) -> None:
         self.ctx = ctx
         self.retention = timedelta(days=ctx.settings.retention_days)
-        self.limiter = RateLimiter(rate=10.0, burst=10, clock=ctx.clock)
         self._lock = threading.Lock()
         self._registered: _Registered | None = None
         self._http: httpx.Client | None = None
@@ -199,9 +198,11 @@ class CodeService:
         """验码 for a code of any region; adds a decision under ``at_region`` (see Decider)."""
         require_role(caller, "checkpoint", "node", "staff", "admin")
         now = self.ctx.clock()
-        result = self.check(code, now).view()
-        decider = self.ctx.decider
+        checked = self.check(code, now)
         region = at_region or _region_scope(caller)
+        self._audit(caller, checked, "code.verify", f"Mode 2 验码 at {region or 'no region'}", now)
+        result = checked.view()
+        decider = self.ctx.decider
         if decider is not None and region is not None:
             result["decision"] = self._decide(
                 decider,
@@ -213,10 +214,22 @@ class CodeService:
             )
         return result
 
-    def convert(self, code: str) -> dict[str, Any]:
-        """Any valid regional code → a national code (``iss`` 000000, dynamic, 60 s)."""
+    def convert(
+        self, code: str, *, caller: Caller | None = None, client: str = "unknown"
+    ) -> dict[str, Any]:
+        """Any valid regional code → a national code (``iss`` 000000, dynamic, 60 s).
+
+        Public: an anonymous caller is limited per client address (``convert.address``), a
+        credential (a node converting for its citizens) per credential (``convert.credential``).
+        Bad codes count too: the limit protects the signature checks and the issuers.
+        """
+        if caller is None:
+            self.ctx.limits.hit("convert.address", client, what="conversions from this address")
+        else:
+            self.ctx.limits.hit("convert.credential", caller.name, what="conversions")
         now = self.ctx.clock()
         checked = self.check(code, now)
+        self._audit(caller, checked, "code.convert", "Mode 2 conversion to a national code", now)
         if checked.issuer_kind == "national":
             raise InvalidInput(
                 "this is already a national code; convert the code of the issuing region",
@@ -246,6 +259,20 @@ class CodeService:
             "source_issuer_kind": checked.issuer_kind,
             "source_status": checked.status,
         }
+
+    def _audit(
+        self, caller: Caller | None, checked: Verification, action: str, purpose: str, now: datetime
+    ) -> None:
+        """A status the hub read for the caller (from the issuer or a summary) is audited.
+
+        A national code, or a code answered from its own claims, shows only what the holder
+        already shows: nothing of the person's was read, so nothing is written.
+        """
+        if checked.sid is None or checked.status not in ("online", "summary"):
+            return
+        with self.ctx.db.uow() as uow:
+            audit(uow.conn, caller, action, [checked.sid], f"{purpose} ({checked.status})", now)
+            uow.commit()
 
     def check(self, code: str, now: datetime) -> Verification:
         """Verify ``code`` and find its current status; InvalidCode or Unavailable if not."""

@@ -13,6 +13,7 @@ import httpx
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher, SigningKey
 from yimatong.adapters.db.database import Database
+from yimatong.adapters.db.limits import Limiter
 from yimatong.config import Settings
 from yimatong.domain.errors import Unavailable
 from yimatong.hub.registry import NATIONAL, Registry
@@ -39,10 +40,13 @@ class HubContext:
     #: result; what it returns is answered under "decision". None: no decision is made.
     decider: Callable[..., Any] | None = None
     registry: Registry = field(init=False)
+    #: per-client limits (look-ups, conversions, refused tokens), counted in the hub's database
+    limits: Limiter = field(init=False)
     _keys: keystore.SigningKeyCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._keys = keystore.SigningKeyCache(self.cipher)
+        self.limits = Limiter(self.db, self.clock, self.settings.limits)
         self.registry = Registry(
             db=self.db,
             cipher=self.cipher,

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select
 
+from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed, subject_regions
 from yimatong.adapters.db.upsert import dialect_insert
@@ -332,6 +333,8 @@ class NationalData:
                 )
                 .order_by(hub_feed.c.seq)
             ).all()
+            why = f"earlier national data of subjects registered to {region}"
+            audit(uow.conn, caller, "subject.register", (r.sid for r in rows), why, now)
             uow.commit()
         return {
             "region": region,
@@ -402,8 +405,11 @@ class NationalData:
             .order_by(hub_feed.c.seq)
             .limit(limit + 1)
         )
-        with self.db.read() as conn:
-            rows = conn.execute(stmt).all()
+        with self.db.uow() as uow:
+            rows = uow.conn.execute(stmt).all()
+            why = f"national feed of the subjects registered to {region}"
+            audit(uow.conn, caller, "feed.read", (r.sid for r in rows[:limit]), why, now)
+            uow.commit()
         more = len(rows) > limit
         items = [feed_item(r) for r in rows[:limit]]
         return {
@@ -423,7 +429,8 @@ class NationalData:
         region = _node_region(caller)
         kinds = {"facts": FACT_KINDS, "test-results": ("test",), "summary": ("summary",)}[what]
         now = self.ctx.clock()
-        with self.db.read() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             held = conn.execute(
                 select(subject_regions.c.sid).where(
                     subject_regions.c.sid == sid, subject_regions.c.region == region
@@ -443,6 +450,9 @@ class NationalData:
             if what == "summary":
                 stmt = stmt.where(hub_feed.c.region != region)
             rows = conn.execute(stmt).all()
+            why = f"{what} of a subject registered to {region}"
+            audit(conn, caller, f"subject.{what}", [sid], why, now)
+            uow.commit()
         if what == "summary":
             latest: dict[str | None, Any] = {}
             for r in rows:  # by seq: the last of each region wins

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -110,8 +111,9 @@ def _region_lock(state_dir: Path, region: str) -> Iterator[None]:
     ``flock`` locks belong to an open file, so this also serialises threads of one process;
     it is not re-entrant (``sync_keys`` takes it, ``_sync_keys`` runs under it).
     """
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with (state_dir / f"hosted-{region}.lock").open("a") as handle:
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(state_dir / f"hosted-{region}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -133,6 +135,7 @@ class HostedIssuer:
         return service
 
     def verify(self, code: str) -> dict[str, Any]:
+        # As over HTTP from a native issuer: the hub audits this read with its own caller.
         return self.service.verify(code)
 
     def sync_keys(self) -> bool:

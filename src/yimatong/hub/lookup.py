@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.tables import subject_regions
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.credentials import Caller, require_role
@@ -60,8 +61,19 @@ class SubjectLookup:
         temperature: float | None = None,
         place_kind: str | None = None,
         checkpoint: str | None = None,
+        client: str = "unknown",
     ) -> dict[str, Any]:
+        """The masked status of the holder of a document, from their issuer (audited here).
+
+        Limited per checkpoint credential and per client address (``lookup.credential``,
+        ``lookup.address``): a checkpoint cannot walk the space of ID numbers. Every look-up
+        of a valid number leaves a row in the hub's audit log (the sid, never the number),
+        and the issuer that answers audits it again with the checkpoint's name.
+        """
         require_role(caller, "checkpoint")
+        limits = self.ctx.limits
+        limits.hit("lookup.credential", caller.name, what="look-ups by this checkpoint")
+        limits.hit("lookup.address", client, what="look-ups from this address")
         try:
             doc_type = DocumentType(id_type)
         except ValueError:
@@ -70,6 +82,9 @@ class SubjectLookup:
         number = validate_document(doc_type, id_number, today=now.astimezone(_CHINA).date())
         sid = subject_id(self.ctx.federation_secret, doc_type, number)
         who = f"{caller.name} ({checkpoint})" if checkpoint else caller.name
+        with self.ctx.db.uow() as uow:
+            audit(uow.conn, caller, "lookup.id_number", [sid], f"checkpoint lookup: {who}", now)
+            uow.commit()
         answers = []
         failures = 0
         for region in self._holders(sid, doc_type, number):

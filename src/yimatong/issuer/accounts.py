@@ -1,9 +1,11 @@
 """Citizen sign-in: phone + one-time code (OTP) → a session; and consent codes for links.
 
-Phones are found by a keyed hash and kept only encrypted. A code lives five minutes, allows
-five attempts, and a phone may ask for five codes an hour; codes are compared in constant time
-and stored only as an HMAC. The same policy governs the consent code that a link request
-(``issuer/proxies.py``) sends to a subject's phone on record.
+Phones are found by a keyed hash and kept only encrypted. A code lives five minutes and allows
+five attempts; codes are compared in constant time and stored only as an HMAC. How many codes
+a phone or an address may ask for, and how many sign-ins an address may try, are per-client
+limits (``otp.phone``, ``otp.address``, ``signin.address``), counted by ``IssuerService``.
+The same code policy governs the consent code that a link request (``issuer/proxies.py``)
+sends to a subject's phone on record.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import accounts, otps, sessions
 from yimatong.adapters.sms import SmsGateway
 from yimatong.credentials import Caller, hash_token, new_token
-from yimatong.domain.errors import Conflict, InvalidInput, Unauthorized
+from yimatong.domain.errors import InvalidInput, Unauthorized
 
 __all__ = ["OtpPolicy", "PhoneBook", "mask_phone", "normalise_phone"]
 
@@ -49,7 +51,6 @@ def mask_phone(phone: str) -> str:
 class OtpPolicy:
     ttl: timedelta = timedelta(minutes=5)
     max_attempts: int = 5
-    max_sends_per_hour: int = 5
     session_ttl: timedelta = timedelta(hours=12)
 
 
@@ -83,19 +84,12 @@ class PhoneBook:
         phone = normalise_phone(phone)
         ph = self.phone_hash(phone)
         code = f"{self._rng.randrange(1_000_000):06d}"
-        row = conn.execute(select(otps).where(otps.c.phone_hash == ph)).first()
-        window_start, sends = now, 1
-        if row is not None and now - row.window_start < timedelta(hours=1):
-            if row.sends >= self.policy.max_sends_per_hour:
-                raise Conflict("too many codes asked for this phone; try again within the hour")
-            window_start, sends = row.window_start, row.sends + 1
+        row = conn.execute(select(otps.c.phone_hash).where(otps.c.phone_hash == ph)).first()
         values = {
             "code_hash": self._code_hash(ph, code),
             "sent_at": now,
             "expires_at": now + self.policy.ttl,
             "attempts": 0,
-            "sends": sends,
-            "window_start": window_start,
         }
         if row is None:
             conn.execute(insert(otps).values(phone_hash=ph, **values))

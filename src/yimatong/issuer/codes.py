@@ -78,10 +78,18 @@ class CodeUseCases(IssuerCore):
             "display": _display(claims.masked_name, claims.masked_id, claims.colour.value),
         }
 
-    def verify(self, code: str) -> dict[str, Any]:
+    def verify(
+        self, code: str, *, reader: Caller | None = None, purpose: str | None = None
+    ) -> dict[str, Any]:
         """验码: signature, key and expiry offline, then the current colour from the status table.
 
-        The hot path: one signature check, one primary-key lookup, no ORM objects.
+        The hot path: one signature check, one primary-key lookup, no ORM objects. A read by
+        staff or an administrator (``reader``) is written to the audit log with ``purpose``. A
+        checkpoint's read is not: it is accounted for by the scan the checkpoint reports
+        (``POST /v1/scans`` at the hub, which reaches this node's itineraries); nor is the hub's
+        (a node asking for Mode 2, with no ``reader``): the hub audits it with the caller it
+        asked for. So the checkpoint's path, direct or through the hub, stays one signature
+        check and one lookup here.
         """
         now = self.clock()
         try:
@@ -100,6 +108,11 @@ class CodeUseCases(IssuerCore):
                 uow.commit()
             with self.db.read() as conn:
                 row = conn.execute(_STATUS_QUERY, {"sid": claims.sid}).one()
+        if reader is not None and reader.role != "checkpoint":
+            why = purpose or _READ_PURPOSE.get(reader.role, "验码 code verification")
+            with self.db.uow() as uow:
+                self._audit(uow.conn, reader, "code.verify", claims.sid, why, now)
+                uow.commit()
         body = row.body
         return {
             "valid": True,
@@ -165,6 +178,13 @@ class CodeUseCases(IssuerCore):
             ring = keystore.keyring(conn, self.region)
         self._keyring = (now + KEYRING_TTL, ring)
         return ring
+
+
+#: What an audited 验码 is for, by the reader's role, when the reader does not say.
+_READ_PURPOSE = {
+    "staff": "验码 by staff",
+    "admin": "验码 by an administrator",
+}
 
 
 def _display(masked_name: str, masked_id: str, colour: str) -> dict[str, str]:

@@ -19,11 +19,12 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.database import Database
+from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.risk import RiskCache
 from yimatong.adapters.db.tables import (
     assessments,
-    audit_log,
     case_facts,
     contact_facts,
     declarations,
@@ -115,9 +116,12 @@ class IssuerCore:
         divisions: Divisions,
         clock: Callable[[], datetime],
         retention: timedelta = timedelta(days=30),
+        limits: Limiter | None = None,
     ) -> None:
         self.region = region
         self.db = db
+        #: per-client limits (one-time codes, sign-in), counted in this node's database
+        self.limits = limits or Limiter(db, clock)
         self.cipher = cipher
         self.secret = federation_secret
         self.phonebook = phonebook
@@ -221,16 +225,7 @@ class IssuerCore:
         purpose: str,
         now: datetime,
     ) -> None:
-        conn.execute(
-            insert(audit_log).values(
-                at=now,
-                actor=caller.name,
-                actor_role=caller.role,
-                action=action,
-                sid=sid,
-                purpose=purpose[:200],
-            )
-        )
+        audit(conn, caller, action, [sid], purpose, now)
 
     def _area(self, code: str, field: str) -> str:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import corrections, stays
 from yimatong.credentials import Caller, require_role
@@ -16,6 +17,8 @@ from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yimatong.issuer.core import IssuerCore
 
 __all__ = ["CorrectionUseCases"]
+
+_REVIEW = "correction review"
 
 
 class CorrectionUseCases(IssuerCore):
@@ -78,23 +81,25 @@ class CorrectionUseCases(IssuerCore):
                 except NotFound:
                     raise NotFound("no such correction") from None
             elif caller.is_staff:
-                self._audit(
-                    uow.conn, caller, "correction.read", row.sid, "correction review", self.clock()
-                )
+                self._audit(uow.conn, caller, "correction.read", row.sid, _REVIEW, self.clock())
             else:
                 raise Forbidden("this needs one of the roles: citizen, staff")
             uow.commit()
         return _correction_view(row)
 
     def pending_corrections(self, caller: Caller) -> list[dict[str, Any]]:
+        """The pending corrections, oldest first; the listing is a read of each person's."""
         require_role(caller, "staff", "admin")
-        with self.db.read() as conn:
-            rows = conn.execute(
+        now = self.clock()
+        with self.db.uow() as uow:
+            rows = uow.conn.execute(
                 select(corrections)
                 .where(corrections.c.status == "pending")
                 .order_by(corrections.c.created_at)
                 .limit(500)
             ).all()
+            audit(uow.conn, caller, "correction.list", (r.sid for r in rows), _REVIEW, now)
+            uow.commit()
         return [_correction_view(r, with_statement=False) for r in rows]
 
     def decide_correction(

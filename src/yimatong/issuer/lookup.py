@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from yimatong.adapters.db.tables import audit_log, subjects
+from yimatong.adapters.db.audit import audit
+from yimatong.adapters.db.tables import subjects
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import InvalidInput, NotFound
 from yimatong.domain.identity import is_sid
@@ -48,16 +49,7 @@ def checkpoint_lookup(
             raise NotFound("no such subject here")
         # Re-assessed now: a look-up is rare, and a colour that lapsed yesterday must not stand.
         status = service.reassess(conn, sid, now)
-        conn.execute(
-            insert(audit_log).values(
-                at=now,
-                actor=caller.name[:100],
-                actor_role=caller.role,
-                action="lookup.checkpoint",
-                sid=sid,
-                purpose=f"{PURPOSE}: {checkpoint}"[:200],
-            )
-        )
+        audit(conn, caller, "lookup.checkpoint", [sid], f"{PURPOSE}: {checkpoint}", now)
         uow.commit()
     assessment = status.assessment
     body = assessment.to_dict()

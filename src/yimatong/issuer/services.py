@@ -30,6 +30,7 @@ from yimatong.adapters.db.risk import risk_changes, set_risk_period
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import InvalidInput
 from yimatong.domain.facts import RiskLevel
+from yimatong.issuer.accounts import normalise_phone
 from yimatong.issuer.codes import CodeUseCases
 from yimatong.issuer.core import Status
 from yimatong.issuer.corrections import CorrectionUseCases
@@ -42,12 +43,22 @@ class IssuerService(SubjectUseCases, CodeUseCases, CorrectionUseCases):
     """Every use case of an issuer node; built once per node in ``bootstrap.py``."""
 
     # ------------------------------------------------------------------ sign-in
-    def request_otp(self, phone: str) -> None:
+    def request_otp(self, phone: str, *, client: str) -> None:
+        """Send a one-time code; limited per client address and per phone (429 over)."""
+        self.limits.hit("otp.address", client, what="one-time codes asked from this address")
+        phone = normalise_phone(phone)
+        self.limits.hit(
+            "otp.phone",
+            self.phonebook.phone_hash(phone).hex(),
+            what="one-time codes asked for this phone",
+        )
         with self.db.uow() as uow:
             self.phonebook.send_code(uow.conn, phone, now=self.clock())
             uow.commit()
 
-    def open_session(self, phone: str, otp: str) -> tuple[str, datetime]:
+    def open_session(self, phone: str, otp: str, *, client: str) -> tuple[str, datetime]:
+        """Phone + one-time code → a session; attempts are limited per client address."""
+        self.limits.hit("signin.address", client, what="sign-in attempts from this address")
         with self.db.uow() as uow:
             token, expires = self.phonebook.sign_in(uow.conn, phone, otp, now=self.clock())
             uow.commit()

@@ -2,11 +2,15 @@
 
 SQLite is the embedded default: one file per node, WAL journal, ``synchronous=FULL`` so an
 acknowledged write survives a crash or a power cut, foreign keys on, a busy timeout instead
-of "database is locked". PostgreSQL (psycopg 3) is the production backend.
+of "database is locked". The file is created readable by its owner only (0600, in a 0700
+directory) before SQLite opens it, and SQLite gives its ``-wal`` and ``-shm`` files the mode
+of the database file, whatever the process umask. PostgreSQL (psycopg 3) is the production
+backend.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +27,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Error messages and logs never carry statement parameters (they hold personal data).
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[-1]
+        path = url.split(":///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -33,6 +37,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _create_private(path: Path) -> None:
+    """Make the database file (and its directory) owner-only, if it does not exist yet."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

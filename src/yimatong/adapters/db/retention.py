@@ -31,6 +31,7 @@ from yimatong.adapters.db.tables import (
     links,
     otps,
     quarantine_orders,
+    rate_counts,
     sessions,
     stays,
     subject_regions,
@@ -58,6 +59,7 @@ _EXPIRING: tuple[Table, ...] = (
     hub_feed,
     feed_quarantine,
     link_requests,
+    rate_counts,  # a limit's window ends: its counter goes (it holds addresses, phone hashes)
 )
 
 #: Children of ``subjects`` (by ``sid``), deleted before the subject itself.
@@ -83,6 +85,7 @@ PERSONAL_TABLES: tuple[Table, ...] = (
     subject_regions,
     uploads,
     audit_log,
+    rate_counts,
     subjects,
     accounts,
 )

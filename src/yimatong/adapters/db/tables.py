@@ -59,6 +59,7 @@ __all__ = [
     "otps",
     "policies",
     "quarantine_orders",
+    "rate_counts",
     "registry_changes",
     "risk_periods",
     "sessions",
@@ -172,8 +173,6 @@ link_requests = Table(
     Column("code_hash", LargeBinary(32)),
     Column("code_expires_at", TS, nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("sends", Integer, nullable=False),  # codes sent in the hour from window_start
-    Column("window_start", TS, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Index("ix_link_requests_sid_account_id", "sid", "account_id", unique=True),
@@ -188,8 +187,6 @@ otps = Table(
     Column("sent_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("sends", Integer, nullable=False, default=1),
-    Column("window_start", TS, nullable=False),
 )
 
 sessions = Table(
@@ -546,4 +543,20 @@ policies = Table(
     Column("set_by", String(100), nullable=False),
     Column("created_at", TS, nullable=False),
     Index("ix_policies_region_version", "region", "version"),
+)
+
+# ------------------------------------------------------------------------- every node: limits
+rate_counts = Table(
+    "rate_counts",
+    metadata,
+    # Per-client limits (adapters/db/limits.py): how many events of one limit and one key (a
+    # client address, a phone's keyed hash, a credential name) fell in one fixed window. Shared
+    # by every worker of the node; the purge job deletes windows that have ended.
+    Column("name", String(32), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("window_seconds", Integer, primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),  # POSIX seconds
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_rate_counts_expires_at", "expires_at"),
 )

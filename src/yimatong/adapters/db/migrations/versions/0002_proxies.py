@@ -42,8 +42,6 @@ def upgrade() -> None:
         sa.Column("code_hash", sa.LargeBinary(length=32), nullable=True),
         sa.Column("code_expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("sends", sa.Integer(), nullable=False),
-        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
