@@ -42,6 +42,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -621,6 +622,25 @@ def install_common(
             response.headers["Allow"] = _allowed_methods(request) or response.headers.get(
                 "Allow", ""
             )
+        return response
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        # SQLite's write lock held past the busy timeout, or PostgreSQL unreachable: the
+        # request was fine and may be sent again; nothing was written.
+        log.warning(
+            "database unavailable (%s) on %s %s",
+            type(exc.orig).__name__,
+            request.method,
+            request.url.path,
+        )
+        response = problem(
+            503,
+            "unavailable",
+            "the node's database is busy or unreachable; try again in a moment",
+            instance=request.url.path,
+        )
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.exception_handler(Exception)

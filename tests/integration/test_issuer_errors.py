@@ -243,3 +243,23 @@ def test_colour_since_survives_reassessment(issuer: Issuer, clock) -> None:
     second = issuer.client.get(f"/v1/subjects/{sid}/health", headers=me).json()
     assert first["colour_since"] == second["colour_since"]
     assert clock() - timedelta(hours=3) <= clock()
+
+
+@pytest.mark.slow
+def test_a_database_held_by_another_writer_is_503_not_500(issuer: Issuer, db_url: str) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    import sqlite3
+
+    holder = sqlite3.connect(db_url.split(":///", 1)[1], isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # another writer keeps the lock past the busy timeout
+        r = issuer.client.post("/v1/auth/otp", json={"phone": PHONE})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    _is_problem(r, 503, "unavailable")
+    assert r.headers["retry-after"] == "1"
+    assert PHONE not in r.text
+    # Nothing was written, and the node serves the same request once the lock is free.
+    assert issuer.client.post("/v1/auth/otp", json={"phone": PHONE}).status_code == 202
