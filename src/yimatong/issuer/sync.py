@@ -60,6 +60,10 @@ __all__ = ["HubApi", "HubLink", "SyncReport"]
 
 log = logging.getLogger("yimatong.sync")
 
+#: Subjects reassessed in one transaction: short enough that sign-ins and 验码 writes never
+#: wait long for SQLite's single write lock.
+_REASSESS_CHUNK = 50
+
 NATIONAL = "000000"
 
 
@@ -354,7 +358,13 @@ class HubLink:
         report: SyncReport,
         done: Callable[[Connection], None],
     ) -> None:
-        """Apply feed rows to the mirror tables, reassess, then ``done`` (the cursor), at once.
+        """Apply feed rows to the mirror tables and ``done`` (the cursor) at once, then reassess.
+
+        The rows and the cursor commit together (each row is applied once); the subjects they
+        touched are marked due for review in the same transaction and reassessed after it in
+        short transactions, so a page of a thousand rows never holds the database's write
+        lock for long (a citizen signing in meanwhile waits milliseconds, not seconds). If the
+        node stops in between, the next round's review picks the marked subjects up.
 
         A row that cannot be applied - a time out of range, an unknown kind, a missing field,
         or a write the database refuses - is quarantined with its reason and the rest go on:
@@ -368,8 +378,7 @@ class HubLink:
             with self.db.uow() as uow:
                 touched = self._write(uow.conn, good)
                 self._quarantine(uow.conn, bad, now)
-                for sid in touched:
-                    self.service.reassess(uow.conn, sid, now)
+                _due_now(uow.conn, touched, now)
                 done(uow.conn)
                 uow.commit()
         except _ROW_ERRORS as exc:
@@ -379,10 +388,10 @@ class HubLink:
             for row in good:
                 try:
                     with self.db.uow() as uow:
-                        touched |= self._write(uow.conn, [row])
-                        for sid in touched & {row.sid}:
-                            self.service.reassess(uow.conn, sid, now)
+                        new = self._write(uow.conn, [row])
+                        _due_now(uow.conn, new, now)
                         uow.commit()
+                    touched |= new
                 except _ROW_ERRORS as row_exc:
                     touched.discard(row.sid)
                     kind = row.item.get("kind")
@@ -391,6 +400,7 @@ class HubLink:
                 self._quarantine(uow.conn, bad, now)
                 done(uow.conn)
                 uow.commit()
+        self._reassess(sorted(touched), now)
         report.quarantined += len(bad)
         if bad:
             log.warning("quarantined %d feed rows (first seq %d)", len(bad), bad[0].seq)
@@ -578,12 +588,16 @@ class HubLink:
                     .limit(self.batch)
                 ).all()
             ]
-        for start in range(0, len(sids), 200):
+        self._reassess(sids, now)
+        report.reassessed += len(sids)
+
+    def _reassess(self, sids: list[str], now: datetime) -> None:
+        """Reassess ``sids``, a short transaction per chunk (the write lock is shared)."""
+        for start in range(0, len(sids), _REASSESS_CHUNK):
             with self.db.uow() as uow:
-                for sid in sids[start : start + 200]:
+                for sid in sids[start : start + _REASSESS_CHUNK]:
                     self.service.reassess(uow.conn, sid, now)
                 uow.commit()
-        report.reassessed += len(sids)
 
     # ----------------------------------------------------------------- helpers
     def _mark_for_review(self, conn: Connection, areas: set[str], now: datetime) -> None:
@@ -640,6 +654,14 @@ class HubLink:
                     {"name": name, "cursor": 0, "attempted_at": now, "error": error},
                 )
             uow.commit()
+
+
+def _due_now(conn: Connection, sids: set[str], now: datetime) -> None:
+    """Mark ``sids`` for review now: reassessed after this commit, or by the next round."""
+    if sids:
+        conn.execute(
+            update(assessments).where(assessments.c.sid.in_(sorted(sids))).values(review_at=now)
+        )
 
 
 def _current(key: Mapping[str, Any], now: datetime) -> bool:
