@@ -352,3 +352,26 @@ def test_a_second_demo_on_ports_in_use_says_so_and_touches_nothing(
     assert f"port {port} (hub)" in second.stderr and "--base-port" in second.stderr
     assert sorted(p.name for p in state.iterdir()) == ["demo.lock"]  # nothing prepared
     assert demo.proc.poll() is None
+
+
+# ------------------------------------------------------------------- the README, word for word
+def test_the_readme_walk_through_works_as_written(demo: Demo, tmp_path: Path) -> None:
+    """The shell block of README's "Trying it by hand", run with bash against this demo."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Trying it by hand", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("\n```", 1)[0]
+    script = (
+        block.replace("http://127.0.0.1:8331", demo.url("zhejiang"))
+        .replace("http://127.0.0.1:8330", demo.hub)
+        .replace("var/demo/", f"{demo.state}/")
+    )
+    assert "8331" not in script and "var/demo" not in script
+    env = {**os.environ, "YIMATONG_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("YIMATONG_TOKEN", None)
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=Path(__file__).parents[2], capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    decisions = [line for line in run.stdout.splitlines() if line.startswith("PASS")]
+    assert len(decisions) == 2 and all("林**" in d for d in decisions), run.stdout
