@@ -114,7 +114,9 @@ def main() -> int:
     args = parser.parse_args()
     if not args.check:
         manifest = json.loads((VENDOR / "package.json").read_text(encoding="utf-8"))
-        for dest in {spec.get("dest", str(SHIPPED)) for spec in manifest["yimatong-vendor"].values()}:
+        for dest in {
+            spec.get("dest", str(SHIPPED)) for spec in manifest["yimatong-vendor"].values()
+        }:
             shutil.rmtree(ROOT / dest, ignore_errors=True)
         for dest_root in build(ROOT):
             print(f"vendored into {dest_root.relative_to(ROOT)}")
@@ -127,7 +129,10 @@ def main() -> int:
             differ += [str(relative / p) for p in fresh.keys() | have.keys()
                        if fresh.get(p) != have.get(p)]  # fmt: skip
     if differ:
-        print(f"vendored files differ from vendor/package-lock.json: {sorted(differ)}", file=sys.stderr)
+        print(
+            f"vendored files differ from vendor/package-lock.json: {sorted(differ)}",
+            file=sys.stderr,
+        )
         return 1
     print("vendored files match vendor/package-lock.json")
     return 0

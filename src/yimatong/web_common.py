@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yimatong.credentials import Caller
 from yimatong.domain import errors
 from yimatong.web import install_docs
+from yimatong.web.security import SecurityHeaders
 
 __all__ = [
     "PUBLIC_PATHS",
@@ -352,7 +353,7 @@ def install_common(
         return {"type": f"/problems/{slug}", "title": TITLES[slug]}
 
     def wrap(asgi: ASGIApp) -> ASGIApp:
-        return BodyLimit(metrics.middleware(asgi), body_limit)
+        return SecurityHeaders(BodyLimit(metrics.middleware(asgi), body_limit))
 
     return wrap
 
