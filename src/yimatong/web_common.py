@@ -54,6 +54,7 @@ from yimatong.credentials import Caller
 from yimatong.domain import errors
 from yimatong.domain.edge import MAX_ID
 from yimatong.web import install_docs
+from yimatong.web.security import SecurityHeaders
 
 __all__ = [
     "PROBLEM_SCHEMA",
@@ -677,7 +678,7 @@ def install_common(
     _document_problems(app, public)
 
     def wrap(asgi: ASGIApp) -> ASGIApp:
-        return ContainErrors(BodyLimit(metrics.middleware(asgi), body_limit))
+        return SecurityHeaders(ContainErrors(BodyLimit(metrics.middleware(asgi), body_limit)))
 
     return wrap
 
