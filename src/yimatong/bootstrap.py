@@ -33,7 +33,10 @@ from yimatong.issuer.accounts import PhoneBook
 from yimatong.issuer.api import issuer_router
 from yimatong.issuer.services import IssuerService
 from yimatong.issuer.sync import HubLink
-from yimatong.web_common import install_common, sync_gauges
+from yimatong.web.pages import Pages, divisions_name, page_session
+from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
+from yimatong.web.session import cookie_name
+from yimatong.web_common import PUBLIC_PATHS, install_common, sync_gauges
 
 __all__ = ["Node", "build_issuer", "ensure_signing_key", "make_authenticator", "system_clock"]
 
@@ -135,14 +138,30 @@ def build_issuer(
         openapi_url="/openapi.json",
         redoc_url=None,
     )
+    authenticate = make_authenticator(db, clock)
     wrap = install_common(
         app,
-        authenticate=make_authenticator(db, clock),
+        authenticate=authenticate,
         body_limit=settings.max_body_bytes,
+        public_paths=PUBLIC_PATHS | PAGE_PUBLIC_PATHS,
         health=lambda: {"role": "issuer", "region": settings.region, "version": __version__},
         gauges=lambda: sync_gauges({settings.region: service.sync_figures()}),
         limiter=service.limits,
         trusted_proxies=settings.trusted_proxies,
+        session_cookie=cookie_name(settings.region),
+    )
+    pages = Pages(
+        node_title=divisions_name(service.divisions, settings.region),
+        node_kind="issuer",
+        session=page_session,
+    )
+    app.include_router(
+        basic_pages(
+            pages,
+            region=settings.region,
+            authenticate=authenticate,
+            end_session=service.end_session,
+        )
     )
     app.include_router(issuer_router(service))
     app.include_router(api_federation.router(service))

@@ -55,6 +55,7 @@ from yimatong.domain import errors
 from yimatong.domain.edge import MAX_ID
 from yimatong.web import install_docs
 from yimatong.web.security import SecurityHeaders
+from yimatong.web.session import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, csrf_ok
 
 __all__ = [
     "PROBLEM_SCHEMA",
@@ -531,13 +532,17 @@ def install_common(
     gauges: Callable[[], Mapping[str, tuple[str, Mapping[str, float]]]] | None = None,
     limiter: Limiter | None = None,
     trusted_proxies: Iterable[str] = (),
+    session_cookie: str | None = None,
 ) -> Callable[[ASGIApp], ASGIApp]:
     """Install error handlers, authentication and the common routes on ``app``.
 
     ``gauges`` returns ``{name: (help, {region: value})}`` for ``/metrics`` at scrape time.
     With a ``limiter``, refused bearer tokens are counted per client address and lead to a
-    back-off (``TokenBackoff``). Returns the wrapper (body limit, metrics, error containment)
-    to put around the finished ASGI app.
+    back-off (``TokenBackoff``). With ``session_cookie`` (the pages), a request without an
+    ``Authorization`` header is authenticated by the bearer token in that cookie, and one that
+    changes anything must carry the session's CSRF token (``web/session.py``). Returns the
+    wrapper (security headers, body limit, metrics, error containment) to put around the
+    finished ASGI app.
     """
     public = frozenset(public_paths)
     metrics = Metrics()
@@ -567,6 +572,8 @@ def install_common(
                 await refuse(request, "the token is unknown, revoked or expired")
             elif backoff is not None:
                 backoff.accepted(token)
+        elif session_cookie is not None:
+            caller = await _cookie_caller(request, session_cookie, authenticate)
         request.state.caller = caller
         route = request.scope.get("route")
         if caller is None and f"{request.method} {getattr(route, 'path', '')}" not in public:
@@ -780,6 +787,34 @@ def _integer_bounds(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _integer_bounds(value)
+
+
+async def _cookie_caller(
+    request: Request, cookie: str, authenticate: Authenticator
+) -> Caller | None:
+    """The caller of a page's session cookie (None: none, or one that lapsed: sign in again).
+
+    A request that changes something must prove it comes from the node's own page: the CSRF
+    token in ``X-CSRF-Token``, or in the ``csrf`` field of a form.
+    """
+    token = request.cookies.get(cookie)
+    if not token or len(token) > 200:
+        return None
+    caller = authenticate(token)
+    if caller is None:
+        return None
+    request.state.session = token
+    if request.method not in SAFE_METHODS:
+        offered = request.headers.get(CSRF_HEADER)
+        kind = request.headers.get("content-type", "")
+        if offered is None and kind.startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            value = (await request.form()).get(CSRF_FIELD)
+            offered = value if isinstance(value, str) else None
+        if not csrf_ok(token, offered):
+            raise errors.Forbidden("the page's CSRF token is missing or wrong; reload the page")
+    return caller
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -26,6 +26,9 @@ from yimatong.hub.hosting import HostedRegions
 from yimatong.hub.policies import PolicyDecider
 from yimatong.hub.registry import NATIONAL
 from yimatong.issuer.sync import HubLink
+from yimatong.web.pages import Pages, page_session
+from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
+from yimatong.web.session import cookie_name
 from yimatong.web_common import PUBLIC_PATHS, install_common, sync_gauges
 
 __all__ = ["HUB_PUBLIC_PATHS", "build_hub"]
@@ -116,11 +119,12 @@ def build_hub(
         openapi_url="/openapi.json",
         redoc_url=None,
     )
+    authenticate = make_authenticator(db, clock)
     wrap = install_common(
         app,
-        authenticate=make_authenticator(db, clock),
+        authenticate=authenticate,
         body_limit=max(settings.max_body_bytes, 8 * 1024 * 1024),  # lab batches are large
-        public_paths=HUB_PUBLIC_PATHS,
+        public_paths=HUB_PUBLIC_PATHS | PAGE_PUBLIC_PATHS,
         health=lambda: {"role": "hub", "region": NATIONAL, "version": __version__},
         # Hosted regions run a hub link each (in-process): their feed rows can be quarantined too.
         gauges=lambda: sync_gauges(
@@ -128,6 +132,12 @@ def build_hub(
         ),
         limiter=ctx.limits,
         trusted_proxies=settings.trusted_proxies,
+        session_cookie=cookie_name(NATIONAL),
+    )
+    pages = Pages(node_title="国家平台", node_kind="hub", session=page_session)
+    # The hub has no citizens' sessions of its own (the regions it hosts have theirs).
+    app.include_router(
+        basic_pages(pages, region=NATIONAL, authenticate=authenticate, end_session=lambda _t: None)
     )
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))

@@ -172,6 +172,11 @@ class PhoneBook:
         return hmac.new(self._lookup_key, message + code.strip().encode(), "sha256").digest()
 
     @staticmethod
+    def end_session(conn: Connection, token: str) -> None:
+        """Sign out: the session's token stops working at once."""
+        conn.execute(delete(sessions).where(sessions.c.token_hash == hash_token(token)))
+
+    @staticmethod
     def session_caller(conn: Connection, token: str, *, now: datetime) -> Caller | None:
         row = conn.execute(
             select(sessions.c.account_id, sessions.c.expires_at).where(

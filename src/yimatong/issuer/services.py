@@ -64,6 +64,12 @@ class IssuerService(SubjectUseCases, CodeUseCases, CorrectionUseCases):
             uow.commit()
         return token, expires
 
+    def end_session(self, token: str) -> None:
+        """A citizen signs out (the pages' sign-out): the session ends on the server too."""
+        with self.db.uow() as uow:
+            self.phonebook.end_session(uow.conn, token)
+            uow.commit()
+
     # -------------------------------------------------------------- risk areas
     def set_risk_area(
         self, caller: Caller, area: str, *, level: RiskLevel, start: datetime, end: datetime | None

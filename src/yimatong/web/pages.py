@@ -20,14 +20,32 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from yimatong.domain.errors import InvalidInput
+from yimatong.domain.regions import Divisions
 from yimatong.web.i18n import LANGS, Translator
 from yimatong.web.session import csrf_token
 
-__all__ = ["LANG_COOKIE", "SIZE_COOKIE", "Pages", "safe_next"]
+__all__ = ["LANG_COOKIE", "SIZE_COOKIE", "Pages", "divisions_name", "page_session", "safe_next"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANG_COOKIE = "ymt_lang"
 SIZE_COOKIE = "ymt_size"
+
+
+def page_session(request: Request) -> str | None:
+    """The session token behind this request's cookie (set by authentication), if any."""
+    token = getattr(request.state, "session", None)
+    return token if isinstance(token, str) else None
+
+
+def divisions_name(divisions: Divisions, region: str) -> str:
+    """The node's name for its pages: the region's name (浙江省), or the code if unknown."""
+    if region == "000000":
+        return "国家平台"
+    try:
+        return str(divisions.validate_area(region).name)
+    except InvalidInput:  # an unknown code still serves pages, under its number
+        return region
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
