@@ -25,12 +25,9 @@ import base64
 import json
 import random
 import re
-import statistics
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +39,7 @@ with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx is 
     from starlette.testclient import TestClient
 
 from yimatong.adapters import keystore
+from yimatong.bench.core import measure
 from yimatong.bootstrap import build_issuer
 from yimatong.config import Settings
 from yimatong.credentials import Caller, add_credential
@@ -74,31 +72,6 @@ def _settings(role: str, region: str, state: Path) -> Settings:
             "YMT_DATA_KEYS": DATA_KEY,
         }
     )
-
-
-def _calibrate(fn: Callable[[], object], seconds: float) -> int:
-    n = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds / 4:
-            return max(1, int(n * seconds / elapsed))
-        n *= 2
-
-
-def measure(*fns: Callable[[], object], repeats: int, seconds: float) -> list[float]:
-    """Median seconds per call of each of ``fns``; the loops alternate within each repeat."""
-    counts = [_calibrate(fn, seconds) for fn in fns]
-    samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, n, out in zip(fns, counts, samples, strict=True):
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            out.append((time.perf_counter() - start) / n)
-    return [statistics.median(s) for s in samples]
 
 
 def federation(tmp: Path) -> tuple[Any, TestClient, str, str]:

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,45 +38,12 @@ from yimatong.adapters.wire.code import (
     encode_code,
     verify_code_at,
 )
+from yimatong.bench.core import measure
 from yimatong.domain.facts import Colour
 from yimatong.domain.token import CodeKind, HealthClaims, new_claims
 
 NOW = datetime(2022, 1, 10, 0, 0, tzinfo=UTC)
 MESSAGE = bytes(range(64))
-
-
-def _calibrate(fn: Callable[[], object], seconds: float) -> int:
-    """How many calls of ``fn`` fill about ``seconds``."""
-    n = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds / 4:
-            return max(1, int(n * seconds / elapsed))
-        n *= 2
-
-
-def _once(fn: Callable[[], object], n: int) -> float:
-    start = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - start) / n
-
-
-def measure(*fns: Callable[[], object], repeats: int, seconds: float) -> list[float]:
-    """Median seconds per call of each of ``fns``.
-
-    The loops of the functions alternate within each repeat, so that a neighbour's load on a
-    shared machine slows ours and the baseline alike and the ratio stays honest.
-    """
-    counts = [_calibrate(fn, seconds) for fn in fns]
-    samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, n, out in zip(fns, counts, samples, strict=True):
-            out.append(_once(fn, n))
-    return [statistics.median(s) for s in samples]
 
 
 def typical_claims() -> HealthClaims:

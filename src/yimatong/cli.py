@@ -206,6 +206,39 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
         _fail(f"the demo could not start: {type(exc).__name__}: {exc}")
 
 
+# --------------------------------------------------------------------------- bench
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the headline.")
+@click.option("--repeats", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(0.05, 10.0),
+    default=0.3,
+    show_default=True,
+    help="Length of one timed loop.",
+)
+def bench(name: str | None, as_json: bool, repeats: int, seconds: float) -> None:
+    """Time one hot path against its physical limit measured in the same run.
+
+    Without NAME, list the benchmarks. Each prints a table; with --json its last line is one
+    JSON object: name, value, unit, baseline, ratio, target, met. The ratio is the figure
+    that counts on a shared machine.
+    """
+    from yimatong.bench import BENCHMARKS, run
+
+    if name is None:
+        for known, (about, _fn) in BENCHMARKS.items():
+            click.echo(f"{known:10} {about}")
+        return
+    if name not in BENCHMARKS:
+        _fail(f"no benchmark {name!r}; there are: {', '.join(BENCHMARKS)}", 2)
+    try:
+        run(name, as_json=as_json, repeats=repeats, seconds=seconds)
+    except RuntimeError as exc:
+        _fail(str(exc))
+
+
 # ------------------------------------------------------------------------------ db
 @main.group()
 def db() -> None:

@@ -1,0 +1,15 @@
+"""``yimatong bench NAME``: each hot path against the physical limit measured in the same run.
+
+This machine class is shared and noisy, so no figure is meaningful alone: every benchmark
+times its baseline in the same run, the loops alternating, and the ratio is the figure that
+counts (DESIGN §8 lists what the baselines stand for). Each prints a table and, with
+``--json``, one JSON object as its last line: ``name``, ``value``, ``unit``, ``baseline``,
+``ratio``, ``target``. None of them is a test; the tests never time anything.
+"""
+
+from __future__ import annotations
+
+from yimatong.bench import quick as _quick  # noqa: F401  (registers verify, issue, certlogic)
+from yimatong.bench.core import BENCHMARKS, Outcome, Table, run
+
+__all__ = ["BENCHMARKS", "Outcome", "Table", "run"]
