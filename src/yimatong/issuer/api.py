@@ -238,8 +238,8 @@ def issuer_router(service: IssuerService) -> APIRouter:
     def proxies(
         sid: SID,
         request: Request,
-        purpose: Annotated[str | None, Query(max_length=200)] = None,
-        x_purpose: Annotated[str | None, Header(max_length=200)] = None,
+        purpose: Annotated[Line | None, Query(max_length=200)] = None,
+        x_purpose: Annotated[Line | None, Header(max_length=200)] = None,
     ) -> list[dict[str, Any]]:
         return service.proxies(caller_of(request), sid, purpose=purpose or x_purpose)
 
@@ -253,8 +253,8 @@ def issuer_router(service: IssuerService) -> APIRouter:
         sid: SID,
         account: Id,
         request: Request,
-        purpose: Annotated[str | None, Query(max_length=200)] = None,
-        x_purpose: Annotated[str | None, Header(max_length=200)] = None,
+        purpose: Annotated[Line | None, Query(max_length=200)] = None,
+        x_purpose: Annotated[Line | None, Header(max_length=200)] = None,
     ) -> Response:
         service.remove_proxy(caller_of(request), sid, account, purpose=purpose or x_purpose)
         return Response(status_code=204)

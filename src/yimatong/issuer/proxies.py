@@ -44,6 +44,18 @@ MAX_RELATIVES = 4
 #: How long a link request waits for its code or the in-person check.
 LINK_REQUEST_TTL = timedelta(days=3)
 
+#: A proxy as the person (or staff) sees it: the link and the proxy's account.
+_PROXY_VIEW = select(
+    links.c.account_id,
+    links.c.relationship,
+    links.c.consent,
+    links.c.created_at,
+    links.c.grant_itinerary,
+    links.c.grant_tests,
+    accounts.c.phone_hash,
+    accounts.c.enc_phone,
+).join(accounts, accounts.c.id == links.c.account_id)
+
 #: How a link was justified (``links.consent``).
 CONSENTS = ("registered", "phone", "sms", "staff", "unverified")
 
@@ -388,19 +400,9 @@ class ProxyUseCases(IssuerCore):
             conn = uow.conn
             mine = self._controller(conn, caller, sid, purpose, "proxies.read", now)
             rows = conn.execute(
-                select(
-                    links.c.account_id,
-                    links.c.relationship,
-                    links.c.consent,
-                    links.c.created_at,
-                    links.c.grant_itinerary,
-                    links.c.grant_tests,
-                    accounts.c.phone_hash,
-                    accounts.c.enc_phone,
+                _PROXY_VIEW.where(links.c.sid == sid).order_by(
+                    links.c.created_at, links.c.account_id
                 )
-                .join(accounts, accounts.c.id == links.c.account_id)
-                .where(links.c.sid == sid)
-                .order_by(links.c.created_at, links.c.account_id)
             ).all()
             uow.commit()
         return [self._proxy_view(r) for r in rows if r.account_id != mine]
@@ -462,18 +464,7 @@ class ProxyUseCases(IssuerCore):
                 .values(grant_itinerary=itinerary, grant_tests=tests)
             )
             view = conn.execute(
-                select(
-                    links.c.account_id,
-                    links.c.relationship,
-                    links.c.consent,
-                    links.c.created_at,
-                    links.c.grant_itinerary,
-                    links.c.grant_tests,
-                    accounts.c.phone_hash,
-                    accounts.c.enc_phone,
-                )
-                .join(accounts, accounts.c.id == links.c.account_id)
-                .where(links.c.sid == sid, links.c.account_id == account_id)
+                _PROXY_VIEW.where(links.c.sid == sid, links.c.account_id == account_id)
             ).one()
             uow.commit()
         return self._proxy_view(view)
