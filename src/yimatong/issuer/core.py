@@ -10,12 +10,12 @@ for a subject, the audit log, area-code checks and the age of the hub's data.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher
@@ -241,101 +241,184 @@ class IssuerCore:
             return code
 
     def _facts(self, conn: Connection, sid: str, now: datetime) -> SubjectFacts:
-        decl = conn.execute(
+        return self._facts_many(conn, [sid], now)[sid]
+
+    def _facts_many(
+        self, conn: Connection, sids: Sequence[str], now: datetime
+    ) -> dict[str, SubjectFacts]:
+        """The facts of every subject in ``sids``: one query a table, whatever their number."""
+        wanted = list(dict.fromkeys(sids))
+        found: dict[str, dict[str, list[Any]]] = {
+            sid: {name: [] for name in _FACT_KINDS} for sid in wanted
+        }
+
+        def gather(name: str, query: Any) -> None:
+            for row in conn.execute(query):
+                found[row.sid][name].append(row)
+
+        gather(
+            "declarations",
             select(declarations)
-            .where(declarations.c.sid == sid)
-            .order_by(declarations.c.declared_at.desc())
-            .limit(20)
-        ).all()
-        stay_rows = conn.execute(
-            select(stays.c.area, stays.c.arrived, stays.c.left_at, stays.c.source).where(
-                stays.c.sid == sid, stays.c.voided_at.is_(None)
-            )
-        ).all()
-        tests = conn.execute(select(test_results).where(test_results.c.sid == sid)).all()
-        cases = conn.execute(select(case_facts).where(case_facts.c.sid == sid)).all()
-        contacts = conn.execute(select(contact_facts).where(contact_facts.c.sid == sid)).all()
-        orders = conn.execute(select(quarantine_orders).where(quarantine_orders.c.sid == sid)).all()
-        shared = conn.execute(
-            select(summaries).where(summaries.c.sid == sid, summaries.c.region != self.region)
-        ).all()
-        return SubjectFacts(
-            declarations=tuple(
-                Declaration(
-                    declared_at=d.declared_at,
-                    temperature=d.temperature,
-                    symptoms=tuple(d.symptoms),
-                    residence=d.residence,
-                    contact_with_case=d.contact_with_case,
-                    proxy_relationship=d.proxy_relationship,
-                )
-                for d in decl
-            ),
-            stays=tuple(
-                Stay(area=s.area, arrived=s.arrived, left=s.left_at, source=StaySource(s.source))
-                for s in stay_rows
-            ),
-            tests=tuple(
-                TestResult(
-                    sampled_at=t.sampled_at,
-                    reported_at=t.reported_at,
-                    outcome=TestOutcome(t.outcome),
-                    lab=t.lab,
-                )
-                for t in tests
-            ),
-            cases=tuple(CaseFact(status=CaseStatus(c.status), since=c.since) for c in cases),
-            contacts=tuple(
-                ContactFact(kind=ContactKind(c.kind), last_exposure=c.last_exposure)
-                for c in contacts
-            ),
-            quarantines=tuple(
-                QuarantineOrder(start=q.starts_at, end=q.ends_at, kind=q.kind) for q in orders
-            ),
-            summaries=tuple(
-                SharedSummary(
-                    region=m.region,
-                    colour=Colour(m.colour),
-                    reasons=tuple(m.reasons),
-                    assessed_at=m.assessed_at,
-                )
-                for m in shared
-            ),
+            .where(declarations.c.sid.in_(wanted))
+            .order_by(declarations.c.sid, declarations.c.declared_at.desc()),
         )
+        gather(
+            "stays",
+            select(stays.c.sid, stays.c.area, stays.c.arrived, stays.c.left_at, stays.c.source)
+            .where(stays.c.sid.in_(wanted), stays.c.voided_at.is_(None)),
+        )  # fmt: skip
+        gather("tests", select(test_results).where(test_results.c.sid.in_(wanted)))
+        gather("cases", select(case_facts).where(case_facts.c.sid.in_(wanted)))
+        gather("contacts", select(contact_facts).where(contact_facts.c.sid.in_(wanted)))
+        gather("quarantines", select(quarantine_orders).where(quarantine_orders.c.sid.in_(wanted)))
+        gather(
+            "summaries",
+            select(summaries).where(summaries.c.sid.in_(wanted), summaries.c.region != self.region),
+        )
+        return {sid: _subject_facts(rows) for sid, rows in found.items()}
 
     def reassess(self, conn: Connection, sid: str, now: datetime) -> Status:
-        """Assess ``sid`` from its facts and store the result as the online status.
+        """Assess ``sid`` from its facts and store the result as the online status."""
+        return self.reassess_many(conn, [sid], now)[sid]
+
+    def reassess_many(
+        self, conn: Connection, sids: Sequence[str], now: datetime
+    ) -> dict[str, Status]:
+        """Assess every subject in ``sids`` and store the results: set-based, a few statements
+        for the whole set (their facts a query a table, the rules in memory, the writes in
+        bulk), so a risk-area change over many people costs queries per batch, not per person.
 
         A new colour is marked for sharing with the hub (``pushed_at`` cleared), and
         ``review_at`` records when the colour may change with no new fact, so the sync loop
         (and 验码) can reassess on time. The subject's own record is kept for the retention
         period after it was last assessed: a person still in the programme is not purged.
+        Callers keep ``sids`` to a few hundred per call (one transaction, one IN list).
         """
+        wanted = list(dict.fromkeys(sids))
+        if not wanted:
+            return {}
         conn.execute(
-            update(subjects).where(subjects.c.sid == sid).values(expires_at=now + self.retention)
+            update(subjects)
+            .where(subjects.c.sid.in_(wanted))
+            .values(expires_at=now + self.retention)
         )
-        assessment = assess_at(
-            self._facts(conn, sid, now), self._risk.load(conn), self.ruleset, now
-        )
-        columns = (assessments.c.colour, assessments.c.colour_since)
-        prior = conn.execute(select(*columns).where(assessments.c.sid == sid)).first()
-        values: dict[str, Any] = {
-            "colour": assessment.colour.value,
-            "colour_since": now,
-            "assessed_at": now,
-            "ruleset": f"{self.ruleset.id}@{self.ruleset.version}",
-            "body": assessment.to_dict(),
-            "review_at": _review_at(assessment, now),
+        facts = self._facts_many(conn, wanted, now)
+        risk = self._risk.load(conn)
+        priors = {
+            row.sid: row
+            for row in conn.execute(
+                select(assessments.c.sid, assessments.c.colour, assessments.c.colour_since).where(
+                    assessments.c.sid.in_(wanted)
+                )
+            )
         }
-        if prior is None:
-            conn.execute(insert(assessments).values(sid=sid, pushed_at=None, **values))
-        else:
-            if prior.colour == assessment.colour.value:
+        ruleset = f"{self.ruleset.id}@{self.ruleset.version}"
+        statuses: dict[str, Status] = {}
+        new_rows: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        same: list[dict[str, Any]] = []
+        for sid in wanted:
+            assessment = assess_at(facts[sid], risk, self.ruleset, now)
+            colour = assessment.colour.value
+            values: dict[str, Any] = {
+                "b_sid": sid,
+                "colour": colour,
+                "colour_since": now,
+                "assessed_at": now,
+                "ruleset": ruleset,
+                "body": assessment.to_dict(),
+                "review_at": _review_at(assessment, now),
+            }
+            prior = priors.get(sid)
+            if prior is None:
+                new_rows.append(values)
+            elif prior.colour == colour:
                 values["colour_since"] = prior.colour_since
+                same.append(values)
             else:
-                values["pushed_at"] = None
-            conn.execute(update(assessments).where(assessments.c.sid == sid).values(**values))
-        return Status(assessment, values["colour_since"])
+                changed.append(values)
+            statuses[sid] = Status(assessment, values["colour_since"])
+        if new_rows:
+            conn.execute(
+                insert(assessments),
+                [{**_without_key(v), "sid": v["b_sid"], "pushed_at": None} for v in new_rows],
+            )
+        columns = ("colour", "colour_since", "assessed_at", "ruleset", "body", "review_at")
+        if same:
+            conn.execute(_bulk_update(columns), same)
+        if changed:
+            conn.execute(  # a new colour is to be shared again
+                _bulk_update(columns).values(pushed_at=None), changed
+            )
+        return statuses
+
+
+_FACT_KINDS = (
+    "declarations", "stays", "tests", "cases", "contacts", "quarantines", "summaries",
+)  # fmt: skip
+#: The newest declarations the rules look at.
+_DECLARATIONS_KEPT = 20
+
+
+def _without_key(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k != "b_sid"}
+
+
+def _bulk_update(columns: Sequence[str]) -> Any:
+    """``UPDATE assessments SET col = :col, ... WHERE sid = :b_sid``, for executemany."""
+    return (
+        update(assessments)
+        .where(assessments.c.sid == bindparam("b_sid"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
+def _subject_facts(rows: dict[str, list[Any]]) -> SubjectFacts:
+    """One subject's facts from its rows of each table (declarations newest first)."""
+    return SubjectFacts(
+        declarations=tuple(
+            Declaration(
+                declared_at=d.declared_at,
+                temperature=d.temperature,
+                symptoms=tuple(d.symptoms),
+                residence=d.residence,
+                contact_with_case=d.contact_with_case,
+                proxy_relationship=d.proxy_relationship,
+            )
+            for d in rows["declarations"][:_DECLARATIONS_KEPT]
+        ),
+        stays=tuple(
+            Stay(area=s.area, arrived=s.arrived, left=s.left_at, source=StaySource(s.source))
+            for s in rows["stays"]
+        ),
+        tests=tuple(
+            TestResult(
+                sampled_at=t.sampled_at,
+                reported_at=t.reported_at,
+                outcome=TestOutcome(t.outcome),
+                lab=t.lab,
+            )
+            for t in rows["tests"]
+        ),
+        cases=tuple(CaseFact(status=CaseStatus(c.status), since=c.since) for c in rows["cases"]),
+        contacts=tuple(
+            ContactFact(kind=ContactKind(c.kind), last_exposure=c.last_exposure)
+            for c in rows["contacts"]
+        ),
+        quarantines=tuple(
+            QuarantineOrder(start=q.starts_at, end=q.ends_at, kind=q.kind)
+            for q in rows["quarantines"]
+        ),
+        summaries=tuple(
+            SharedSummary(
+                region=m.region,
+                colour=Colour(m.colour),
+                reasons=tuple(m.reasons),
+                assessed_at=m.assessed_at,
+            )
+            for m in rows["summaries"]
+        ),
+    )
 
 
 def _review_at(assessment: Assessment, now: datetime) -> datetime | None:
