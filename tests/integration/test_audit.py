@@ -109,6 +109,7 @@ NOT_PERSONAL = {
         "GET /v1/policies/{region}",
         "GET /v1/policies/{region}/history",
         "GET /v1/registry/changes",
+        "GET /v1/stats/{figure}",
     },
 }
 

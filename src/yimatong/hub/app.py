@@ -18,7 +18,7 @@ from yimatong.adapters.db.retention import Housekeeper
 from yimatong.adapters.sms import SmsGateway
 from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, system_clock
 from yimatong.config import Settings
-from yimatong.hub import api_codes, api_data, api_policies
+from yimatong.hub import api_codes, api_data, api_policies, api_stats
 from yimatong.hub.api_registry import registry_router
 from yimatong.hub.context import HubContext
 from yimatong.hub.hosted_link import InProcessHub
@@ -143,9 +143,11 @@ def build_hub(
     app.include_router(api_data.router(ctx))
     app.include_router(api_codes.router(ctx))
     app.include_router(api_policies.router(ctx))
+    app.include_router(api_stats.router(ctx))
     hosted_regions.mount(app)
     node = Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=ctx)
     node.closers.append(hosted_regions.close)
+    node.closers.append(ctx.tallies.flush)  # the Mode 2 calls counted since the last write
     return node
 
 
