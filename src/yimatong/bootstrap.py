@@ -33,6 +33,7 @@ from yimatong.issuer.accounts import PhoneBook
 from yimatong.issuer.api import issuer_router
 from yimatong.issuer.services import IssuerService
 from yimatong.issuer.sync import HubLink
+from yimatong.web.admin import ISSUER_ADMIN_PUBLIC_PATHS, issuer_admin_pages
 from yimatong.web.pages import Pages, divisions_name, page_session
 from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
 from yimatong.web.session import cookie_name
@@ -143,7 +144,7 @@ def build_issuer(
         app,
         authenticate=authenticate,
         body_limit=settings.max_body_bytes,
-        public_paths=PUBLIC_PATHS | PAGE_PUBLIC_PATHS,
+        public_paths=PUBLIC_PATHS | PAGE_PUBLIC_PATHS | ISSUER_ADMIN_PUBLIC_PATHS,
         health=lambda: {"role": "issuer", "region": settings.region, "version": __version__},
         gauges=lambda: sync_gauges({settings.region: service.sync_figures()}),
         limiter=service.limits,
@@ -163,6 +164,7 @@ def build_issuer(
             end_session=service.end_session,
         )
     )
+    app.include_router(issuer_admin_pages(pages, service))
     app.include_router(issuer_router(service))
     app.include_router(api_federation.router(service))
     app.include_router(api_scans.router(service))

@@ -102,6 +102,7 @@ NOT_PERSONAL = {
         "POST /v1/risk-areas/batch",
         "POST /v1/facts",
         "POST /v1/labs",
+        "GET /v1/labs",
         "POST /v1/test-results",
         "POST /v1/summaries",
         "POST /v1/scans",
@@ -109,6 +110,7 @@ NOT_PERSONAL = {
         "GET /v1/policies/{region}",
         "GET /v1/policies/{region}/history",
         "GET /v1/registry/changes",
+        "GET /v1/stats/{figure}",
     },
 }
 

@@ -207,6 +207,10 @@ def router(ctx: HubContext) -> APIRouter:
             public_key=body.public_key,
         )
 
+    @r.get("/v1/labs", tags=["labs"], summary="The registered labs and their keys (hub admin)")
+    def get_labs(request: Request) -> dict[str, Any]:
+        return {"labs": lab_registry.registered(caller_of(request))}
+
     @r.post(
         "/v1/test-results",
         tags=["labs"],

@@ -18,7 +18,7 @@ from yimatong.adapters.db.retention import Housekeeper
 from yimatong.adapters.sms import SmsGateway
 from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, system_clock
 from yimatong.config import Settings
-from yimatong.hub import api_codes, api_data, api_policies
+from yimatong.hub import api_codes, api_data, api_policies, api_stats
 from yimatong.hub.api_registry import registry_router
 from yimatong.hub.context import HubContext
 from yimatong.hub.hosted_link import InProcessHub
@@ -26,6 +26,7 @@ from yimatong.hub.hosting import HostedRegions
 from yimatong.hub.policies import PolicyDecider
 from yimatong.hub.registry import NATIONAL
 from yimatong.issuer.sync import HubLink
+from yimatong.web.admin_hub import HUB_ADMIN_PUBLIC_PATHS, hub_admin_pages
 from yimatong.web.pages import Pages, page_session
 from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
 from yimatong.web.session import cookie_name
@@ -124,7 +125,7 @@ def build_hub(
         app,
         authenticate=authenticate,
         body_limit=max(settings.max_body_bytes, 8 * 1024 * 1024),  # lab batches are large
-        public_paths=HUB_PUBLIC_PATHS | PAGE_PUBLIC_PATHS,
+        public_paths=HUB_PUBLIC_PATHS | PAGE_PUBLIC_PATHS | HUB_ADMIN_PUBLIC_PATHS,
         health=lambda: {"role": "hub", "region": NATIONAL, "version": __version__},
         # Hosted regions run a hub link each (in-process): their feed rows can be quarantined too.
         gauges=lambda: sync_gauges(
@@ -143,9 +144,14 @@ def build_hub(
     app.include_router(api_data.router(ctx))
     app.include_router(api_codes.router(ctx))
     app.include_router(api_policies.router(ctx))
+    app.include_router(api_stats.router(ctx))
+    closers: list[Callable[[], None]] = []
+    app.include_router(hub_admin_pages(pages, ctx, on_close=closers.append))
     hosted_regions.mount(app)
     node = Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=ctx)
     node.closers.append(hosted_regions.close)
+    node.closers.extend(closers)
+    node.closers.append(ctx.tallies.flush)  # the Mode 2 calls counted since the last write
     return node
 
 

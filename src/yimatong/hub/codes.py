@@ -198,8 +198,14 @@ class CodeService:
         """验码 for a code of any region; adds a decision under ``at_region`` (see Decider)."""
         require_role(caller, "checkpoint", "node", "staff", "admin")
         now = self.ctx.clock()
-        checked = self.check(code, now)
         region = at_region or _region_scope(caller)
+        # Counted for the dashboards (in memory, adapters/db/tallies.py), answered or not.
+        try:
+            checked = self.check(code, now)
+        except YimatongError:
+            self.ctx.tallies.count("mode2", region=region or "", label="refused")
+            raise
+        self.ctx.tallies.count("mode2", region=region or "", grp=checked.issuer, label="verify")
         self._audit(caller, checked, "code.verify", f"Mode 2 验码 at {region or 'no region'}", now)
         result = checked.view()
         decider = self.ctx.decider
@@ -228,7 +234,12 @@ class CodeService:
         else:
             self.ctx.limits.hit("convert.credential", caller.name, what="conversions")
         now = self.ctx.clock()
-        checked = self.check(code, now)
+        try:
+            checked = self.check(code, now)
+        except YimatongError:
+            self.ctx.tallies.count("mode2", label="refused")
+            raise
+        self.ctx.tallies.count("mode2", grp=checked.issuer, label="convert")
         self._audit(caller, checked, "code.convert", "Mode 2 conversion to a national code", now)
         if checked.issuer_kind == "national":
             raise InvalidInput(

@@ -14,6 +14,7 @@ from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher, SigningKey
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.limits import Limiter
+from yimatong.adapters.db.tallies import TallyBuffer
 from yimatong.config import Settings
 from yimatong.domain.errors import Unavailable
 from yimatong.hub.registry import NATIONAL, Registry
@@ -42,11 +43,14 @@ class HubContext:
     registry: Registry = field(init=False)
     #: per-client limits (look-ups, conversions, refused tokens), counted in the hub's database
     limits: Limiter = field(init=False)
+    #: Mode 2 calls counted in memory for the dashboards, written every few seconds
+    tallies: TallyBuffer = field(init=False)
     _keys: keystore.SigningKeyCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._keys = keystore.SigningKeyCache(self.cipher)
         self.limits = Limiter(self.db, self.clock, self.settings.limits)
+        self.tallies = TallyBuffer(self.db, self.clock)
         self.registry = Registry(
             db=self.db,
             cipher=self.cipher,

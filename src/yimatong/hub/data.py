@@ -28,6 +28,7 @@ from sqlalchemy import Connection, and_, delete, or_, select
 from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed, subject_regions
+from yimatong.adapters.db.tallies import tally_feed
 from yimatong.adapters.db.upsert import dialect_insert
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.edge import CLOCK_SKEW, check_event, format_time
@@ -157,7 +158,8 @@ def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int
 
     Seqs are one block from the ``feed`` counter (taken here, as late as possible, so its
     lock is held briefly). A row whose ``dedupe`` key is in the feed already is skipped and
-    its seq left unused: the feed has gaps, never repeats.
+    its seq left unused: the feed has gaps, never repeats. The rows that landed are counted
+    for the dashboards in the same transaction (``adapters.db.tallies``).
     """
     if not rows:
         return []
@@ -166,14 +168,16 @@ def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int
     values = [{**row, "seq": first + i} for i, row in enumerate(rows)]
     if not any(row.get("dedupe") for row in rows):
         conn.execute(dialect_insert(conn, hub_feed), values)
+        tally_feed(conn, values)
         return [v["seq"] for v in values]
     stmt = (
         dialect_insert(conn, hub_feed)
         .on_conflict_do_nothing(index_elements=[hub_feed.c.dedupe])
         .returning(hub_feed.c.seq)
     )
-    landed = conn.execute(stmt, values).scalars().all()
-    return sorted(int(s) for s in landed)
+    landed = sorted(int(s) for s in conn.execute(stmt, values).scalars().all())
+    tally_feed(conn, (values[seq - first] for seq in landed))
+    return landed
 
 
 def feed_item(row: Any) -> dict[str, Any]:

@@ -20,20 +20,34 @@ from typing import Any
 
 from sqlalchemy import select
 
-from yimatong.adapters.db.risk import current_version, next_risk_version, set_risk_period
+from yimatong.adapters.db.risk import (
+    RiskCache,
+    current_version,
+    next_risk_version,
+    set_risk_period,
+)
 from yimatong.adapters.db.tables import risk_periods
 from yimatong.adapters.signed import sign_document
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Forbidden, InvalidInput
 from yimatong.domain.facts import RiskLevel
-from yimatong.domain.regions import default_divisions
+from yimatong.domain.regions import Region, default_divisions
 from yimatong.hub.context import HubContext
 
-__all__ = ["MAX_BATCH", "RiskAreas", "RiskChange", "area_within", "scope_prefix"]
+__all__ = [
+    "MAX_BATCH",
+    "MAX_FOUND",
+    "RiskAreas",
+    "RiskChange",
+    "area_within",
+    "scope_prefix",
+]
 
 #: areas one batch may change
 MAX_BATCH = 5000
+#: areas one search answers
+MAX_FOUND = 50
 #: signed documents kept (one per ``since`` asked for), and how long one is served
 _CACHE_SIZE = 64
 _CACHE_SECONDS = 60
@@ -75,6 +89,7 @@ class RiskAreas:
         self.ctx = ctx
         self._lock = threading.Lock()
         self._cache: dict[tuple[int, int], tuple[datetime, dict[str, Any]]] = {}
+        self._risk = RiskCache()
 
     # ------------------------------------------------------------------ writes
     def set_area(
@@ -165,6 +180,90 @@ class RiskAreas:
             self._cache[(version, since)] = (now, document)
         return version, document
 
+    def find(self, caller: Caller, query: str, *, limit: int = MAX_FOUND) -> list[dict[str, Any]]:
+        """Areas by code (exact, then by prefix) or by name, down to the street, each with its
+        level now; an authority scoped to a region finds only areas within it."""
+        require_role(caller, "admin", "authority")
+        scope = caller.scope if caller.role == "authority" else None
+        divisions = default_divisions()
+        needle = "".join(query.split())
+        if not needle or len(needle) > 40:
+            return []
+        found: list[Region] = []
+        if needle.isascii() and needle.isdigit():
+            if needle in divisions and divisions.is_current(needle):
+                found.append(divisions.get(needle))
+            if len(needle) >= 2:
+                for region in divisions.regions():
+                    if len(found) >= limit * 4:
+                        break
+                    if region.code.startswith(needle) and region.code != needle:
+                        found.append(region)
+        else:
+            found = divisions.find_by_name(needle, limit=limit * 4)
+        kept = [r for r in found if scope is None or area_within(r.code, scope)][:limit]
+        now = self.ctx.clock()
+        with self.ctx.db.read() as conn:
+            risk = self._risk.load(conn)
+        return [
+            {
+                "code": r.code,
+                "name": r.name,
+                "place": _place(r.code),
+                "division": r.level.value,
+                "level": risk.level_at(r.code, now).value,
+                "governed_by": risk.governing(r.code, now),
+            }
+            for r in kept
+        ]
+
+    def describe(self, caller: Caller, area: str) -> dict[str, Any]:
+        """One area: its level now (and which code sets it), the resolved history of its
+        level, and every period set for the area itself, newest first, with who set it."""
+        require_role(caller, "admin", "authority")
+        region = default_divisions().validate_area(area)
+        if caller.role == "authority" and not area_within(area, caller.scope):
+            raise Forbidden(f"an authority of {caller.scope} sees only areas within it")
+        now = self.ctx.clock()
+        with self.ctx.db.read() as conn:
+            risk = self._risk.load(conn)
+            rows = conn.execute(
+                select(risk_periods)
+                .where(risk_periods.c.area == area)
+                .order_by(risk_periods.c.effective_from.desc(), risk_periods.c.id.desc())
+                .limit(500)
+            ).all()
+        return {
+            "code": region.code,
+            "name": region.name,
+            "place": _place(region.code),
+            "division": region.level.value,
+            "level": risk.level_at(area, now).value,
+            "governed_by": risk.governing(area, now),
+            "may_set": caller.role == "authority" and area_within(area, caller.scope),
+            "timeline": [
+                {
+                    "from": seg.start,
+                    "to": seg.end,
+                    "level": seg.level.value,
+                    "source": seg.source,
+                }
+                for seg in reversed(risk.timeline(area))
+            ],
+            "periods": [
+                {
+                    "id": r.id,
+                    "level": r.level,
+                    "from": r.effective_from,
+                    "to": r.until,
+                    "set_by": r.set_by,
+                    "version": r.version,
+                    "cut": r.until is not None and r.until <= r.effective_from,
+                }
+                for r in rows
+            ],
+        }
+
     # ----------------------------------------------------------------- helpers
     @staticmethod
     def _check(caller: Caller, change: RiskChange, field: str) -> None:
@@ -182,3 +281,8 @@ class RiskAreas:
             raise InvalidInput(
                 "to must be after from", field="to" if field == "code" else f"{field}.to"
             )
+
+
+def _place(code: str) -> str:
+    """The full place name, coarsest first: "浙江省 杭州市 西湖区 西溪街道"."""
+    return " ".join(r.name for r in reversed(default_divisions().ancestors(code)))

@@ -104,6 +104,24 @@ class Labs:
             "credential": token,
         }
 
+    def registered(self, caller: Caller) -> list[dict[str, Any]]:
+        """GET /v1/labs (hub admin): every registered lab, by id, with its key's kid."""
+        require_role(caller, "admin")
+        with self.db.read() as conn:
+            rows = conn.execute(select(labs).order_by(labs.c.lab_id)).all()
+        return [
+            {
+                "lab_id": r.lab_id,
+                "name": r.name,
+                "region": r.region,
+                "kid": r.kid.hex(),
+                "alg": r.alg,
+                "status": r.status,
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]
+
     # ------------------------------------------------------------------ upload
     def upload(self, caller: Caller, body: Any) -> dict[str, Any]:
         """POST /v1/test-results: one signed batch of up to 20,000 results."""

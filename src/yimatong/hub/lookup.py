@@ -74,6 +74,27 @@ class SubjectLookup:
         limits = self.ctx.limits
         limits.hit("lookup.credential", caller.name, what="look-ups by this checkpoint")
         limits.hit("lookup.address", client, what="look-ups from this address")
+        who = f"{caller.name} ({checkpoint})" if checkpoint else caller.name
+        result = self.status(
+            caller, id_type=id_type, id_number=id_number, who=who, purpose="checkpoint lookup"
+        )
+        scope = caller.scope if caller.scope and len(caller.scope) == 6 else None
+        decide_at = at_region or scope
+        if self.decider is not None and decide_at is not None:
+            result["decision"] = self.decider(
+                result,
+                at_region=decide_at,
+                place_kind=place_kind,
+                temperature=temperature,
+                now=result["status_checked_at"],
+            )
+        return result
+
+    def status(
+        self, caller: Caller, *, id_type: str, id_number: str, who: str, purpose: str
+    ) -> dict[str, Any]:
+        """The masked status of a document's holder, audited here as ``purpose: who`` and by
+        the issuer that answers. The caller's role and limits are its user's to check."""
         try:
             doc_type = DocumentType(id_type)
         except ValueError:
@@ -81,9 +102,8 @@ class SubjectLookup:
         now = self.ctx.clock()
         number = validate_document(doc_type, id_number, today=now.astimezone(_CHINA).date())
         sid = subject_id(self.ctx.federation_secret, doc_type, number)
-        who = f"{caller.name} ({checkpoint})" if checkpoint else caller.name
         with self.ctx.db.uow() as uow:
-            audit(uow.conn, caller, "lookup.id_number", [sid], f"checkpoint lookup: {who}", now)
+            audit(uow.conn, caller, "lookup.id_number", [sid], f"{purpose}: {who}", now)
             uow.commit()
         answers = []
         failures = 0
@@ -118,16 +138,6 @@ class SubjectLookup:
             "status": "online",
             "status_checked_at": now,
         }
-        scope = caller.scope if caller.scope and len(caller.scope) == 6 else None
-        decide_at = at_region or scope
-        if self.decider is not None and decide_at is not None:
-            result["decision"] = self.decider(
-                result,
-                at_region=decide_at,
-                place_kind=place_kind,
-                temperature=temperature,
-                now=now,
-            )
         return result
 
     def _holders(self, sid: str, doc_type: DocumentType, number: str) -> list[str]:

@@ -32,7 +32,7 @@ from datetime import datetime
 from random import Random
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from yimatong.adapters import keystore
@@ -632,6 +632,14 @@ class Registry:
             "next": rows[-1].id if rows else since,
             "more": more,
         }
+
+    def latest_changes(self, caller: Caller, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest ``limit`` changes, newest first (the admin page; the API pages forward)."""
+        _require_admin(caller)
+        with self.db.read() as conn:
+            top = conn.execute(select(func.max(registry_changes.c.id))).scalar() or 0
+        items: list[dict[str, Any]] = self.changes(caller, max(0, int(top) - limit), limit)["items"]
+        return items[::-1]
 
     # ----------------------------------------------------------------- helpers
     @staticmethod

@@ -69,6 +69,7 @@ __all__ = [
     "subjects",
     "summaries",
     "sync_state",
+    "tallies",
     "test_results",
     "uploads",
 ]
@@ -543,6 +544,21 @@ policies = Table(
     Column("set_by", String(100), nullable=False),
     Column("created_at", TS, nullable=False),
     Index("ix_policies_region_version", "region", "version"),
+)
+
+tallies = Table(
+    "tallies",
+    metadata,
+    # Counts for the hub's dashboards, per hour (UTC) — never a person's data: Mode 1 summaries
+    # by issuer region and colour, scans by province and decision, test results by lab and
+    # outcome (each added in the transaction that appends the feed rows), Mode 2 calls by the
+    # region asked about and the code's issuer (flushed from memory every few seconds).
+    Column("kind", String(12), primary_key=True),  # summary | scan | test | mode2
+    Column("hour", TS, primary_key=True),
+    Column("region", String(6), primary_key=True),  # "" when none
+    Column("grp", String(32), primary_key=True),  # a lab id, a code's issuer; "" when none
+    Column("label", String(16), primary_key=True),  # colour | decision | outcome | call
+    Column("n", BigInteger, nullable=False),
 )
 
 # ------------------------------------------------------------------------- every node: limits
