@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from tests.browser.conftest import LiveServer, Tab
 from tests.conftest import FakeClock
+from tests.integration.conftest import make_id
 from tests.integration.modes_support import Federation, federation
 from yimatong.adapters.db.tables import hub_feed
 from yimatong.credentials import add_credential
@@ -53,7 +54,7 @@ class World:
 
     def code(self, phone: str = "13800000001") -> str:
         """A fresh dynamic code of a new (green) Zhejiang citizen."""
-        me, sid = self.fed.zj_citizen(phone=phone)
+        me, sid = self.fed.zj_citizen(phone=phone, id_number=make_id(seq=phone[-3:]))
         return str(self.fed.zj_code(me, sid)["code"])
 
     def scans_at_hub(self, checkpoint: str | None = None) -> int:
