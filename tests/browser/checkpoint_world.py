@@ -132,3 +132,69 @@ def screenshot(tab: Tab, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         tab.page.screenshot(path=str(Path(SCREENSHOTS) / f"checkpoint-{name}.png"), full_page=True)
+
+
+# ------------------------------------------------------------------------ QR images
+QR_MATRIX = """async (code) => {
+    const { default: qrcode } = await import(document.querySelector('meta[name=root]').content
+                                             + '/static/vendor/qrcode-generator/qrcode.mjs');
+    const qr = qrcode(0, 'M');
+    qr.addData(code, 'Alphanumeric');
+    qr.make();
+    const n = qr.getModuleCount();
+    return Array.from({length: n}, (_, r) => Array.from({length: n}, (_, c) => qr.isDark(r, c)));
+}"""
+
+
+def qr_matrix(tab: Tab, code: str) -> list[list[bool]]:
+    """The QR modules of ``code``, drawn by the vendored qrcode-generator in the page."""
+    matrix: list[list[bool]] = tab.page.evaluate(QR_MATRIX, code)
+    return matrix
+
+
+def qr_pixels(matrix: list[list[bool]], width: int, height: int, scale: int = 6) -> list[bytearray]:
+    """Rows of 8-bit grey pixels: the QR (with a 4-module quiet zone) centred on white."""
+    side = (len(matrix) + 8) * scale
+    left, top = (width - side) // 2, (height - side) // 2
+    rows = []
+    for y in range(height):
+        row = bytearray(b"\xff" * width)
+        my = (y - top) // scale - 4
+        if 0 <= my < len(matrix):
+            for mx, dark in enumerate(matrix[my]):
+                if dark:
+                    x = left + (mx + 4) * scale
+                    row[x : x + scale] = b"\x00" * scale
+        rows.append(row)
+    return rows
+
+
+def write_png(path: Path, rows: list[bytearray]) -> None:
+    """A greyscale PNG (8 bits), no library needed."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    width, height = len(rows[0]), len(rows)
+    raw = b"".join(b"\x00" + bytes(r) for r in rows)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def write_y4m(path: Path, rows: list[bytearray], frames: int = 10) -> None:
+    """A Y4M video (4:2:0) of ``rows`` as its luma, grey chroma: Chromium's fake camera."""
+    width, height = len(rows[0]), len(rows)
+    luma = b"".join(bytes(r) for r in rows)
+    chroma = b"\x80" * ((width // 2) * (height // 2))
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+        for _ in range(frames):
+            out.write(b"FRAME\n" + luma + chroma + chroma)
