@@ -4,6 +4,8 @@ time (the browser's clock is real: a code must not be expired by the time it is 
 
 from __future__ import annotations
 
+import base64
+import itertools
 import os
 import random
 from collections.abc import Iterator
@@ -17,9 +19,11 @@ from sqlalchemy import func, select
 
 from tests.browser.conftest import LiveServer, Tab
 from tests.conftest import FakeClock
-from tests.integration.conftest import make_id
+from tests.integration.conftest import DATA_KEY, SECRET, make_id
 from tests.integration.modes_support import Federation, federation
 from yimatong.adapters.db.tables import hub_feed
+from yimatong.bootstrap import Node, build_issuer
+from yimatong.config import Settings
 from yimatong.credentials import add_credential
 from yimatong.hub.policies import EntryPolicies
 from yimatong.verifier.demo import demo_policy_entries
@@ -78,6 +82,68 @@ class World:
             )
             uow.commit()
         return token
+
+
+@dataclass
+class RelayIssuer:
+    """The Guizhou issuer (520000) with a link to the in-process hub, for its relay."""
+
+    node: Node
+    checkpoint: str  # a checkpoint credential of this issuer
+    staff: str
+    hub_name: str  # the name of its node credential at the hub
+
+
+_RELAYS = itertools.count(1)
+
+
+@contextmanager
+def relay_issuer(fed: Federation, state: Path) -> Iterator[RelayIssuer]:
+    hub_name = f"node-520000-{next(_RELAYS)}"
+    with fed.hub.db.uow() as uow:
+        outbound = add_credential(
+            uow.conn,
+            name=hub_name,
+            role="node",
+            now=fed.clock(),
+            rng=random.Random(hub_name),
+            scope="520000",
+        )
+        uow.commit()
+    hub_key = base64.b64encode(fed.ctx.hub_key().public.spki_der()).decode("ascii")
+    settings = Settings.from_environ(
+        {
+            "YMT_ROLE": "issuer",
+            "YMT_REGION": "520000",
+            "YMT_STATE_DIR": str(state / "gz"),
+            "YMT_DB_URL": f"sqlite:///{state / 'gz.db'}",
+            "YMT_FEDERATION_SECRET": SECRET,
+            "YMT_DATA_KEYS": DATA_KEY,
+            "YMT_HUB_URL": "http://hub.test",
+            "YMT_HUB_TOKEN": outbound,
+            "YMT_HUB_KEY": hub_key,
+        }
+    )
+    node = build_issuer(
+        settings, clock=fed.clock, rng=random.Random(9), hub_client=fed.http, start_sync=False
+    )
+    try:
+        with node.db.uow() as uow:
+            checkpoint = add_credential(
+                uow.conn,
+                name="gz-gate-1",
+                role="checkpoint",
+                now=fed.clock(),
+                rng=random.Random("gz-cp"),
+                scope="520000",
+            )
+            staff = add_credential(
+                uow.conn, name="gz-staff", role="staff", now=fed.clock(), rng=random.Random("gz-s")
+            )
+            uow.commit()
+        yield RelayIssuer(node, checkpoint, staff, hub_name)
+    finally:
+        node.close()
 
 
 @contextmanager

@@ -15,13 +15,14 @@ from tests.browser.checkpoint_world import (
     lists_ready,
     qr_matrix,
     qr_pixels,
+    relay_issuer,
     scan,
     screenshot,
     sign_in,
     write_png,
     write_y4m,
 )
-from tests.browser.conftest import ARGS, CHROMIUM, Tab
+from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, Tab
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +126,19 @@ def test_the_camera_scans_a_code_and_decides(browser: Any, world: World, tmp_pat
         assert tab.foreign_requests(world.url) == []
     finally:
         camera.close()
+
+
+def test_on_an_issuer_the_page_reaches_the_hub_only_through_its_relay(
+    tab: Tab, world: World, tmp_path: Path
+) -> None:
+    with relay_issuer(world.fed, tmp_path) as gz, LiveServer(gz.node.app) as issuer:
+        sign_in(tab, issuer.url, gz.checkpoint)
+        lists_ready(tab)
+        got = scan(tab, world.code("13800000051"), "36.5")
+        screenshot(tab, "issuer-relay")
+        assert (got["outcome"], got["mode"]) == ("PASS", "online"), got
+        tab.page.wait_for_function("() => document.getElementById('queue').textContent === ''")
+        assert world.scans_at_hub("gz-gate-1") == 1
+        api = [u for u in tab.requests if "/v1/" in u]
+        assert api and all(u.startswith(issuer.url + "/v1/hub/") for u in api), api
+        assert tab.foreign_requests(issuer.url) == []

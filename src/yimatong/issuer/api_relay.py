@@ -21,6 +21,7 @@ from yimatong.web_common import ORJSONResponse, problem_responses
 __all__ = ["router"]
 
 PlaceKind = Annotated[str, Field(pattern=r"^[a-z][a-z_-]{0,15}$")]
+Since = Annotated[int | None, Query(ge=0, le=2**62)]
 
 
 class RelayScan(BaseModel):
@@ -69,7 +70,6 @@ def _passed_on(status: int, body: bytes, etag: str | None) -> Response:
 
 def router(relay: HubRelay) -> APIRouter:
     r = APIRouter(default_response_class=ORJSONResponse, tags=["hub relay"])
-    since_q = Annotated[int | None, Query(ge=0, le=2**62)]
 
     def list_route(name: str, path: str) -> None:
         @r.get(
@@ -78,7 +78,7 @@ def router(relay: HubRelay) -> APIRouter:
             responses=problem_responses(503),
             name=f"relay_{name}",
         )
-        def relayed(request: Request, since: since_q = None) -> Response:
+        def relayed(request: Request, since: Since = None) -> Response:
             got = relay.signed_list(
                 caller_of(request),
                 path,
@@ -126,7 +126,17 @@ def router(relay: HubRelay) -> APIRouter:
         responses=problem_responses(503),
     )
     def scans(body: RelayScansRequest, request: Request) -> Any:
-        wire = [s.model_dump(mode="json", exclude_none=True) for s in body.scans]
+        wire = [
+            {
+                "id": s.id,
+                "sid": s.sid,
+                "at": s.at.isoformat(),
+                "area": s.area,
+                "decision": s.decision,
+                **({"temperature": s.temperature} if s.temperature is not None else {}),
+            }
+            for s in body.scans
+        ]
         return relay.scans(caller_of(request), wire)
 
     return r
