@@ -103,16 +103,19 @@ YMT1_CHECK = """async ([vectors, valid]) => {
     for (const v of vectors) {
         const entries = [];
         for (const e of v.trust) {
-            const k = await m.importKey({kid: e.kid, alg: e.cose_alg, public_key: b64(e.public_key_pem)});
+            const k = await m.importKey({kid: e.kid, alg: e.cose_alg,
+                                         public_key: b64(e.public_key_pem)});
             entries.push({kid: e.kid, issuer: e.issuer, ...k, not_before: t(e.not_before),
                           not_after: t(e.not_after), revoked_at: t(e.revoked_at)});
         }
         try {
-            const c = await m.verifyCodeAt(v.code, new m.Keyring(entries), t(v.now), v.leeway_seconds);
+            const ring = new m.Keyring(entries);
+            const c = await m.verifyCodeAt(v.code, ring, t(v.now), v.leeway_seconds);
             out.push({name: v.name, claims: {...c, issued_at: m.iso(c.issued_at),
                       expires_at: m.iso(c.expires_at), colour_since: m.iso(c.colour_since)}});
         } catch (exc) {
-            out.push({name: v.name, error: exc.constructor.name, detail: exc.detail ?? exc.message});
+            out.push({name: v.name, error: exc.constructor.name,
+                      detail: exc.detail ?? exc.message});
         }
     }
     return out;
@@ -166,7 +169,8 @@ def test_the_certlogic_vectors_through_the_pages_evaluator(page: Any) -> None:
         """(cases) => cases.map((c) => {
             try {
                 const v = m.run(c.expr, c.data);
-                return v instanceof Date ? {datetime: v.toISOString()} : (v === undefined ? null : v);
+                if (v instanceof Date) return {datetime: v.toISOString()};
+                return v === undefined ? null : v;
             } catch (exc) {
                 return {error: exc.path ?? null};
             }
@@ -193,18 +197,48 @@ def test_the_certlogic_vectors_through_the_pages_evaluator(page: Any) -> None:
 # --------------------------------------------------------------------------- decisions
 EXTRA_POLICIES = [
     # an unguarded rule: "no test" is an evaluation error, so CHECK naming the operand
-    {"region": "440000", "place_kind": "any", "description": "72 小时核酸 / a test within 72 h",
-     "rule": {"<": [{"var": "tests.hours_since_negative"}, 72]}},
+    {
+        "region": "440000",
+        "place_kind": "any",
+        "description": "72 小时核酸 / a test within 72 h",
+        "rule": {"<": [{"var": "tests.hours_since_negative"}, 72]},
+    },
     # lenient about a missing temperature, strict about a stay
-    {"region": "110000", "place_kind": "school", "description": "绿码、无中高风险停留",
-     "rule": {"and": [
-         {"===": [{"var": "code.colour"}, "green"]},
-         {"if": [{"var": "scan.temperature_decidegrees"},
-                 {"<": [{"var": "scan.temperature_decidegrees"}, 373]}, True]},
-         {"!": [{"reduce": [{"var": "stays"}, {"if": [{"var": "accumulator"}, True,
-                 {"<=": [{"var": "current.days_ago"}, 14]}]}, False]}]},
-     ]}},
-]  # fmt: skip
+    {
+        "region": "110000",
+        "place_kind": "school",
+        "description": "绿码、无中高风险停留",
+        "rule": {
+            "and": [
+                {"===": [{"var": "code.colour"}, "green"]},
+                {
+                    "if": [
+                        {"var": "scan.temperature_decidegrees"},
+                        {"<": [{"var": "scan.temperature_decidegrees"}, 373]},
+                        True,
+                    ]
+                },
+                {
+                    "!": [
+                        {
+                            "reduce": [
+                                {"var": "stays"},
+                                {
+                                    "if": [
+                                        {"var": "accumulator"},
+                                        True,
+                                        {"<=": [{"var": "current.days_ago"}, 14]},
+                                    ]
+                                },
+                                False,
+                            ]
+                        }
+                    ]
+                },
+            ]
+        },
+    },
+]
 
 
 def _payloads() -> dict[str, dict[str, Any]]:
@@ -225,8 +259,9 @@ def _payloads() -> dict[str, dict[str, Any]]:
     for region in ("520000", "330000", "330106", "440300", "110000", "110101", "650000"):
         chain = PolicySet(region=region, version=0).governed_by  # noqa: F841 - shape only
         held = [p for p in policies if p.region in _chain(region)]
-        made = PolicySet(region=region, version=max((p.version for p in held), default=0),
-                         policies=tuple(held))  # fmt: skip
+        made = PolicySet(
+            region=region, version=max((p.version for p in held), default=0), policies=tuple(held)
+        )
         out[region] = {
             "type": "policies",
             "region": region,
@@ -254,18 +289,31 @@ def _claims_table() -> list[dict[str, Any]]:
         ("green", "yellow", "red"), (None, 5, 80), ("dynamic", "printed"), (30, 7200)
     ):
         issued = NOW - timedelta(seconds=age)
-        rows.append({"issuer": "330000", "issued_at": int(issued.timestamp()),
-                     "expires_at": int(issued.timestamp()) + 86400, "sid": "ab" * 16,
-                     "colour": colour, "colour_since": int((NOW - timedelta(days=3)).timestamp()),
-                     "reasons": reasons[colour], "hours_since_negative_test": hours,
-                     "masked_name": "张*", "masked_id": "33**************12", "kind": kind,
-                     "version": 1})  # fmt: skip
+        rows.append(
+            {
+                "issuer": "330000",
+                "issued_at": int(issued.timestamp()),
+                "expires_at": int(issued.timestamp()) + 86400,
+                "sid": "ab" * 16,
+                "colour": colour,
+                "colour_since": int((NOW - timedelta(days=3)).timestamp()),
+                "reasons": reasons[colour],
+                "hours_since_negative_test": hours,
+                "masked_name": "张*",
+                "masked_id": "33**************12",
+                "kind": kind,
+                "version": 1,
+            }
+        )
     return rows
 
 
 def _answers_table() -> list[dict[str, Any]]:
-    stay = {"code": "stay.medium-risk", "since": (NOW - timedelta(days=3)).isoformat(),
-            "detail": {"area": "330106002"}}  # fmt: skip
+    stay = {
+        "code": "stay.medium-risk",
+        "since": (NOW - timedelta(days=3)).isoformat(),
+        "detail": {"area": "330106002"},
+    }
     rows = []
     for status, colour, hours, kind in itertools.product(
         ("online", "summary", "claims"),
@@ -273,22 +321,44 @@ def _answers_table() -> list[dict[str, Any]]:
         ("none", None, 20),
         ("dynamic", "printed"),
     ):
-        answer: dict[str, Any] = {"valid": True, "issuer": "330000", "issuer_kind": "native",
-                                  "kind": kind, "sid": "cd" * 16, "colour": colour,
-                                  "status": status, "reasons": [stay] if colour == "yellow" else [],
-                                  "issued_at": (NOW - timedelta(hours=3)).isoformat(),
-                                  "colour_since": (NOW - timedelta(days=3)).isoformat()}  # fmt: skip
+        answer: dict[str, Any] = {
+            "valid": True,
+            "issuer": "330000",
+            "issuer_kind": "native",
+            "kind": kind,
+            "sid": "cd" * 16,
+            "colour": colour,
+            "status": status,
+            "reasons": [stay] if colour == "yellow" else [],
+            "issued_at": (NOW - timedelta(hours=3)).isoformat(),
+            "colour_since": (NOW - timedelta(days=3)).isoformat(),
+        }
         if hours != "none":
             answer["hours_since_negative_test"] = hours
         rows.append(answer)
-    rows.append({"valid": True, "issuer": "420000", "kind": "lookup", "status": "online",
-                 "colour": "red", "reasons": [{"code": "legacy.status-02"}],
-                 "hours_since_negative_test": 3})  # fmt: skip
+    rows.append(
+        {
+            "valid": True,
+            "issuer": "420000",
+            "kind": "lookup",
+            "status": "online",
+            "colour": "red",
+            "reasons": [{"code": "legacy.status-02"}],
+            "hours_since_negative_test": 3,
+        }
+    )
     return rows
 
 
-PLACES = [("520000", "any"), ("330000", "transport"), ("330000", "any"), ("330106", "office"),
-          ("440300", "any"), ("110101", "school"), ("650000", "any")]  # fmt: skip
+PLACES = [
+    ("520000", "any"),
+    ("330000", "transport"),
+    ("330000", "any"),
+    ("330106", "office"),
+    ("440300", "any"),
+    ("110101", "school"),
+    ("650000", "any"),
+]
 TEMPERATURES = [None, 36.5, 37.3, 38.25, 36.25, 36.45]
 
 
@@ -299,24 +369,39 @@ def _python_decisions(payloads: dict[str, Any]) -> list[dict[str, Any]]:
         policy_set = sets[region]
         for c in _claims_table():
             claims = HealthClaims(
-                issuer=c["issuer"], issued_at=datetime.fromtimestamp(c["issued_at"], UTC),
-                expires_at=datetime.fromtimestamp(c["expires_at"], UTC), sid=c["sid"],
-                colour=Colour(c["colour"]), colour_since=datetime.fromtimestamp(c["colour_since"], UTC),
-                reasons=tuple(c["reasons"]), hours_since_negative_test=c["hours_since_negative_test"],
-                masked_name=c["masked_name"], masked_id=c["masked_id"], kind=CodeKind(c["kind"]),
-            )  # fmt: skip
-            facts = facts_from_claims(claims, now=NOW, region=region, place_kind=place,
-                                      temperature=temp, area_level="low", issuer_kind="native")  # fmt: skip
+                issuer=c["issuer"],
+                issued_at=datetime.fromtimestamp(c["issued_at"], UTC),
+                expires_at=datetime.fromtimestamp(c["expires_at"], UTC),
+                sid=c["sid"],
+                colour=Colour(c["colour"]),
+                colour_since=datetime.fromtimestamp(c["colour_since"], UTC),
+                reasons=tuple(c["reasons"]),
+                hours_since_negative_test=c["hours_since_negative_test"],
+                masked_name=c["masked_name"],
+                masked_id=c["masked_id"],
+                kind=CodeKind(c["kind"]),
+            )
+            facts = facts_from_claims(
+                claims,
+                now=NOW,
+                region=region,
+                place_kind=place,
+                temperature=temp,
+                area_level="low",
+                issuer_kind="native",
+            )
             out.append(decide(policy_set, facts).to_dict())
         for a in _answers_table():
-            facts = facts_from_answer(a, now=NOW, region=region, place_kind=place,
-                                      temperature=temp, area_level="medium")  # fmt: skip
+            facts = facts_from_answer(
+                a, now=NOW, region=region, place_kind=place, temperature=temp, area_level="medium"
+            )
             out.append(decide(policy_set, facts).to_dict())
     return out
 
 
 BROWSER_DECISIONS = """([payloads, places, temperatures, claims, answers, now]) => {
-    const sets = Object.fromEntries(Object.entries(payloads).map(([r, p]) => [r, m.PolicySet.fromPayload(p)]));
+    const sets = Object.fromEntries(
+        Object.entries(payloads).map(([r, p]) => [r, m.PolicySet.fromPayload(p)]));
     const out = [];
     for (const [region, place] of places) {
         for (const temperature of temperatures) {
@@ -354,11 +439,12 @@ def test_the_demo_policies_decide_in_the_browser_as_the_python_verifier(page: An
 
 def test_no_policies_on_the_device_is_check_in_both(page: Any) -> None:
     _modules(page)
-    facts = facts_from_answer({"valid": True, "colour": "green", "status": "online"},
-                              now=NOW, region="520100")  # fmt: skip
+    facts = facts_from_answer(
+        {"valid": True, "colour": "green", "status": "online"}, now=NOW, region="520100"
+    )
     browser = page.evaluate(
-        """(now) => m.decide(null, m.factsFromAnswer({valid: true, colour: 'green',
-                                                     status: 'online'}, {now, region: '520100'}))""",
+        """(now) => m.decide(null, m.factsFromAnswer(
+               {valid: true, colour: 'green', status: 'online'}, {now, region: '520100'}))""",
         NOW.timestamp(),
     )
     assert browser == decide(None, facts).to_dict()
