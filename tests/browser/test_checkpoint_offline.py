@@ -109,6 +109,23 @@ def test_the_time_from_scan_to_decision_online_and_offline(tab: Tab, world: Worl
     assert off < on
 
 
+def test_the_page_opens_and_decides_with_no_network_from_its_service_worker(
+    tab: Tab, world: World
+) -> None:
+    sign_in(tab, world.url, world.credential("gate-reload"))
+    lists_ready(tab)
+    tab.page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    tab.page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20000)
+    code = world.code("13800000105")
+    tab.page.context.set_offline(True)
+    tab.page.reload()  # served by the service worker, its files from its cache
+    tab.page.wait_for_selector("body[data-ready=yes]", timeout=20000)
+    got = scan(tab, code, "36.5")
+    screenshot(tab, "reloaded-offline")
+    assert (got["outcome"], got["mode"]) == ("PASS", "offline"), got
+    assert "离线" in got["status"]
+
+
 def test_a_code_signed_by_a_revoked_key_is_refused_offline(tab: Tab, world: World) -> None:
     # Last in this module: it revokes Zhejiang's key.
     sign_in(tab, world.url, world.credential("gate-revoked"))
