@@ -159,3 +159,11 @@ def test_the_relay_names_the_checkpoint_and_audits_reads_at_issuer_and_hub(
             "/v1/hub/scans", json={"scans": [{**scan, "id": "x2", "area": "330106"}]}, headers=me
         )
         assert r.status_code == 403
+
+
+def test_a_cursor_beyond_the_current_version_still_gets_a_signed_list(fed: Federation) -> None:
+    # The delta's ``since`` is signed: it is capped at the current version, within JCS.
+    for path in ("/v1/trust-list", "/v1/risk-areas"):
+        r = fed.http.get(path, params={"since": 2**62})
+        assert r.status_code == 200, r.text
+        assert r.json()["payload"]["since"] == r.json()["payload"]["version"]

@@ -121,3 +121,11 @@ def test_canonical_is_jcs_for_every_json_value(value: Any) -> None:
 @given(st.dictionaries(st.text(alphabet=st.characters(max_codepoint=127)), st.text() | _SAFE_INT))
 def test_ascii_keys_strings_and_safe_integers_take_the_fast_path(value: dict[str, Any]) -> None:
     assert _orjson_is_jcs(value)
+
+
+def test_a_rule_with_a_number_jcs_cannot_write_is_refused_not_signed() -> None:
+    from yimatong.domain.errors import InvalidInput
+    from yimatong.hub.policies import check_rule
+
+    with pytest.raises(InvalidInput, match="2\\^53"):
+        check_rule({"<": [{"var": "tests.hours_since_negative"}, 2**60]})

@@ -71,10 +71,10 @@ add_texts(
         "checkpoint.online": {"zh": "在线", "en": "online"},
         "checkpoint.offline": {"zh": "离线", "en": "offline"},
         "checkpoint.offline_note": {
-            "zh": "离线：本机根据已缓存并验证过签名的列表判定",
-            "en": "offline: deciding from the signed lists kept on this device",
+            "zh": "本机根据已缓存并验证过签名的列表判定",
+            "en": "deciding from the signed lists kept on this device",
         },
-        "checkpoint.lists_age": {"zh": "列表更新于 {age} 前", "en": "lists confirmed {age} ago"},
+        "checkpoint.lists_age": {"zh": "列表更新于 {age}前", "en": "lists confirmed {age} ago"},
         "checkpoint.no_lists": {"zh": "本机尚无列表", "en": "no lists on this device yet"},
         "checkpoint.queue": {"zh": "待上传 {n} 条", "en": "{n} scans waiting for upload"},
         "checkpoint.code": {"zh": "健康码或证件号码", "en": "Health code or ID number"},
