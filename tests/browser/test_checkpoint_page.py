@@ -77,6 +77,13 @@ def test_the_page_passes_axe_at_each_state(tab: Tab, world: World) -> None:
     tab.page.wait_for_selector("body[data-ready=yes]")
     assert tab.page.get_attribute("html", "lang") == "en"
     assert tab.axe() == []
+    tab.page.goto(world.url + "/prefs?size=large&next=/checkpoint")
+    tab.page.wait_for_selector("body[data-ready=yes]")
+    assert tab.page.get_attribute("html", "class") == "large"
+    scan(tab, world.code("13800000022"), "38.2")
+    assert "temperature at the gate 38.2 °C" in tab.page.inner_text("#result")
+    screenshot(tab, "deny-large-en")
+    assert tab.axe() == []
 
 
 def test_a_photo_of_a_code_is_decoded_and_decided(tab: Tab, world: World, tmp_path: Path) -> None:
