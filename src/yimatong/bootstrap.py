@@ -28,12 +28,14 @@ from yimatong.config import Settings
 from yimatong.credentials import Caller, CredentialCache, hash_token
 from yimatong.domain.assessment import load_default_ruleset
 from yimatong.domain.regions import default_divisions
-from yimatong.issuer import api_federation, api_scans
+from yimatong.issuer import api_federation, api_relay, api_scans
 from yimatong.issuer.accounts import PhoneBook
 from yimatong.issuer.api import issuer_router
+from yimatong.issuer.relay import HubRelay
 from yimatong.issuer.services import IssuerService
 from yimatong.issuer.sync import HubLink
 from yimatong.web.admin import ISSUER_ADMIN_PUBLIC_PATHS, issuer_admin_pages
+from yimatong.web.checkpoint import CHECKPOINT_PUBLIC_PATHS, RELAY_API, checkpoint_pages, key_entry
 from yimatong.web.pages import Pages, divisions_name, page_session
 from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
 from yimatong.web.session import cookie_name
@@ -106,10 +108,12 @@ def build_issuer(
     ensure_signing_key(db, cipher, settings, clock())
 
     link = None
+    hub: NodeClient | None = None
     if settings.hub_url and settings.hub_token:
+        hub = NodeClient(settings.hub_url, settings.hub_token, client=hub_client, name="the hub")
         link = HubLink(
             service,
-            NodeClient(settings.hub_url, settings.hub_token, client=hub_client, name="the hub"),
+            hub,
             hub_keys=_pinned_hub_keys(settings),
             interval=settings.sync_interval,
         )
@@ -144,7 +148,10 @@ def build_issuer(
         app,
         authenticate=authenticate,
         body_limit=settings.max_body_bytes,
-        public_paths=PUBLIC_PATHS | PAGE_PUBLIC_PATHS | ISSUER_ADMIN_PUBLIC_PATHS,
+        public_paths=PUBLIC_PATHS
+        | PAGE_PUBLIC_PATHS
+        | ISSUER_ADMIN_PUBLIC_PATHS
+        | CHECKPOINT_PUBLIC_PATHS,
         health=lambda: {"role": "issuer", "region": settings.region, "version": __version__},
         gauges=lambda: sync_gauges({settings.region: service.sync_figures()}),
         limiter=service.limits,
@@ -168,6 +175,20 @@ def build_issuer(
     app.include_router(issuer_router(service))
     app.include_router(api_federation.router(service))
     app.include_router(api_scans.router(service))
+    # The checkpoint page reaches the hub only through this issuer's relay.
+    relay = HubRelay(hub, region=settings.region, db=db, clock=clock)
+    app.include_router(api_relay.router(relay))
+    pinned = _pinned_hub_keys(settings)
+    app.include_router(
+        checkpoint_pages(
+            pages,
+            node_kind="issuer",
+            api=RELAY_API,
+            hub_keys=lambda: [
+                key_entry(k) for k in (pinned or (link.hub_keys if link else {})).values()
+            ],
+        )
+    )
     return Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=service, link=link)
 
 

@@ -77,6 +77,20 @@ AUDITED_CHANGES = {
     "hub": {},
 }
 
+#: The issuer's relay of the hub's calls for its checkpoint pages (issuer/relay.py): a read of
+#: a person's data through it is audited at the issuer (and at the hub, under the issuer's
+#: node credential naming the checkpoint); the test named checks both rows (it needs an issuer
+#: with a link to the hub).
+RELAYED_READS = {
+    "issuer": {
+        "POST /v1/hub/codes/verify": "tests/integration/test_checkpoint_pages.py::"
+        "test_the_relay_names_the_checkpoint_and_audits_reads_at_issuer_and_hub",
+        "POST /v1/hub/lookups": "tests/integration/test_checkpoint_pages.py::"
+        "test_the_relay_names_the_checkpoint_and_audits_reads_at_issuer_and_hub",
+    },
+    "hub": {},
+}
+
 #: Routes that answer nothing about a person (counts, keys, lists, policies, sign-in).
 NOT_PERSONAL = {
     "issuer": {
@@ -88,6 +102,11 @@ NOT_PERSONAL = {
         "GET /v1/keys",
         "GET /v1/risk-areas",
         "PUT /v1/risk-areas/{code}",
+        # the relay: the hub's signed lists and the scan upload
+        "GET /v1/hub/trust-list",
+        "GET /v1/hub/risk-areas",
+        "GET /v1/hub/policies/{region}",
+        "POST /v1/hub/scans",
     },
     "hub": {
         "GET /healthz",
@@ -302,7 +321,13 @@ def test_every_route_is_listed_as_a_personal_read_or_not(world: World) -> None:
             for route, (where, _who, _a) in PERSONAL_READS.items()
             if where == node
         }
-        listed = personal | SELF_ONLY[node] | NOT_PERSONAL[node] | set(AUDITED_CHANGES[node])
+        listed = (
+            personal
+            | SELF_ONLY[node]
+            | NOT_PERSONAL[node]
+            | set(AUDITED_CHANGES[node])
+            | set(RELAYED_READS[node])
+        )
         assert _documented(world.http(node)) == listed, node
 
 

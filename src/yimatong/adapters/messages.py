@@ -2,7 +2,8 @@
 
 The signer (an issuer node, the hub's hosted regions, a lab, the CLI, the demo) and the
 checker (the hub) both import this module, so the bytes cannot drift apart. Every message is
-``adapters.signed.canonical`` of a JSON object — orjson, keys sorted, no whitespace, UTF-8:
+``adapters.signed.canonical`` of a JSON object — RFC 8785 (JCS): keys sorted, no whitespace,
+UTF-8, numbers as ECMAScript writes them:
 
 ============== ==================================================== =======================
 message        object                                               signed by

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from yimatong.credentials import Caller
+from yimatong.domain.edge import check_text
 from yimatong.domain.errors import InvalidInput
 from yimatong.edge_types import Region
 from yimatong.hub.codes import CodeService
@@ -49,6 +50,8 @@ class HubVerifyRequest(BaseModel):
     at_region: Region | None = None
     temperature: float | None = Field(default=None, ge=30, le=45)
     place_kind: str | None = Field(default=None, pattern=r"^[a-z][a-z_-]{0,15}$")
+    #: for whom a node asks (an issuer relaying its checkpoint page's call): for the audit log
+    checkpoint: str | None = Field(default=None, min_length=1, max_length=120)
 
 
 class ConvertRequest(BaseModel):
@@ -56,7 +59,9 @@ class ConvertRequest(BaseModel):
     code: str = Field(min_length=1, max_length=MAX_CODE)
 
 
-def _parse_verify(body: Any) -> tuple[str, str | None, float | None, str | None]:
+def _parse_verify(
+    body: Any,
+) -> tuple[str, str | None, float | None, str | None, str | None]:
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", field="code")
     unknown = set(body) - set(HubVerifyRequest.model_fields)
@@ -83,7 +88,14 @@ def _parse_verify(body: Any) -> tuple[str, str | None, float | None, str | None]
         isinstance(place_kind, str) and _PLACE_KIND.fullmatch(place_kind)
     ):
         raise InvalidInput("place_kind must be a short lower-case word", field="place_kind")
-    return code, at_region, temperature, place_kind
+    checkpoint = body.get("checkpoint")
+    if checkpoint is not None:
+        if not isinstance(checkpoint, str) or not 0 < len(checkpoint) <= 120:
+            raise InvalidInput(
+                "checkpoint must be a name of 1 to 120 characters", field="checkpoint"
+            )
+        check_text(checkpoint, "checkpoint")  # an InvalidInput naming the field
+    return code, at_region, temperature, place_kind, checkpoint
 
 
 def router(ctx: HubContext) -> APIRouter:
@@ -103,7 +115,9 @@ def router(ctx: HubContext) -> APIRouter:
     )
     async def verify(request: Request) -> Response:
         caller = caller_of(request)
-        code, at_region, temperature, place_kind = _parse_verify(await json_body(request))
+        code, at_region, temperature, place_kind, checkpoint = _parse_verify(
+            await json_body(request)
+        )
         result = await run_in_threadpool(
             lambda: service.verify(
                 caller,
@@ -111,6 +125,7 @@ def router(ctx: HubContext) -> APIRouter:
                 at_region=at_region,
                 temperature=temperature,
                 place_kind=place_kind,
+                checkpoint=checkpoint,
             )
         )
         return ORJSONResponse(result)

@@ -104,7 +104,7 @@ class ResultsRequest(Strict):
     results: list[ResultItem] = Field(max_length=MAX_RESULTS)
     signature: str = Field(
         description='base64url signature by the lab key over canonical {"lab_id", "batch_id", '
-        '"results"} (JSON, keys sorted, no whitespace)'
+        '"results"} (RFC 8785 JCS: keys sorted, no whitespace)'
     )
 
 

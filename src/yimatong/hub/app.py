@@ -27,6 +27,7 @@ from yimatong.hub.policies import PolicyDecider
 from yimatong.hub.registry import NATIONAL
 from yimatong.issuer.sync import HubLink
 from yimatong.web.admin_hub import HUB_ADMIN_PUBLIC_PATHS, hub_admin_pages
+from yimatong.web.checkpoint import CHECKPOINT_PUBLIC_PATHS, HUB_API, checkpoint_pages, key_entry
 from yimatong.web.pages import Pages, page_session
 from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
 from yimatong.web.session import cookie_name
@@ -125,7 +126,10 @@ def build_hub(
         app,
         authenticate=authenticate,
         body_limit=max(settings.max_body_bytes, 8 * 1024 * 1024),  # lab batches are large
-        public_paths=HUB_PUBLIC_PATHS | PAGE_PUBLIC_PATHS | HUB_ADMIN_PUBLIC_PATHS,
+        public_paths=HUB_PUBLIC_PATHS
+        | PAGE_PUBLIC_PATHS
+        | HUB_ADMIN_PUBLIC_PATHS
+        | CHECKPOINT_PUBLIC_PATHS,
         health=lambda: {"role": "hub", "region": NATIONAL, "version": __version__},
         # Hosted regions run a hub link each (in-process): their feed rows can be quarantined too.
         gauges=lambda: sync_gauges(
@@ -139,6 +143,11 @@ def build_hub(
     # The hub has no citizens' sessions of its own (the regions it hosts have theirs).
     app.include_router(
         basic_pages(pages, region=NATIONAL, authenticate=authenticate, end_session=lambda _t: None)
+    )
+    app.include_router(
+        checkpoint_pages(
+            pages, node_kind="hub", api=HUB_API, hub_keys=lambda: [key_entry(ctx.hub_key().public)]
+        )
     )
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))

@@ -194,8 +194,13 @@ class CodeService:
         at_region: str | None = None,
         temperature: float | None = None,
         place_kind: str | None = None,
+        checkpoint: str | None = None,
     ) -> dict[str, Any]:
-        """验码 for a code of any region; adds a decision under ``at_region`` (see Decider)."""
+        """验码 for a code of any region; adds a decision under ``at_region`` (see Decider).
+
+        ``checkpoint``: for whom a node asks (an issuer relaying its checkpoint page), named
+        in the audit row's purpose.
+        """
         require_role(caller, "checkpoint", "node", "staff", "admin")
         now = self.ctx.clock()
         region = at_region or _region_scope(caller)
@@ -206,7 +211,10 @@ class CodeService:
             self.ctx.tallies.count("mode2", region=region or "", label="refused")
             raise
         self.ctx.tallies.count("mode2", region=region or "", grp=checked.issuer, label="verify")
-        self._audit(caller, checked, "code.verify", f"Mode 2 验码 at {region or 'no region'}", now)
+        purpose = f"Mode 2 验码 at {region or 'no region'}"
+        if checkpoint:
+            purpose += f" for checkpoint {checkpoint}"
+        self._audit(caller, checked, "code.verify", purpose, now)
         result = checked.view()
         decider = self.ctx.decider
         if decider is not None and region is not None:

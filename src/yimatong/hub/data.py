@@ -466,8 +466,12 @@ class NationalData:
 
     # -------------------------------------------------------------- checkpoints
     def add_scans(self, caller: Caller, scans: Sequence[Scan]) -> dict[str, Any]:
-        """POST /v1/scans: a checkpoint's scans, each landing once however often it is sent."""
-        require_role(caller, "checkpoint")
+        """POST /v1/scans: a checkpoint's scans, each landing once however often it is sent.
+
+        A ``node`` (an issuer relaying its checkpoint pages' scans, ``issuer/relay.py``) may
+        send them too, within its region; the scans name the checkpoint.
+        """
+        require_role(caller, "checkpoint", "node")
         if not scans:
             raise InvalidInput("scans must not be empty", field="scans")
         if len(scans) > MAX_SCANS:

@@ -146,6 +146,9 @@ class RiskAreas:
         now = self.ctx.clock()
         with self.ctx.db.read() as conn:
             version = current_version(conn)
+            # Nothing is newer than the current version; and a signed number stays within
+            # what JCS (RFC 8785) can write, whatever cursor a client sends.
+            since = min(since, version)
             cached = self._cache.get((version, since))
             if cached is not None and 0 <= (now - cached[0]).total_seconds() < _CACHE_SECONDS:
                 return version, cached[1]

@@ -131,7 +131,13 @@ class Labs:
             raise Forbidden("this credential belongs to another lab")
         lab, key = self._lab(lab_id)
         try:
-            key.verify(signature, batch_message(lab_id, batch_id, results))
+            message = batch_message(lab_id, batch_id, results)
+        except (TypeError, ValueError):  # a number JCS cannot write (beyond 2^53, NaN)
+            raise InvalidInput(
+                "results must be JSON whose numbers are within ±(2^53 - 1)", field="results"
+            ) from None
+        try:
+            key.verify(signature, message)
         except BadSignature:
             raise Forbidden("the batch signature does not verify with the lab's key") from None
         with self.db.read() as conn:  # a retry after a timeout: answer it before any work

@@ -70,9 +70,16 @@ class SubjectLookup:
         of a valid number leaves a row in the hub's audit log (the sid, never the number),
         and the issuer that answers audits it again with the checkpoint's name.
         """
-        require_role(caller, "checkpoint")
+        require_role(caller, "checkpoint", "node")
+        # A node asks for one of its own checkpoints (an issuer's relay): it must say which,
+        # and each of its checkpoints is limited as a checkpoint of the hub is.
+        if caller.role == "node" and not checkpoint:
+            raise InvalidInput(
+                "a node's look-up names the checkpoint it asks for", field="checkpoint"
+            )
+        limited = f"{caller.name}/{checkpoint}" if caller.role == "node" else caller.name
         limits = self.ctx.limits
-        limits.hit("lookup.credential", caller.name, what="look-ups by this checkpoint")
+        limits.hit("lookup.credential", limited, what="look-ups by this checkpoint")
         limits.hit("lookup.address", client, what="look-ups from this address")
         who = f"{caller.name} ({checkpoint})" if checkpoint else caller.name
         result = self.status(

@@ -311,8 +311,10 @@ def check_rule(rule: Any) -> None:
     """InvalidInput, naming the JSON pointer into the body, for a rule the hub will not sign."""
     try:
         size = len(canonical(rule))
-    except TypeError:
-        raise InvalidInput("rule must be JSON", field="/rule") from None
+    except (TypeError, ValueError):  # not JSON, or a number JCS cannot write (beyond 2^53)
+        raise InvalidInput(
+            "rule must be JSON whose numbers are within ±(2^53 - 1)", field="/rule"
+        ) from None
     if size > MAX_RULE_BYTES:
         raise InvalidInput(f"rule is larger than {MAX_RULE_BYTES} bytes", field="/rule")
     issues = validate(rule)

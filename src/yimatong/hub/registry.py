@@ -510,6 +510,9 @@ class Registry:
         self.publish_own_keys((NATIONAL,))
         with self.db.read() as conn:
             version = current_value(conn, "trust")
+            # Nothing is newer than the current version; and a signed number stays within
+            # what JCS (RFC 8785) can write, whatever cursor a client sends.
+            since = min(since, version)
             issuer_rows = conn.execute(
                 select(issuers).where(issuers.c.version > since).order_by(issuers.c.region)
             ).all()

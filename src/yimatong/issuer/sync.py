@@ -608,6 +608,11 @@ class HubLink:
             update(assessments).where(assessments.c.sid.in_(affected)).values(review_at=now)
         )
 
+    @property
+    def hub_keys(self) -> dict[bytes, VerifyingKey]:
+        """The hub keys this link trusts so far (pinned, or learnt on first use)."""
+        return dict(self._hub_keys)
+
     def _keys(self) -> dict[bytes, VerifyingKey]:
         if not self._hub_keys:
             # Trust on first use, as documented: the national keys of the first trust list
