@@ -3,7 +3,7 @@
 SQLite has one write lock per database: a sync transaction that reassessed a thousand people
 kept a citizen's sign-in waiting past the busy timeout (a 500 during the demo's first minute).
 The rows and the cursor still commit together; the people they touched are reassessed after,
-a few per transaction.
+in bulk, a chunk per transaction.
 """
 
 from __future__ import annotations
@@ -54,14 +54,14 @@ def test_a_large_feed_page_is_reassessed_in_short_transactions(
         service = fed.zj.service
         link = HubLink(service, NodeClient("http://testserver", link_token, client=fed.http))
         in_transaction, worst = [0], [0]
-        real = service.reassess
+        real = service.reassess_many
 
-        def counting(conn: Any, sid: str, now: Any) -> Any:
-            in_transaction[0] += 1
+        def counting(conn: Any, sids: Any, now: Any) -> Any:
+            in_transaction[0] += len(sids)
             worst[0] = max(worst[0], in_transaction[0])
-            return real(conn, sid, now)
+            return real(conn, sids, now)
 
-        service.reassess = counting  # type: ignore[method-assign]
+        service.reassess_many = counting  # type: ignore[method-assign]
         event.listen(fed.zj.db.engine, "commit", lambda _c: in_transaction.__setitem__(0, 0))
         for _ in range(10):
             report = link.sync_once()

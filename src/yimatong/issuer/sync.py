@@ -60,9 +60,11 @@ __all__ = ["HubApi", "HubLink", "SyncReport"]
 
 log = logging.getLogger("yimatong.sync")
 
-#: Subjects reassessed in one transaction: short enough that sign-ins and 验码 writes never
-#: wait long for SQLite's single write lock.
-_REASSESS_CHUNK = 50
+#: Subjects reassessed in one transaction (one bulk read and write): short enough that
+#: sign-ins and 验码 writes never wait long for SQLite's single write lock.
+_REASSESS_CHUNK = 200
+#: A bound on one round's review pages (batch × pages people), so a round always ends.
+_MAX_REVIEW_PAGES = 10_000
 
 NATIONAL = "000000"
 
@@ -578,25 +580,32 @@ class HubLink:
         report.risk_periods += len(checked)
 
     def _review_due(self, report: SyncReport) -> None:
+        """Reassess everyone whose ``review_at`` has come, in pages, until none is left.
+
+        No pacing: a risk-area change over a whole province reaches every colour in this round
+        (reassessing sets a later ``review_at``, so each page is new people).
+        """
         now = self.clock()
-        with self.db.read() as conn:
-            sids = [
-                r.sid
-                for r in conn.execute(
-                    select(assessments.c.sid)
-                    .where(assessments.c.review_at <= now)
-                    .limit(self.batch)
-                ).all()
-            ]
-        self._reassess(sids, now)
-        report.reassessed += len(sids)
+        for _ in range(_MAX_REVIEW_PAGES):
+            with self.db.read() as conn:
+                sids = [
+                    r.sid
+                    for r in conn.execute(
+                        select(assessments.c.sid)
+                        .where(assessments.c.review_at <= now)
+                        .limit(self.batch)
+                    ).all()
+                ]
+            self._reassess(sids, now)
+            report.reassessed += len(sids)
+            if len(sids) < self.batch:
+                return
 
     def _reassess(self, sids: list[str], now: datetime) -> None:
-        """Reassess ``sids``, a short transaction per chunk (the write lock is shared)."""
+        """Reassess ``sids`` in bulk, a short transaction per chunk (the write lock is shared)."""
         for start in range(0, len(sids), _REASSESS_CHUNK):
             with self.db.uow() as uow:
-                for sid in sids[start : start + _REASSESS_CHUNK]:
-                    self.service.reassess(uow.conn, sid, now)
+                self.service.reassess_many(uow.conn, sids[start : start + _REASSESS_CHUNK], now)
                 uow.commit()
 
     # ----------------------------------------------------------------- helpers
