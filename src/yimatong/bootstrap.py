@@ -157,6 +157,9 @@ def build_issuer(
         limiter=service.limits,
         trusted_proxies=settings.trusted_proxies,
         session_cookie=cookie_name(settings.region),
+        ready=db.ping,
+        max_in_flight=settings.max_in_flight,
+        queue_budget=settings.queue_budget_ms / 1000,
     )
     pages = Pages(
         node_title=divisions_name(service.divisions, settings.region),

@@ -22,6 +22,8 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_HUB_KEY | the hub's public key (base64 DER) to pin; else trust on first use | none |
 | YMT_SYNC_INTERVAL | seconds between rounds of an issuer's sync with the hub | 5 |
 | YMT_TRUSTED_PROXIES | proxies (addresses, networks) whose X-Forwarded-For counts | none |
+| YMT_MAX_IN_FLIGHT | requests one worker serves at once; more wait or get 503 | 32 |
+| YMT_QUEUE_BUDGET_MS | longest a request waits for a slot before it gets 503 | 20 |
 | YMT_LIMIT_{NAME} | a per-client limit: ``20/m,200/h`` or ``off`` | domain/limits.py |
 """
 
@@ -94,6 +96,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     #: per-client limits that differ from the defaults of ``domain/limits.py``
     limits: Mapping[str, tuple[Rate, ...]] = field(default_factory=dict)
+    #: admission control per worker (``yimatong.admission``)
+    max_in_flight: int = 32
+    queue_budget_ms: int = 20
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -133,6 +138,8 @@ class Settings:
             extra={k: v for k, v in env.items() if k.startswith("YMT_HOSTED_DB_")},
             trusted_proxies=_networks(env, "YMT_TRUSTED_PROXIES"),
             limits=_limits(env),
+            max_in_flight=_int(env, "YMT_MAX_IN_FLIGHT", 32, minimum=1),
+            queue_budget_ms=_int(env, "YMT_QUEUE_BUDGET_MS", 20),
         )
 
     def with_defaults(self) -> Settings:

@@ -40,7 +40,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -50,6 +50,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yimatong.adapters.db.limits import Limiter
+from yimatong.admission import NAMES, Admission, AdmissionPolicy
 from yimatong.credentials import Caller
 from yimatong.domain import errors
 from yimatong.domain.edge import MAX_ID
@@ -102,6 +103,8 @@ TITLES = {
     "payload-too-large": "The request body is too large",
     "method-not-allowed": "Method not allowed",
     "too-many-requests": "Too many requests; slow down",
+    "overloaded": "The node is at its capacity; try again in a moment",
+    "not-ready": "The node is not ready to serve",
     "internal": "Internal error",
     "error": "Error",
 }
@@ -165,6 +168,7 @@ def _problem_response(status: int) -> dict[str, Any]:
 PUBLIC_PATHS = frozenset(
     {
         "GET /healthz",
+        "GET /readyz",
         "GET /metrics",
         "GET /openapi.json",
         "GET /docs",
@@ -477,6 +481,23 @@ class _Gauges(Collector):
             yield family
 
 
+class _AdmissionCounts(Collector):
+    """Requests admitted and refused by this worker's admission control, by class."""
+
+    def __init__(self, policy: AdmissionPolicy) -> None:
+        self.policy = policy
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        for name, counts, help_ in (
+            ("ymt_admitted", self.policy.admitted, "Requests admitted, by class"),
+            ("ymt_overload_refused", self.policy.refused, "Requests refused with 503 (overload)"),
+        ):
+            family = CounterMetricFamily(name, help_, labels=["class"])
+            for label, value in zip(NAMES, counts, strict=True):
+                family.add_metric([label], value)
+            yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -533,6 +554,9 @@ def install_common(
     limiter: Limiter | None = None,
     trusted_proxies: Iterable[str] = (),
     session_cookie: str | None = None,
+    ready: Callable[[], None] | None = None,
+    max_in_flight: int = 32,
+    queue_budget: float = 0.02,
 ) -> Callable[[ASGIApp], ASGIApp]:
     """Install error handlers, authentication and the common routes on ``app``.
 
@@ -542,10 +566,15 @@ def install_common(
     ``Authorization`` header is authenticated by the bearer token in that cookie, and one that
     changes anything must carry the session's CSRF token (``web/session.py``). Returns the
     wrapper (security headers, body limit, metrics, error containment) to put around the
-    finished ASGI app.
+    finished ASGI app, with admission control (``admission.py``: ``max_in_flight`` requests at a
+    time, a wait of at most ``queue_budget`` seconds, 503 for the rest). ``ready`` raises when
+    the node cannot serve (its database unreachable): ``/readyz`` says so, ``/healthz`` (alive)
+    does not ask.
     """
     public = frozenset(public_paths)
     metrics = Metrics()
+    admission = AdmissionPolicy(limit=max(1, max_in_flight), budget=queue_budget)
+    metrics.registry.register(_AdmissionCounts(admission))
     if gauges is not None:
         metrics.registry.register(_Gauges(gauges))
     app.state.trusted_proxies = tuple(ipaddress.ip_network(n) for n in trusted_proxies)
@@ -664,6 +693,27 @@ def install_common(
         return {"status": "ok", **(health() if health else {})}
 
     @app.get(
+        "/readyz",
+        tags=["node"],
+        summary="Readiness: the database answers and the worker is not at its capacity",
+        responses=problem_responses(503),
+    )
+    def readyz() -> Response:
+        why = None
+        if admission.saturated:
+            why = "at capacity: every slot busy and requests waiting"
+        elif ready is not None:
+            try:
+                ready()
+            except Exception as exc:  # the database is down or will not answer in time
+                why = f"database unavailable ({type(exc).__name__})"
+        if why is not None:
+            response = problem(503, "not-ready", why, instance="/readyz")
+            response.headers["Retry-After"] = "1"
+            return response
+        return ORJSONResponse({"status": "ready", "in_flight": admission.in_flight})
+
+    @app.get(
         "/metrics", tags=["node"], summary="Prometheus metrics", response_class=PlainTextResponse
     )
     def metrics_route() -> Response:
@@ -685,7 +735,8 @@ def install_common(
     _document_problems(app, public)
 
     def wrap(asgi: ASGIApp) -> ASGIApp:
-        return SecurityHeaders(ContainErrors(BodyLimit(metrics.middleware(asgi), body_limit)))
+        inner = ContainErrors(BodyLimit(metrics.middleware(asgi), body_limit))
+        return SecurityHeaders(Admission(inner, policy=admission))
 
     return wrap
 

@@ -95,6 +95,7 @@ RELAYED_READS = {
 NOT_PERSONAL = {
     "issuer": {
         "GET /healthz",
+        "GET /readyz",
         "GET /metrics",
         "GET /problems/{slug}",
         "POST /v1/auth/otp",
@@ -110,6 +111,7 @@ NOT_PERSONAL = {
     },
     "hub": {
         "GET /healthz",
+        "GET /readyz",
         "GET /metrics",
         "GET /problems/{slug}",
         "GET /v1/trust-list",

@@ -205,6 +205,7 @@ def test_every_route_refuses_anonymous_callers_except_the_public_ones(issuer: Is
     # The public set is exactly sign-in, health and public documents.
     assert {p.split(" ", 1)[1] for p in PUBLIC_PATHS} <= {
         "/healthz",
+        "/readyz",
         "/metrics",
         "/openapi.json",
         "/docs",

@@ -138,6 +138,9 @@ def build_hub(
         limiter=ctx.limits,
         trusted_proxies=settings.trusted_proxies,
         session_cookie=cookie_name(NATIONAL),
+        ready=db.ping,
+        max_in_flight=settings.max_in_flight,
+        queue_budget=settings.queue_budget_ms / 1000,
     )
     pages = Pages(node_title="国家平台", node_kind="hub", session=page_session)
     # The hub has no citizens' sessions of its own (the regions it hosts have theirs).

@@ -6,10 +6,12 @@ No business logic here. Errors raised by the services become problem details in
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from yimatong.credentials import Caller
@@ -349,10 +351,13 @@ def issuer_router(service: IssuerService) -> APIRouter:
         if caller.role in ("checkpoint", "node"):
             # The hot path: a checkpoint's read is accounted for by its scan, and the hub's
             # (Mode 2) is audited at the hub, which knows who asked it.
-            return ORJSONResponse(service.verify(code))
+            return ORJSONResponse(await run_in_threadpool(service.verify, code))
         where = body.get("checkpoint")
         purpose = f"验码 at {where}"[:200] if isinstance(where, str) and where.strip() else None
-        return ORJSONResponse(service.verify(code, reader=caller, purpose=purpose))
+        answer = await run_in_threadpool(
+            partial(service.verify, code, reader=caller, purpose=purpose)
+        )
+        return ORJSONResponse(answer)
 
     @r.post(
         "/v1/corrections",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine
+from sqlalchemy import Connection, CursorResult, Engine, text
 
 from yimatong.adapters.db.engine import make_engine
 
@@ -67,6 +67,11 @@ class Database:
             finally:
                 if conn.in_transaction():
                     conn.rollback()
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (``/readyz``)."""
+        with self.read() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
 
     def dispose(self) -> None:
         self.engine.dispose()
