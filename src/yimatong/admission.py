@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from yimatong.web.security import HEADERS
+
 __all__ = ["API", "GATE", "PAGE", "Admission", "AdmissionPolicy", "request_class"]
 
 GATE, API, PAGE = 0, 1, 2
@@ -177,22 +179,23 @@ class Admission:
 
     async def _refuse(self, cls: int, send: Send) -> None:
         self.policy.refused[cls] += 1
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"retry-after", b"1"),
-                    (b"cache-control", b"no-store"),
-                    (b"content-length", str(len(_OVERLOADED)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": _OVERLOADED})
+        await send(_REFUSAL_START)
+        await send(_REFUSAL_BODY)
 
 
 _OVERLOADED = (
     b'{"type":"/problems/overloaded","title":"Overloaded","status":503,'
     b'"detail":"this node is at its capacity; try again in a moment"}'
 )
+_REFUSAL_START = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/problem+json"),
+        (b"retry-after", b"1"),
+        (b"cache-control", b"no-store"),
+        (b"content-length", str(len(_OVERLOADED)).encode()),
+        *HEADERS,
+    ],
+}
+_REFUSAL_BODY = {"type": "http.response.body", "body": _OVERLOADED}

@@ -735,8 +735,9 @@ def install_common(
     _document_problems(app, public)
 
     def wrap(asgi: ASGIApp) -> ASGIApp:
+        # Admission is outermost: a refusal costs the least there (it carries the headers).
         inner = ContainErrors(BodyLimit(metrics.middleware(asgi), body_limit))
-        return SecurityHeaders(Admission(inner, policy=admission))
+        return Admission(SecurityHeaders(inner), policy=admission)
 
     return wrap
 

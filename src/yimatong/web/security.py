@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CSP", "SecurityHeaders"]
+__all__ = ["CSP", "HEADERS", "SecurityHeaders"]
 
 CSP = "; ".join(
     (
@@ -31,7 +31,7 @@ CSP = "; ".join(
     )
 )
 
-_HEADERS = [
+HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -55,7 +55,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 have = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in _HEADERS if n not in have]
+                extra = [(n, v) for n, v in HEADERS if n not in have]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
