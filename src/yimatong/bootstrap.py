@@ -20,6 +20,7 @@ from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher, VerifyingKey, load_verifying_key
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.db.leader import JobLeader, JobLock
 from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.retention import Housekeeper
 from yimatong.adapters.hubclient import NodeClient
@@ -121,18 +122,28 @@ def build_issuer(
 
     housekeeper = Housekeeper(db, clock)
 
+    def start_jobs() -> None:
+        housekeeper.start()
+        if link is not None:
+            link.start()
+
+    def stop_jobs() -> None:
+        housekeeper.stop()
+        if link is not None:
+            link.stop()
+
+    # With --workers N, one worker runs the periodic jobs: the one holding the job lock.
+    leader = JobLeader(JobLock(db), start_jobs, stop_jobs)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if start_sync:
-            housekeeper.start()
-            if link is not None:
-                link.start()
+            leader.begin()
         try:
             yield
         finally:
-            housekeeper.stop()
-            if link is not None:
-                link.stop()
+            if start_sync:
+                leader.end()
 
     app = FastAPI(
         lifespan=lifespan,

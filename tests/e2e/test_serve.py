@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -43,3 +46,32 @@ def test_serve_log_level_warning_keeps_info_lines_out(tmp_path: Path) -> None:
     finally:
         node.stop()
     assert "created signing key" not in node.log.read_text()
+
+
+def _leaders(log: Path) -> list[int]:
+    found = re.findall(r"this worker \(pid (\d+)\) runs the node's periodic jobs", log.read_text())
+    return [int(pid) for pid in found]
+
+
+@pytest.mark.slow
+def test_with_two_workers_one_runs_the_jobs_and_another_takes_over_when_it_is_killed(
+    tmp_path: Path,
+) -> None:
+    node = _serve(tmp_path, "--workers", "2")
+    try:
+        node.wait_ready()
+        deadline = time.monotonic() + 20
+        while not _leaders(node.log) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(3)  # the other worker has tried (every 2 s) and stays out
+        leaders = _leaders(node.log)
+        assert len(leaders) == 1, node.log.read_text()
+        os.kill(leaders[0], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while len(_leaders(node.log)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after = _leaders(node.log)
+        assert len(after) == 2 and after[1] != leaders[0], node.log.read_text()
+        assert httpx.get(node.url + "/readyz", timeout=5).status_code == 200
+    finally:
+        node.stop()

@@ -14,6 +14,7 @@ from yimatong import __version__
 from yimatong.adapters.crypto import FieldCipher
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.db.leader import JobLeader, JobLock
 from yimatong.adapters.db.retention import Housekeeper
 from yimatong.adapters.sms import SmsGateway
 from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, system_clock
@@ -98,19 +99,28 @@ def build_hub(
         Housekeeper(n.db, clock) for n in hosted_regions.nodes.values()
     ]
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    def start_jobs() -> None:
         for keeper in housekeepers:
             keeper.start()
         for link in links:
             link.start()
+
+    def stop_jobs() -> None:
+        for keeper in housekeepers:
+            keeper.stop()
+        for link in links:
+            link.stop()
+
+    # With --workers N, one worker runs the periodic jobs: the one holding the job lock.
+    leader = JobLeader(JobLock(db), start_jobs, stop_jobs)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        leader.begin()
         try:
             yield
         finally:
-            for keeper in housekeepers:
-                keeper.stop()
-            for link in links:
-                link.stop()
+            leader.end()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -131,8 +131,8 @@ class Housekeeper:
     """Runs ``purge_expired`` once at start and then every ``interval`` (a day by default).
 
     Each node runs one inside its process, so retention holds without an outside scheduler;
-    ``yimatong db purge`` does the same by hand. With several workers each runs its own,
-    which is harmless: deleting what has already gone deletes nothing.
+    ``yimatong db purge`` does the same by hand. With several workers only the one holding
+    the node's job lock runs it (``adapters/db/leader.py``).
     """
 
     def __init__(
