@@ -10,6 +10,7 @@ counts (DESIGN §8 lists what the baselines stand for). Each prints a table and,
 from __future__ import annotations
 
 from yimatong.bench import http as _http  # noqa: F401  (registers http)
+from yimatong.bench import hub as _hub  # noqa: F401  (registers hub)
 from yimatong.bench import overload as _overload  # noqa: F401  (registers overload)
 from yimatong.bench import quick as _quick  # noqa: F401  (registers verify, issue, certlogic)
 from yimatong.bench.core import BENCHMARKS, Outcome, Table, run

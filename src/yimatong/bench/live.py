@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Load", "Node", "Wrk", "scratch_database", "serving"]
+__all__ = ["Federation", "Load", "Node", "Wrk", "federation", "scratch_database", "serving"]
 
 BIN = Path(sys.executable).parent / "yimatong"
 #: The server gets the first core, the load generator the second (a 2-core machine).
@@ -276,3 +276,101 @@ class Wrk:
             p99=figures["p99"] / 1000,
             max=figures["max"] / 1000,
         )
+
+
+# ----------------------------------------------------------------------- a federation
+@dataclass
+class Federation:
+    """``yimatong demo`` running: the plan, and a Zhejiang citizen's printed code."""
+
+    state: Path
+    plan: dict[str, Any]
+    code: str
+
+    def url(self, name: str) -> str:
+        return str(next(n["url"] for n in self.plan["nodes"] if n["name"] == name))
+
+
+def _pids_serving(port: int) -> list[int]:
+    """Processes whose command line serves ``--port port`` (the demo's node processes)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in argv and b"--port" in argv:
+            at = argv.index(b"--port")
+            if at + 1 < len(argv) and argv[at + 1] == str(port).encode():
+                found.append(int(entry.name))
+    return found
+
+
+def pin_process(pid: int, cpus: set[int]) -> None:
+    """Every thread of ``pid`` to ``cpus`` (as ``taskset -a -p`` does)."""
+    if _cores() < 2:
+        return
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with suppress(OSError):
+            os.sched_setaffinity(int(task.name), cpus)
+
+
+@contextmanager
+def federation(population: int = 3) -> Iterator[Federation]:
+    """The demo federation on free ports, every node pinned to the server's core."""
+    with tempfile.TemporaryDirectory(prefix="ymt-bench-fed-") as tmp:
+        state = Path(tmp)
+        base = free_port()
+        while any(_port_busy(base + i) for i in range(4)):
+            base = free_port()
+        log = (state / "demo.out").open("wb")
+        proc = subprocess.Popen(  # noqa: S603
+            [str(BIN), "demo", "--state-dir", str(state / "demo"), "--base-port", str(base),
+             "--population", str(population)],
+            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+        )  # fmt: skip
+        try:
+            plan_path = state / "demo" / "federation.json"
+            deadline = time.monotonic() + 300
+            while not plan_path.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the demo did not start: {(state / 'demo.out').read_text()[-400:]}"
+                    )
+                time.sleep(0.3)
+            plan = json.loads(plan_path.read_text())
+            for node in plan["nodes"]:
+                _wait_url(node["url"])
+                for pid in _pids_serving(int(node["url"].rsplit(":", 1)[1])):
+                    pin_process(pid, SERVER_CPUS)
+            zj = next(n["url"] for n in plan["nodes"] if n["name"] == "zhejiang")
+            yield Federation(state, plan, _citizen_code(zj, state / "demo"))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+
+
+def _port_busy(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _wait_url(url: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with suppress(httpx.HTTPError):
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer in 90 s")
