@@ -28,7 +28,16 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Federation", "Load", "Node", "Wrk", "federation", "scratch_database", "serving"]
+__all__ = [
+    "Federation",
+    "Load",
+    "Node",
+    "Wrk",
+    "cpu_seconds",
+    "federation",
+    "scratch_database",
+    "serving",
+]
 
 BIN = Path(sys.executable).parent / "yimatong"
 #: The server gets the first core, the load generator the second (a 2-core machine).
@@ -290,6 +299,13 @@ class Federation:
     def url(self, name: str) -> str:
         return str(next(n["url"] for n in self.plan["nodes"] if n["name"] == name))
 
+    def pid(self, name: str) -> int:
+        """The process serving node ``name``."""
+        found = _pids_serving(int(self.url(name).rsplit(":", 1)[1]))
+        if len(found) != 1:
+            raise RuntimeError(f"expected one process serving {name}, found {found}")
+        return found[0]
+
 
 def _pids_serving(port: int) -> list[int]:
     """Processes whose command line serves ``--port port`` (the demo's node processes)."""
@@ -306,6 +322,12 @@ def _pids_serving(port: int) -> list[int]:
             if at + 1 < len(argv) and argv[at + 1] == str(port).encode():
                 found.append(int(entry.name))
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time ``pid`` has used so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pin_process(pid: int, cpus: set[int]) -> None:

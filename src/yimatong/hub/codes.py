@@ -39,7 +39,7 @@ import httpx
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from yimatong.adapters.db.audit import audit
+from yimatong.adapters.db.audit import AuditWriter
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed
 from yimatong.adapters.hubclient import NodeClient
@@ -178,6 +178,7 @@ class CodeService:
         self._nodes: dict[tuple[str, str, bytes | None], NodeClient] = {}
         self._legacy: dict[tuple[str, str, bytes | None], LegacyAdapter] = {}
         self._down_until: dict[str, datetime] = {}
+        self._audits = AuditWriter(ctx.db)
 
     def close(self) -> None:
         for adapter in self._legacy.values():
@@ -289,9 +290,8 @@ class CodeService:
         """
         if checked.sid is None or checked.status not in ("online", "summary"):
             return
-        with self.ctx.db.uow() as uow:
-            audit(uow.conn, caller, action, [checked.sid], f"{purpose} ({checked.status})", now)
-            uow.commit()
+        # Group commits: the row is durable before the answer, one flush for many readers.
+        self._audits.write(caller, action, [checked.sid], f"{purpose} ({checked.status})", now)
 
     def check(self, code: str, now: datetime) -> Verification:
         """Verify ``code`` and find its current status; InvalidCode or Unavailable if not."""
