@@ -84,7 +84,7 @@ def build_issuer(
     settings = settings.with_defaults()
     if migrate:
         upgrade(settings.db_url)
-    db = Database.from_url(settings.db_url)
+    db = Database.from_url(settings.db_url, settings.db_read_url or None)
     cipher = FieldCipher.from_spec(settings.data_keys)
     rng = rng or random.SystemRandom()
     assert settings.sms_log is not None

@@ -9,6 +9,7 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_REGION | six-digit GB/T 2260 region code of the node | 330000 |
 | YMT_STATE_DIR | where SQLite files, secrets and the demo SMS log live | ./var |
 | YMT_DB_URL | SQLAlchemy URL; ``postgresql://`` means psycopg 3 | SQLite in the state dir |
+| YMT_DB_READ_URL | a read replica for 验码's status reads (may lag the primary) | none |
 | YMT_FEDERATION_SECRET | base64 key of the federation-wide sid HMAC | from the state dir |
 | YMT_DATA_KEYS | field-encryption keys ``id:base64,...``, first is current | from the state dir |
 | YMT_SMS_LOG | file the demo SMS gateway appends one-time codes to | STATE_DIR/sms.log |
@@ -96,6 +97,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     #: per-client limits that differ from the defaults of ``domain/limits.py``
     limits: Mapping[str, tuple[Rate, ...]] = field(default_factory=dict)
+    #: a read replica for the status reads of 验码 (``Database.replica``)
+    db_read_url: str = ""
     #: admission control per worker (``yimatong.admission``)
     max_in_flight: int = 32
     queue_budget_ms: int = 20
@@ -138,6 +141,7 @@ class Settings:
             extra={k: v for k, v in env.items() if k.startswith("YMT_HOSTED_DB_")},
             trusted_proxies=_networks(env, "YMT_TRUSTED_PROXIES"),
             limits=_limits(env),
+            db_read_url=normalise_db_url(env.get("YMT_DB_READ_URL", "")),
             max_in_flight=_int(env, "YMT_MAX_IN_FLIGHT", 32, minimum=1),
             queue_budget_ms=_int(env, "YMT_QUEUE_BUDGET_MS", 20),
         )

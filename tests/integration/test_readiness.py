@@ -101,3 +101,49 @@ def test_the_hub_keeps_an_issuers_answer_from_the_claims_marked_as_claims() -> N
     assert seen.status == "claims"
     assert seen.status_checked_at == claims.issued_at
     assert seen.hours_since_negative_test == 20
+
+
+def test_status_reads_of_yanma_go_to_the_read_replica_and_to_the_primary_when_it_is_gone(
+    db_url: str, tmp_path: Path, clock: object
+) -> None:
+    import random
+    from dataclasses import replace
+
+    from sqlalchemy import event
+    from starlette.testclient import TestClient
+
+    from tests.integration.conftest import Inbox, issuer_settings
+    from yimatong.bootstrap import build_issuer
+    from yimatong.credentials import add_credential
+
+    # The replica is the same database here (a streaming replica has the same rows).
+    settings = replace(issuer_settings(db_url, tmp_path), db_read_url=db_url)
+    inbox = Inbox()
+    node = build_issuer(settings, clock=clock, rng=random.Random(3), sms=inbox)  # type: ignore[arg-type]
+    try:
+        with node.db.uow() as uow:
+            gate = add_credential(uow.conn, name="g", role="checkpoint", now=clock(),  # type: ignore[operator]
+                                  rng=random.Random(1))  # fmt: skip
+            uow.commit()
+        on_replica: list[str] = []
+        assert node.db.replica_engine is not None
+        event.listen(node.db.replica_engine, "before_cursor_execute",
+                     lambda *a: on_replica.append(a[2]))  # fmt: skip
+        with TestClient(node.app) as client:
+            issuer = Issuer(node=node, client=client, inbox=inbox, tokens={})
+            code = _code(issuer)
+            headers = {"Authorization": f"Bearer {gate}"}
+            r = client.post("/v1/codes/verify", json={"code": code}, headers=headers)
+            assert r.status_code == 200 and r.json()["status"] == "online", r.text
+            assert any("assessments" in sql for sql in on_replica), on_replica
+            # The replica goes away: the primary answers, and says so in the log only.
+            node.db.replica_engine.dispose()
+            node.db.replica_engine = create_engine(
+                f"sqlite:///{tmp_path / 'no-such-dir' / 'r.db'}"
+                if db_url.startswith("sqlite")
+                else "postgresql+psycopg://127.0.0.1:1/gone?connect_timeout=1"
+            )
+            r = client.post("/v1/codes/verify", json={"code": code}, headers=headers)
+            assert r.status_code == 200 and r.json()["status"] == "online", r.text
+    finally:
+        node.close()

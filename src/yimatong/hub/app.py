@@ -59,7 +59,7 @@ def build_hub(
     hosted = hosted or settings.hosted
     if migrate:
         upgrade(settings.db_url)
-    db = Database.from_url(settings.db_url)
+    db = Database.from_url(settings.db_url, settings.db_read_url or None)
     cipher = FieldCipher.from_spec(settings.data_keys)
     ctx = HubContext(
         settings=settings,

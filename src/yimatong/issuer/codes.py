@@ -99,7 +99,7 @@ class CodeUseCases(IssuerCore):
             log.info("code refused: %s", exc.detail)  # the operator's reason; no code, no data
             raise
         try:
-            with self.db.read() as conn:
+            with self.db.replica() as conn:  # the primary unless YMT_DB_READ_URL is set
                 row = conn.execute(_STATUS_QUERY, {"sid": claims.sid}).first()
         except OperationalError:
             if reader is not None and reader.role != "checkpoint":

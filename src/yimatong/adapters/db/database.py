@@ -7,11 +7,14 @@ caller before its commit returns.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from yimatong.adapters.db.engine import make_engine
 
@@ -36,13 +39,22 @@ class UnitOfWork:
         self.committed = True
 
 
+log = logging.getLogger("yimatong.db")
+#: Seconds the primary serves replica reads after the replica failed to connect.
+REPLICA_BACKOFF = 30.0
+
+
 class Database:
-    def __init__(self, engine: Engine) -> None:
+    """The node's database; ``replica`` (``YMT_DB_READ_URL``) serves the status reads of 验码."""
+
+    def __init__(self, engine: Engine, replica: Engine | None = None) -> None:
         self.engine = engine
+        self.replica_engine = replica
+        self._replica_down_until = 0.0
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(make_engine(url))
+    def from_url(cls, url: str, read_url: str | None = None) -> Database:
+        return cls(make_engine(url), make_engine(read_url) if read_url else None)
 
     @property
     def dialect(self) -> str:
@@ -68,6 +80,29 @@ class Database:
                 if conn.in_transaction():
                     conn.rollback()
 
+    @contextmanager
+    def replica(self) -> Iterator[Connection]:
+        """A read-only connection to the read replica if there is one (it may lag the primary
+        by its replication delay: only for reads that tolerate it, such as a 验码 status); the
+        primary when there is none or it cannot be reached (then for ``REPLICA_BACKOFF`` s)."""
+        engine = self.replica_engine
+        if engine is None or time.monotonic() < self._replica_down_until:
+            engine = self.engine
+        try:
+            conn = engine.connect()
+        except OperationalError:
+            if engine is self.engine:
+                raise
+            log.warning("the read replica did not answer: reading from the primary for 30 s")
+            self._replica_down_until = time.monotonic() + REPLICA_BACKOFF
+            conn = self.engine.connect()
+        with conn:
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction():
+                    conn.rollback()
+
     def ping(self) -> None:
         """Raise unless the database answers a trivial query (``/readyz``)."""
         with self.read() as conn:
@@ -75,3 +110,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()
