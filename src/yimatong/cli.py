@@ -226,12 +226,18 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
     help="Over HTTP: a PostgreSQL server URL; a scratch database is made there and dropped "
     "after the run (default: SQLite).",
 )
+@click.option(
+    "--residents",
+    type=click.IntRange(1000, 10_000_000),
+    help="reassess: how many residents to load (default 100,000).",
+)
 def bench(
     name: str | None,
     as_json: bool,
     repeats: int | None,
     seconds: float | None,
     db_url: str | None,
+    residents: int | None,
 ) -> None:
     """Time one hot path against its physical limit measured in the same run.
 
@@ -247,7 +253,12 @@ def bench(
         return
     if name not in BENCHMARKS:
         _fail(f"no benchmark {name!r}; there are: {', '.join(BENCHMARKS)}", 2)
-    given: dict[str, Any] = {"repeats": repeats, "seconds": seconds, "db": db_url}
+    given: dict[str, Any] = {
+        "repeats": repeats,
+        "seconds": seconds,
+        "db": db_url,
+        "residents": residents,
+    }
     try:
         run(name, as_json=as_json, **{k: v for k, v in given.items() if v is not None})
     except RuntimeError as exc:

@@ -13,6 +13,7 @@ from yimatong.bench import http as _http  # noqa: F401  (registers http)
 from yimatong.bench import hub as _hub  # noqa: F401  (registers hub)
 from yimatong.bench import overload as _overload  # noqa: F401  (registers overload)
 from yimatong.bench import quick as _quick  # noqa: F401  (registers verify, issue, certlogic)
+from yimatong.bench import reassess as _reassess  # noqa: F401  (registers reassess)
 from yimatong.bench.core import BENCHMARKS, Outcome, Table, run
 
 __all__ = ["BENCHMARKS", "Outcome", "Table", "run"]
