@@ -201,6 +201,7 @@ def build_issuer(
             hub_keys=lambda: [
                 key_entry(k) for k in (pinned or (link.hub_keys if link else {})).values()
             ],
+            home_region=settings.region,
         )
     )
     return Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=service, link=link)

@@ -60,11 +60,25 @@ def test_the_page_asks_for_sign_in_and_only_a_checkpoint_gets_it(fed: Federation
         assert [k["kid"] for k in config["hub_keys"]] == [hub_kid]
         assert config["api"]["verify"] == "/v1/codes/verify"
         assert config["checkpoint"] == "hub-checkpoint"
+        assert config["home_region"] is None  # a hub checkpoint says where it stands
         assert "<title>核验点 · 国家平台</title>" in r.text  # nothing personal in the title
         worker = client.get("/checkpoint/sw.js")
         assert worker.headers["service-worker-allowed"] == "/checkpoint"
         assert worker.headers["content-type"].startswith("text/javascript")
         assert "__ROOT__" not in worker.text
+
+
+def test_an_issuers_checkpoint_page_stands_in_the_issuers_region_unless_told(
+    fed: Federation, tmp_path: Path
+) -> None:
+    with relay_issuer(fed, tmp_path) as gz, TestClient(gz.node.app) as issuer:
+        _signed_in(issuer, gz.checkpoint)
+        r = issuer.get("/checkpoint")
+        assert r.status_code == 200
+        config = json.loads(
+            re.search(r'id="checkpoint-config">(.*?)</script>', r.text, re.S).group(1)  # type: ignore[union-attr]
+        )
+        assert config["home_region"] == "520000"
 
 
 def test_the_relay_refuses_who_is_not_a_checkpoint_of_the_issuer(

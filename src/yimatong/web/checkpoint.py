@@ -147,9 +147,12 @@ def checkpoint_pages(
     node_kind: str,
     api: dict[str, str],
     hub_keys: Callable[[], Sequence[dict[str, Any]]],
+    home_region: str | None = None,
 ) -> APIRouter:
     """The page and its service worker. ``hub_keys``: the hub keys this node trusts, as the
-    trust list writes them (``kid``, ``alg``, ``public_key``), pinned by the page."""
+    trust list writes them (``kid``, ``alg``, ``public_key``), pinned by the page.
+    ``home_region``: where a checkpoint of this node stands unless its credential's scope or
+    its staff say otherwise (an issuer's own region; the hub has none)."""
     r = APIRouter(include_in_schema=False)
 
     @r.get("/checkpoint")
@@ -166,6 +169,7 @@ def checkpoint_pages(
             "hub_keys": list(hub_keys()),
             "checkpoint": caller.name,
             "scope": caller.scope,
+            "home_region": home_region,
             "worker": root + "/checkpoint/sw.js",
             "worker_scope": root + "/checkpoint",
         }

@@ -34,7 +34,8 @@ let verifier = null;
 
 async function build() {
   const s = settings();
-  $("region").value = s.region || (config.scope && config.scope.length === 6 ? config.scope : "");
+  $("region").value =
+    s.region || (config.scope && config.scope.length === 6 ? config.scope : "") || config.home_region || "";
   $("area").value = s.area || "";
   $("place-kind").value = s.place_kind || "any";
   $("gate").value = s.gate || "";
