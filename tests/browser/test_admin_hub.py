@@ -65,6 +65,15 @@ def clean(tab: Tab, base: str) -> None:
     assert not [m for m in tab.console if "Content Security Policy" in m], tab.console
 
 
+def test_the_hubs_door_links_its_pages_and_is_accessible(tab: Tab, base: str) -> None:
+    tab.page.goto(base + "/")
+    tab.page.get_by_role("link", name="管理后台").wait_for()
+    shot(tab, "hub-door")
+    clean(tab, base)
+    tab.page.get_by_role("link", name="管理后台").click()
+    tab.page.wait_for_url("**/signin/staff**")
+
+
 # ------------------------------------------------------------------------------ risk areas
 def test_an_authority_finds_a_street_raises_it_and_sees_it_in_history_and_list(
     tab: Tab, fed: Federation, base: str

@@ -60,6 +60,21 @@ HUB_PAGES = (
 )
 
 
+# ------------------------------------------------------------------------------ the door
+def test_the_hubs_address_shows_where_its_pages_are(db_url: str, tmp_path: Path) -> None:
+    node = build_hub(hub_settings(db_url, tmp_path), hosted=("540000",))
+    try:
+        with TestClient(node.app) as client:
+            r = client.get("/")
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+            for link in ('href="/admin"', 'href="/checkpoint"', 'href="/docs"',
+                         'href="/regions/540000/"'):  # fmt: skip
+                assert link in r.text, link
+            assert "<title>国家平台 · 国家平台</title>" in r.text
+    finally:
+        node.close()
+
+
 # ------------------------------------------------------------------------------ who may
 def test_without_a_session_every_admin_page_asks_for_sign_in(hub: Pages) -> None:
     for path in HUB_PAGES:

@@ -49,6 +49,7 @@ __all__ = ["HUB_ADMIN_PUBLIC_PATHS", "hub_admin_pages"]
 #: The hub's admin pages (each asks for sign-in itself).
 HUB_ADMIN_PUBLIC_PATHS = frozenset(
     {
+        "GET /",
         "GET /admin",
         "GET /admin/areas",
         "GET /admin/areas/{code}",
@@ -132,6 +133,14 @@ def hub_admin_pages(
             message=error_text(t_of(request), exc),
             back=back,
         )
+
+    # ------------------------------------------------------------- the hub's door
+    @r.get("/")
+    def door(request: Request) -> Response:
+        """What a newcomer sees at the hub's address: where the pages are."""
+        hosted = sorted((str(row.region), str(row.name))
+                        for row in ctx.registry.issuers_by_kind("hosted"))  # fmt: skip
+        return pages.render(request, "hub_home.html", hosted=hosted)
 
     # ------------------------------------------------------------------ home
     @r.get("/admin")

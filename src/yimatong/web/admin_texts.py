@@ -350,5 +350,28 @@ add_texts(
             "en": "Correction {id} is {status}.",
         },
         "admin.corr.decision": {"zh": "处理结果", "en": "Decision"},
+        # ------------------------------------------------------- the hub's door
+        "hub.home.title": {"zh": "国家平台", "en": "National hub"},
+        "hub.home.about": {
+            "zh": "各地健康码在此互认：信任列表、全国风险区域与入境政策、跨地区验码。",
+            "en": "Where every region's health code is recognised: the trust list, national "
+            "risk areas and entry policies, verification across regions.",
+        },
+        "hub.home.admin": {"zh": "管理后台", "en": "Administration"},
+        "hub.home.admin_hint": {
+            "zh": "风险区域、入境政策、发码机构、检测机构、统计图表（需凭证）",
+            "en": "risk areas, entry policies, issuers, labs, dashboards (credential needed)",
+        },
+        "hub.home.checkpoint": {"zh": "核验点", "en": "Checkpoint"},
+        "hub.home.checkpoint_hint": {
+            "zh": "扫码核验，离线也能判定（需核验点凭证）",
+            "en": "scan codes, decides offline too (checkpoint credential needed)",
+        },
+        "hub.home.hosted": {"zh": "{name}居民服务", "en": "{name}: residents' pages"},
+        "hub.home.hosted_hint": {
+            "zh": "本平台代为发码的地区（模式三）",
+            "en": "a region this hub issues codes for (Mode 3)",
+        },
+        "hub.home.docs": {"zh": "API 文档", "en": "API documentation"},
     }
 )
