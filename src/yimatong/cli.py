@@ -231,6 +231,11 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
     type=click.IntRange(1000, 10_000_000),
     help="reassess: how many residents to load (default 100,000).",
 )
+@click.option(
+    "--rows",
+    type=click.IntRange(20_000, 10_000_000),
+    help="ingest: how many lab results to upload (default 100,000).",
+)
 def bench(
     name: str | None,
     as_json: bool,
@@ -238,6 +243,7 @@ def bench(
     seconds: float | None,
     db_url: str | None,
     residents: int | None,
+    rows: int | None,
 ) -> None:
     """Time one hot path against its physical limit measured in the same run.
 
@@ -258,6 +264,7 @@ def bench(
         "seconds": seconds,
         "db": db_url,
         "residents": residents,
+        "rows": rows,
     }
     try:
         run(name, as_json=as_json, **{k: v for k, v in given.items() if v is not None})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from yimatong.bench import http as _http  # noqa: F401  (registers http)
 from yimatong.bench import hub as _hub  # noqa: F401  (registers hub)
+from yimatong.bench import ingest as _ingest  # noqa: F401  (registers ingest)
 from yimatong.bench import overload as _overload  # noqa: F401  (registers overload)
 from yimatong.bench import quick as _quick  # noqa: F401  (registers verify, issue, certlogic)
 from yimatong.bench import reassess as _reassess  # noqa: F401  (registers reassess)
