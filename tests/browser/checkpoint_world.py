@@ -161,6 +161,26 @@ def checkpoint_world(state: Path) -> Iterator[World]:
             yield World(fed, server, clock)
 
 
+@contextmanager
+def camera_browser(browser: Any, video: Path) -> Iterator[Any]:
+    """A Chromium of its own whose camera plays ``video`` (a Y4M file), permission granted."""
+    from tests.browser.conftest import ARGS, CHROMIUM
+
+    camera = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        yield camera
+    finally:
+        camera.close()
+
+
 def sign_in(tab: Tab, base: str, token: str) -> None:
     page = tab.page
     page.goto(base + "/checkpoint")

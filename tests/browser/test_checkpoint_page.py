@@ -11,6 +11,7 @@ import pytest
 
 from tests.browser.checkpoint_world import (
     World,
+    camera_browser,
     checkpoint_world,
     lists_ready,
     qr_matrix,
@@ -22,7 +23,7 @@ from tests.browser.checkpoint_world import (
     write_png,
     write_y4m,
 )
-from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, Tab
+from tests.browser.conftest import LiveServer, Tab
 
 
 @pytest.fixture(scope="module")
@@ -109,16 +110,7 @@ def test_the_camera_scans_a_code_and_decides(browser: Any, world: World, tmp_pat
     video = tmp_path / "qr.y4m"
     write_y4m(video, qr_pixels(qr_matrix(Tab(page), code), 640, 480))
     helper.close()
-    camera = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            *ARGS,
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ],
-    )
-    try:
+    with camera_browser(browser, video) as camera:
         context = camera.new_context(locale="zh-CN")
         context.grant_permissions(["camera"], origin=world.url)
         tab = Tab(context.new_page())
@@ -131,8 +123,6 @@ def test_the_camera_scans_a_code_and_decides(browser: Any, world: World, tmp_pat
         assert tab.page.get_attribute("#result", "data-outcome") == "CHECK"  # no temperature
         assert "需人工核验：缺少现场体温" in tab.page.inner_text("#result")
         assert tab.foreign_requests(world.url) == []
-    finally:
-        camera.close()
 
 
 def test_on_an_issuer_the_page_reaches_the_hub_only_through_its_relay(

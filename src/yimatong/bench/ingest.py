@@ -14,12 +14,8 @@ from __future__ import annotations
 import base64
 import random
 import statistics
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -27,7 +23,7 @@ import orjson
 from yimatong.adapters.crypto import Algorithm, signing_key_from_seed
 from yimatong.adapters.messages import batch_message, encode_signature
 from yimatong.bench.core import Outcome, Table, benchmark
-from yimatong.bench.live import scratch_database
+from yimatong.bench.live import in_process, scratch_database
 from yimatong.credentials import Caller
 from yimatong.domain.identity import check_character
 
@@ -35,23 +31,6 @@ __all__: list[str] = []
 
 BATCH = 20_000
 LAB = "bench-lab"
-
-
-@contextmanager
-def _hub(db_url: str | None) -> Iterator[Any]:
-    from yimatong.config import Settings
-    from yimatong.hub.app import build_hub
-
-    with tempfile.TemporaryDirectory(prefix="ymt-bench-ingest-") as tmp:
-        url = db_url or f"sqlite:///{Path(tmp) / 'hub.db'}"
-        settings = Settings.from_environ(
-            {"YMT_ROLE": "hub", "YMT_REGION": "000000", "YMT_STATE_DIR": tmp, "YMT_DB_URL": url}
-        ).with_defaults()
-        node = build_hub(settings, rng=random.Random(1))
-        try:
-            yield node
-        finally:
-            node.close()
 
 
 def _results(n: int, now: datetime) -> list[dict[str, Any]]:
@@ -118,7 +97,7 @@ def ingest(
     key = signing_key_from_seed(Algorithm.EDDSA, bytes([9]) * 32)
     now = datetime.now(UTC).replace(microsecond=0)
     results = _results(rows, now)
-    with scratch_database(db) as url, _hub(url) as node:
+    with scratch_database(db) as url, in_process("hub", url, rng=random.Random(1)) as node:
         labs = Labs(node.service)
         public = base64.b64encode(key.public.spki_der()).decode()
         answer = labs.register(Caller(role="admin", name="bench"), lab_id=LAB,

@@ -35,6 +35,7 @@ __all__ = [
     "Wrk",
     "cpu_seconds",
     "federation",
+    "in_process",
     "scratch_database",
     "serving",
 ]
@@ -84,6 +85,32 @@ def scratch_database(url: str | None) -> Iterator[str | None]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def in_process(role: str, db_url: str | None, **build: Any) -> Iterator[Any]:
+    """A node of ``role`` (issuer 330000 or the hub) built in this process on ``db_url`` (a
+    temporary SQLite file when None), its periodic jobs not started."""
+    from yimatong.config import Settings
+
+    region = "000000" if role == "hub" else "330000"
+    with tempfile.TemporaryDirectory(prefix=f"ymt-bench-{role}-") as tmp:
+        url = db_url or f"sqlite:///{Path(tmp) / 'node.db'}"
+        settings = Settings.from_environ(
+            {"YMT_ROLE": role, "YMT_REGION": region, "YMT_STATE_DIR": tmp, "YMT_DB_URL": url}
+        ).with_defaults()
+        if role == "hub":
+            from yimatong.hub.app import build_hub
+
+            node = build_hub(settings, **build)
+        else:
+            from yimatong.bootstrap import build_issuer
+
+            node = build_issuer(settings, start_sync=False, **build)
+        try:
+            yield node
+        finally:
+            node.close()
 
 
 @dataclass

@@ -19,19 +19,15 @@ rule runs. With fewer than 1,000,000 residents the 1 M figures are extrapolated 
 from __future__ import annotations
 
 import random
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, text
 
 from yimatong.adapters.db.tables import assessments, risk_periods, stays, subjects
 from yimatong.bench.core import Outcome, Table, benchmark
-from yimatong.bench.live import scratch_database
+from yimatong.bench.live import in_process, scratch_database
 
 __all__: list[str] = []
 
@@ -40,23 +36,6 @@ STAYS_EACH = 20
 CHUNK = 20_000
 ONE_PERCENT_STREET = "330106008"  # 西湖街道
 PROVINCE = "330000"
-
-
-@contextmanager
-def _node(db_url: str | None) -> Iterator[Any]:
-    from yimatong.bootstrap import build_issuer
-    from yimatong.config import Settings
-
-    with tempfile.TemporaryDirectory(prefix="ymt-bench-reassess-") as tmp:
-        url = db_url or f"sqlite:///{Path(tmp) / 'node.db'}"
-        settings = Settings.from_environ(
-            {"YMT_ROLE": "issuer", "YMT_REGION": "330000", "YMT_STATE_DIR": tmp, "YMT_DB_URL": url}
-        ).with_defaults()
-        node = build_issuer(settings, clock=lambda: NOW, rng=random.Random(1), start_sync=False)
-        try:
-            yield node
-        finally:
-            node.close()
 
 
 def _streets(node: Any) -> list[str]:
@@ -153,7 +132,10 @@ def reassess(
     del repeats, seconds  # one run: the data is the size
     import click
 
-    with scratch_database(db) as url, _node(url) as node:
+    with (
+        scratch_database(db) as url,
+        in_process("issuer", url, clock=lambda: NOW, rng=random.Random(1)) as node,
+    ):
         load = _load(node, residents, lambda line: click.echo(line, err=True))
         scan = _raw_scan(node)
         one, one_n = _change(node, ONE_PERCENT_STREET, 1)
