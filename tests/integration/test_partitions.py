@@ -23,7 +23,14 @@ from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
 from yimatong.adapters.db.partitions import AHEAD_DAYS, SPECS, partitions_of
 from yimatong.adapters.db.retention import Housekeeper
-from yimatong.adapters.db.tables import audit_log, stays, subjects, sync_state, test_results
+from yimatong.adapters.db.tables import (
+    audit_log,
+    case_facts,
+    stays,
+    subjects,
+    sync_state,
+    test_results,
+)
 from yimatong.issuer.sync import HubLink, SyncReport
 
 SID = "a" * 32
@@ -163,6 +170,12 @@ def test_the_migration_partitions_tables_that_hold_rows_and_keeps_them(fresh_pg:
     ]
     assert keys.get_pk_constraint("audit_log")["constrained_columns"] == ["id", "at"]
     assert keys.get_foreign_keys("stays")[0]["referred_table"] == "subjects"
+    # The other tables about a person: keys that hold the pseudonym (for Citus).
+    assert keys.get_pk_constraint("case_facts")["constrained_columns"] == ["sid", "id"]
+    assert keys.get_pk_constraint("corrections")["constrained_columns"] == ["sid", "id"]
+    assert [u["column_names"] for u in keys.get_unique_constraints("case_facts")] == [
+        ["sid", "origin"]
+    ]
 
     # And back: plain tables with the unique key on origin, every row still there.
     upgrade_down(fresh_pg, "0007")
@@ -171,9 +184,12 @@ def test_the_migration_partitions_tables_that_hold_rows_and_keeps_them(fresh_pg:
             assert conn.execute(text(f"SELECT * FROM {t} WHERE id < 4 ORDER BY id")).all() == rows
         kind = conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'stays'"))
         assert kind.scalar() == "r"
-    assert {u["name"] for u in inspect(engine).get_unique_constraints("stays")} == {
-        "uq_stays_origin"
+    back = inspect(engine)
+    assert {u["name"] for u in back.get_unique_constraints("stays")} == {"uq_stays_origin"}
+    assert {u["name"] for u in back.get_unique_constraints("case_facts")} == {
+        "uq_case_facts_origin"
     }
+    assert back.get_pk_constraint("case_facts")["constrained_columns"] == ["id"]
     upgrade(fresh_pg)
     engine.dispose()
 
@@ -297,6 +313,8 @@ def test_mirrored_rows_are_applied_once_however_often_they_come(issuer: Any, clo
         {"seq": 12, "sid": sid, "kind": "test", "region": "310000",
          "body": {"sampled_at": at, "reported_at": at, "outcome": "negative", "lab": "sh-1"},
          "created_at": at},
+        {"seq": 13, "sid": sid, "kind": "case", "region": "000000",
+         "body": {"status": "recovered", "since": at}, "created_at": at},
     ]  # fmt: skip
     link = HubLink(issuer.node.service, _FakeHub(items), clock=clock)
     db = issuer.node.db
@@ -320,6 +338,6 @@ def test_mirrored_rows_are_applied_once_however_often_they_come(issuer: Any, clo
     for t in threads:
         t.join()
     with db.read() as conn:
-        for table, seq in ((stays, 11), (test_results, 12)):
+        for table, seq in ((stays, 11), (test_results, 12), (case_facts, 13)):
             n = conn.execute(select(func.count()).where(table.c.origin == seq)).scalar()
             assert n == 1, table.name

@@ -37,6 +37,10 @@ so on PostgreSQL the keys differ from ``tables.py`` (which SQLite keeps as it is
   (one writer at a time under an advisory lock, origins already present skipped).
 - ``audit_log``: PRIMARY KEY (id, at).
 
+The other tables about a person (``BY_SID``) are not partitioned, but on PostgreSQL their keys
+lead with ``sid`` too: PRIMARY KEY (sid, id), UNIQUE (sid, origin), so that the same schema
+distributes by the pseudonym on Citus, which needs the distribution column in every key.
+
 ``postgres_metadata`` describes that shape, for the test that holds migrations to the models.
 """
 
@@ -118,6 +122,19 @@ SPECS: tuple[Spec, ...] = (
         primary_key=("sid", "id", "expires_at"),
     ),
     Spec("audit_log", "at", monthly=True, expiring=False, primary_key=("id", "at")),
+)
+
+#: The other tables about a person: on PostgreSQL their keys hold ``sid`` (migration 0009):
+#: PRIMARY KEY (sid, id), and UNIQUE (sid, origin) for mirrored ones (a feed seq has one sid);
+#: those looked up by id alone have an index on it. (table, mirrored, looked up by id)
+BY_SID: tuple[tuple[str, bool, bool], ...] = (
+    ("declarations", False, False),
+    ("corrections", False, True),
+    ("link_requests", False, True),
+    ("case_facts", True, False),
+    ("contact_facts", True, False),
+    ("quarantine_orders", True, False),
+    ("summaries", True, False),
 )
 
 _NAME = re.compile(r"^(?P<table>[a-z_]+)_p(?P<start>\d{8})$")
@@ -309,4 +326,14 @@ def postgres_metadata() -> MetaData:
         if "origin" in table.columns:
             table.c.origin.unique = False
             Index(f"ix_{spec.table}_origin", table.c.origin)
+    for name, mirrored, by_id in BY_SID:
+        table = shaped.tables[name]
+        if mirrored:
+            for constraint in list(table.constraints):
+                if isinstance(constraint, UniqueConstraint):
+                    table.constraints.discard(constraint)
+            table.c.origin.unique = False
+            table.append_constraint(UniqueConstraint("sid", "origin"))
+        if by_id:
+            Index(f"ix_{name}_id", table.c.id)
     return shaped

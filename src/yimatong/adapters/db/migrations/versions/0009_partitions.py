@@ -1,4 +1,4 @@
-"""partitions: stays, test_results and audit_log become range-partitioned on PostgreSQL
+"""partitions: stays, test_results and audit_log range-partitioned on PostgreSQL; keys hold sid
 
 Revision ID: 0009
 Revises: 0007
@@ -16,6 +16,9 @@ hour on a big node.
 
 The partitions' DDL is written out here rather than imported, so that this migration does
 what it did when it was written whatever the maintenance code becomes.
+
+The other tables about a person get keys that hold ``sid`` on PostgreSQL (``_BY_SID``), so that
+every large table can be distributed by the pseudonym on Citus (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -64,6 +67,19 @@ _TABLES: tuple[
         {},
         {"ix_audit_log_sid": ("sid",), "ix_audit_log_at": ("at",)},
     ),
+)
+#: The other tables about a person, on PostgreSQL: (table, mirrored, looked up by id alone).
+#: Their keys are widened to hold ``sid`` (PRIMARY KEY (sid, id), UNIQUE (sid, origin)), which
+#: a sharded PostgreSQL (Citus) needs of a table distributed by ``sid``; a feed seq has one
+#: sid, so UNIQUE (sid, origin) is as strict as UNIQUE (origin) was.
+_BY_SID: tuple[tuple[str, bool, bool], ...] = (
+    ("declarations", False, False),
+    ("corrections", False, True),
+    ("link_requests", False, True),
+    ("case_facts", True, False),
+    ("contact_facts", True, False),
+    ("quarantine_orders", True, False),
+    ("summaries", True, False),
 )
 #: Periods made ahead of today: days (daily tables) or months (monthly).
 _AHEAD_DAYS = 14
@@ -141,12 +157,44 @@ def upgrade() -> None:
             )
         for name, columns in indexes.items():
             op.execute(f"CREATE INDEX {name} ON {table} ({', '.join(columns)})")
+    _widen_keys()
+
+
+def _widen_keys() -> None:
+    for table, mirrored, by_id in _BY_SID:
+        op.execute(
+            f"ALTER TABLE {table} DROP CONSTRAINT pk_{table}, "
+            f"ADD CONSTRAINT pk_{table} PRIMARY KEY (sid, id)"
+        )
+        if mirrored:
+            op.execute(
+                f"ALTER TABLE {table} DROP CONSTRAINT uq_{table}_origin, "
+                f"ADD CONSTRAINT uq_{table}_sid_origin UNIQUE (sid, origin)"
+            )
+        if by_id:
+            op.execute(f"CREATE INDEX ix_{table}_id ON {table} (id)")
+
+
+def _narrow_keys() -> None:
+    for table, mirrored, by_id in _BY_SID:
+        if by_id:
+            op.execute(f"DROP INDEX ix_{table}_id")
+        if mirrored:
+            op.execute(
+                f"ALTER TABLE {table} DROP CONSTRAINT uq_{table}_sid_origin, "
+                f"ADD CONSTRAINT uq_{table}_origin UNIQUE (origin)"
+            )
+        op.execute(
+            f"ALTER TABLE {table} DROP CONSTRAINT pk_{table}, "
+            f"ADD CONSTRAINT pk_{table} PRIMARY KEY (id)"
+        )
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    _narrow_keys()
     for table, _key, _monthly, _pk, fks, indexes in _TABLES:
         seq = bind.execute(text(f"SELECT pg_get_serial_sequence('{table}', 'id')")).scalar()
         plain = f"{table}_plain"
