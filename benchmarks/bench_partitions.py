@@ -30,7 +30,7 @@ from yimatong.config import normalise_db_url
 _FILL = """
 INSERT INTO {table} (sid, area, arrived, left_at, source, origin, created_at, expires_at)
 SELECT 'a' || lpad(((g % 100000))::text, 31, '0'), '330106', :t0, :t0, 'scan', NULL, :t0,
-       :day0 + (((g - 1) / :per_day) || ' days')::interval + ((g % 86000) || ' seconds')::interval
+       :day0 + ({day} || ' days')::interval + ((g % 86000) || ' seconds')::interval
   FROM generate_series(1, :n) g
 """
 
@@ -40,6 +40,11 @@ def main() -> None:
     parser.add_argument("--db", required=True, help="a PostgreSQL URL to make the scratch db from")
     parser.add_argument("--rows", type=int, default=100_000, help="rows per day")
     parser.add_argument("--days", type=int, default=10)
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="rows of every day mixed through the table (default: in the order of their day)",
+    )
     args = parser.parse_args()
     admin_url = normalise_db_url(args.db)
     name = f"ymt_bench_part_{uuid.uuid4().hex[:8]}"
@@ -48,14 +53,14 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     try:
-        run(url, args.rows, args.days)
+        run(url, args.rows, args.days, interleave=args.interleave)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
-def run(url: str, per_day: int, days: int) -> None:
+def run(url: str, per_day: int, days: int, *, interleave: bool = False) -> None:
     upgrade(url)
     engine = create_engine(url)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -67,15 +72,16 @@ def run(url: str, per_day: int, days: int) -> None:
         conn.execute(text("ALTER TABLE stays_plain ADD PRIMARY KEY (id)"))
         conn.execute(text("CREATE INDEX ON stays_plain (sid, arrived)"))
         conn.execute(text("CREATE UNIQUE INDEX ON stays_plain (origin)"))
-    # Rows in the order of their day, as they arrive (each with now + the retention).
-    params = {"t0": today, "day0": today, "per_day": per_day, "n": n}
+    # By default rows come in the order of their day, as they arrive (now + the retention).
+    day = "(g % :days)" if interleave else "((g - 1) / :per_day)"
+    params = {"t0": today, "day0": today, "per_day": per_day, "days": days, "n": n}
     took: dict[str, float] = {}
     for table in ("stays_plain", "stays", "stays_plain", "stays"):  # interleaved, twice
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {table}"))
         start = time.perf_counter()
         with engine.begin() as conn:
-            conn.execute(text(_FILL.format(table=table)), params)
+            conn.execute(text(_FILL.format(table=table, day=day)), params)
         took[table] = time.perf_counter() - start  # the second run counts (warm)
     auto = create_engine(url, isolation_level="AUTOCOMMIT")
     with auto.connect() as conn:
