@@ -112,7 +112,12 @@ class Spec:
 
 SPECS: tuple[Spec, ...] = (
     Spec(
-        "stays", "expires_at", monthly=False, expiring=True, primary_key=("sid", "id", "expires_at")
+        "stays",
+        "expires_at",
+        monthly=False,
+        expiring=True,
+        primary_key=("sid", "id", "expires_at"),
+        references=("subjects",),
     ),
     Spec(
         "test_results",
@@ -278,9 +283,12 @@ def maintain(
             if not spec.expiring or _midnight(spec.next(start)) > now:
                 continue
             try:
+                # Counted before the drop's exclusive lock, not under it: nothing is written
+                # to a day that has expired (rows expire the retention after they are made).
+                with db.read() as conn:
+                    rows = int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar() or 0)  # noqa: S608
                 with db.uow() as uow:
                     _locks(uow.conn, spec)
-                    rows = int(uow.conn.execute(text(f"SELECT count(*) FROM {name}")).scalar() or 0)  # noqa: S608
                     uow.conn.execute(text(f"DROP TABLE {name}"))
                     uow.commit()
             except DBAPIError as exc:
