@@ -298,11 +298,22 @@ def db_upgrade(
 def db_purge(
     role: str | None, region: str | None, state_dir: Path | None, db_url: str | None
 ) -> None:
-    """Delete personal records whose retention has ended (run daily)."""
-    from yimatong.adapters.db.retention import purge_expired
+    """Delete personal records whose retention has ended (run daily).
+
+    On PostgreSQL this also drops the time partitions that have wholly expired and makes the
+    next ones, as the node's own daily job does.
+    """
+    from yimatong.adapters.db.database import Database
+    from yimatong.adapters.db.engine import upgrade
+    from yimatong.adapters.db.retention import housekeep
 
     settings = _node_settings(role, region, state_dir, db_url)
-    counts = _with_uow(settings, lambda conn, _c: purge_expired(conn, _now()))
+    upgrade(settings.db_url)
+    database = Database.from_url(settings.db_url)
+    try:
+        counts = housekeep(database, _now())
+    finally:
+        database.dispose()
     total = sum(counts.values())
     detail = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
     click.echo(f"purged {total} expired records" + (f" ({detail})" if detail else ""))

@@ -1,4 +1,9 @@
-"""Migrations and models agree, on both backends; upgrading twice is harmless."""
+"""Migrations and models agree, on both backends; upgrading twice is harmless.
+
+On PostgreSQL the time-partitioned tables (migration 0009) are compared in the shape they have
+there (``partitions.postgres_metadata``), and their partitions are left out: each is a table
+of its own to the catalogue, made and dropped by the housekeeper, not by a migration.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from yimatong.adapters.db.engine import upgrade
+from yimatong.adapters.db.partitions import is_partition_name, postgres_metadata
 from yimatong.adapters.db.tables import metadata
 from yimatong.legacy.store import metadata as legacy_metadata
 
@@ -22,12 +28,13 @@ def test_models_and_migrations_do_not_drift(db_url: str) -> None:
         obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
     ) -> bool:
         table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
-        return table not in foreign
+        return table not in foreign and not is_partition_name(table)
 
     with engine.connect() as conn:
         context = MigrationContext.configure(
             conn, opts={"compare_type": True, "include_object": ours}
         )
-        diff = compare_metadata(context, metadata)
+        expected = postgres_metadata() if conn.dialect.name == "postgresql" else metadata
+        diff = compare_metadata(context, expected)
     engine.dispose()
     assert diff == [], f"tables.py and the migrations differ; add a migration: {diff}"

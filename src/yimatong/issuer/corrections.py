@@ -45,7 +45,10 @@ class CorrectionUseCases(IssuerCore):
                         "an itinerary correction names the record", field="target_id"
                     )
                 owner = conn.execute(
-                    select(stays.c.sid).where(stays.c.id == target_id, stays.c.voided_at.is_(None))
+                    # By sid too: on PostgreSQL the key of stays leads with it (partitions.py).
+                    select(stays.c.sid).where(
+                        stays.c.sid == sid, stays.c.id == target_id, stays.c.voided_at.is_(None)
+                    )
                 ).first()
                 if owner is None or owner.sid != sid:
                     raise NotFound("no such itinerary record for this person")
@@ -128,7 +131,11 @@ class CorrectionUseCases(IssuerCore):
                 )
             )
             if accept and row.kind == "itinerary":
-                conn.execute(update(stays).where(stays.c.id == row.target_id).values(voided_at=now))
+                conn.execute(
+                    update(stays)
+                    .where(stays.c.sid == row.sid, stays.c.id == row.target_id)
+                    .values(voided_at=now)
+                )
             self._audit(conn, caller, "correction.decide", row.sid, note[:200], now)
             self.reassess(conn, row.sid, now)
             uow.commit()

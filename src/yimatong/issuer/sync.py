@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
+from yimatong.adapters.db.partitions import lock_mirror
 from yimatong.adapters.db.tables import (
     assessments,
     case_facts,
@@ -518,8 +519,35 @@ class HubLink:
 
     @staticmethod
     def _write(conn: Connection, rows: list[_Mirror]) -> set[str]:
-        """Insert mirror rows (each once, by origin); the sids that got something new."""
-        return {row.sid for row in rows if insert_ignore(conn, row.table, row.values)}
+        """Insert mirror rows (each once, by origin); the sids that got something new.
+
+        On PostgreSQL ``stays`` and ``test_results`` are partitioned and have no
+        ``UNIQUE (origin)`` (adapters/db/partitions.py says why), so "once" is kept here: the
+        writer holds the mirror lock until its commit, skips the origins already present and
+        any repeated in the page; the other tables' unique keys still back it up.
+        """
+        if not rows:
+            return set()
+        lock_mirror(conn)
+        wanted: dict[Table, set[int]] = {}
+        for row in rows:
+            wanted.setdefault(row.table, set()).add(row.seq)
+        present = {
+            (table.name, origin)
+            for table, seqs in wanted.items()
+            for origin in conn.execute(
+                select(table.c.origin).where(table.c.origin.in_(sorted(seqs)))
+            ).scalars()
+        }
+        touched: set[str] = set()
+        for row in rows:
+            key = (row.table.name, row.seq)
+            if key in present:
+                continue
+            present.add(key)
+            if insert_ignore(conn, row.table, row.values):
+                touched.add(row.sid)
+        return touched
 
     def _quarantine(self, conn: Connection, bad: list[_Bad], now: datetime) -> None:
         expires = now + self.service.retention

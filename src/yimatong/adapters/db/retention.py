@@ -1,7 +1,9 @@
 """Retention: every personal record expires, and the programme itself can end.
 
 ``purge_expired`` deletes what has passed its ``expires_at`` (run it daily: ``yimatong db
-purge`` from cron or a systemd timer); a subject that expires takes everything that hangs off
+purge`` from cron or a systemd timer, or let each node's ``Housekeeper`` do it; on PostgreSQL
+``housekeep`` first drops the time partitions that have wholly expired and makes the next
+ones, ``partitions.py``); a subject that expires takes everything that hangs off
 it (links, link requests, declarations, itineraries, status, corrections). ``sunset`` deletes
 every personal record of the node at once, for the day the programme ends — after it, destroy
 the node's secrets (``YMT_FEDERATION_SECRET``, ``YMT_DATA_KEYS``) too, so nothing left can be
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Table, delete, exists, select
 
+from yimatong.adapters.db import partitions
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.tables import (
     accounts,
@@ -42,7 +45,7 @@ from yimatong.adapters.db.tables import (
 )
 from yimatong.adapters.periodic import Periodic
 
-__all__ = ["PERSONAL_TABLES", "Housekeeper", "purge_expired", "sunset"]
+__all__ = ["PERSONAL_TABLES", "Housekeeper", "housekeep", "purge_expired", "sunset"]
 
 log = logging.getLogger("yimatong.retention")
 
@@ -117,6 +120,18 @@ def purge_expired(conn: Connection, now: datetime) -> dict[str, int]:
     return counts
 
 
+def housekeep(db: Database, now: datetime) -> dict[str, int]:
+    """What the daily job does: partitions (PostgreSQL), then ``purge_expired``; rows gone."""
+    counts = partitions.maintain(db, now) if db.dialect == "postgresql" else {}
+    with db.uow() as uow:
+        for name, n in purge_expired(uow.conn, now).items():
+            counts[name] = counts.get(name, 0) + n
+        uow.commit()
+    if counts:
+        log.info("purged %d expired records", sum(counts.values()))
+    return counts
+
+
 def sunset(conn: Connection) -> dict[str, int]:
     """Delete every personal record of this node; returns rows deleted by table."""
     counts: dict[str, int] = {}
@@ -146,13 +161,14 @@ class Housekeeper:
         self.interval = interval
         self._runner = Periodic("purge", self.run_once, interval.total_seconds())
 
-    def run_once(self) -> dict[str, int]:
-        with self.db.uow() as uow:
-            counts = purge_expired(uow.conn, self.clock())
-            uow.commit()
-        if counts:
-            log.info("purged %d expired records", sum(counts.values()))
-        return counts
+    def run_once(self, now: datetime | None = None) -> dict[str, int]:
+        """One round at ``now`` (the clock's time by default); rows gone by table.
+
+        On PostgreSQL the time partitions come first (``partitions.maintain``): expired ones
+        are dropped whole, their rows counted here, and the next days' are made ahead; the
+        row deletes then find only what expired in today's partition and in DEFAULT.
+        """
+        return housekeep(self.db, self.clock() if now is None else now)
 
     def start(self) -> None:
         self._runner.start()

@@ -12,6 +12,9 @@ Conventions:
 - every personal record has ``expires_at``; the purge job deletes what has expired.
 
 Alembic migrations under ``migrations/`` must match this metadata; a test fails on drift.
+On PostgreSQL, migration 0009 partitions ``stays``, ``test_results`` and ``audit_log`` by time
+and widens the keys of the tables about a person to hold ``sid``; ``partitions.py`` describes
+that shape (``postgres_metadata``), and SQLite keeps this one.
 """
 
 from __future__ import annotations
