@@ -37,6 +37,7 @@ from yimatong.issuer.services import IssuerService
 from yimatong.issuer.sync import HubLink
 from yimatong.web.admin import ISSUER_ADMIN_PUBLIC_PATHS, issuer_admin_pages
 from yimatong.web.checkpoint import CHECKPOINT_PUBLIC_PATHS, RELAY_API, checkpoint_pages, key_entry
+from yimatong.web.citizen import CITIZEN_PUBLIC_PATHS, citizen_pages
 from yimatong.web.pages import Pages, divisions_name, page_session
 from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
 from yimatong.web.session import cookie_name
@@ -162,7 +163,8 @@ def build_issuer(
         public_paths=PUBLIC_PATHS
         | PAGE_PUBLIC_PATHS
         | ISSUER_ADMIN_PUBLIC_PATHS
-        | CHECKPOINT_PUBLIC_PATHS,
+        | CHECKPOINT_PUBLIC_PATHS
+        | CITIZEN_PUBLIC_PATHS,
         health=lambda: {"role": "issuer", "region": settings.region, "version": __version__},
         gauges=lambda: sync_gauges({settings.region: service.sync_figures()}),
         limiter=service.limits,
@@ -186,6 +188,7 @@ def build_issuer(
         )
     )
     app.include_router(issuer_admin_pages(pages, service))
+    app.include_router(citizen_pages(pages, service, region=settings.region))
     app.include_router(issuer_router(service))
     app.include_router(api_federation.router(service))
     app.include_router(api_scans.router(service))

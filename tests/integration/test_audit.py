@@ -59,6 +59,9 @@ SELF_ONLY = {
         "GET /v1/link-requests",
         "POST /v1/link-requests/{request_id}/confirm",
         "DELETE /v1/link-requests/{request_id}",
+        # a proxy's read of these is audited (activity.read); the person's own is not
+        "GET /v1/subjects/{sid}/activity",
+        "GET /v1/subjects/{sid}/corrections",
     },
     "hub": set(),
 }

@@ -462,6 +462,8 @@ def test_every_route_about_a_person_refuses_strangers_other_roles_and_plain_prox
     bodies: dict[str, Any] = {
         "GET /v1/subjects/{sid}/health": None,
         "GET /v1/subjects/{sid}/proxies": None,
+        "GET /v1/subjects/{sid}/activity": None,
+        "GET /v1/subjects/{sid}/corrections": None,
         "DELETE /v1/subjects/{sid}/proxies/{account}": None,
         "PUT /v1/subjects/{sid}/proxies/{account}/grants": {"itinerary": True, "tests": True},
         "POST /v1/subjects/{sid}/lookup": {"checkpoint": "gate-1"},
@@ -480,6 +482,8 @@ def test_every_route_about_a_person_refuses_strangers_other_roles_and_plain_prox
     # What a linked proxy without grants may do (代办); every other route must refuse it.
     proxy_may = {
         "GET /v1/subjects/{sid}/health",
+        "GET /v1/subjects/{sid}/activity",  # cut to its grants (test_citizen_pages.py)
+        "GET /v1/subjects/{sid}/corrections",  # the proxy's own submissions
         "POST /v1/declarations",
         "POST /v1/itineraries",
         "POST /v1/codes",

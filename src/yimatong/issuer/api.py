@@ -319,6 +319,24 @@ def issuer_router(service: IssuerService) -> APIRouter:
     ) -> dict[str, Any]:
         return service.health(caller_of(request), sid, purpose=purpose or x_purpose)
 
+    @r.get(
+        "/v1/subjects/{sid}/activity",
+        tags=["citizen"],
+        summary="Who checked your code, which staff read your data, other regions' summaries",
+        responses=problem_responses(404),
+    )
+    def activity(sid: SID, request: Request) -> dict[str, Any]:
+        return service.activity(caller_of(request), sid)
+
+    @r.get(
+        "/v1/subjects/{sid}/corrections",
+        tags=["citizen"],
+        summary="The corrections you submitted for a person, with their status",
+        responses=problem_responses(404),
+    )
+    def my_corrections(sid: SID, request: Request) -> list[dict[str, Any]]:
+        return service.my_corrections(caller_of(request), sid)
+
     @r.post(
         "/v1/codes",
         status_code=201,

@@ -15,7 +15,9 @@ The use cases are grouped by subject, one module each, all on one shared state:
   the phone on record, or staff in person), and the person's view and control of their
   proxies and what each sees (``subjects`` builds on it);
 - ``codes``: 制码, 验码 (the hot path) and ``public_keys``;
-- ``corrections``: 纠错, submitted by citizens and decided by staff.
+- ``corrections``: 纠错, submitted by citizens and decided by staff;
+- ``activity``: what a person sees of the use of their data (who checked their code, which
+  staff read it, other regions' summaries) and their own corrections.
 
 Sign-in and risk areas are thin calls into ``accounts.PhoneBook`` and ``adapters.db.risk``,
 so they stay here.
@@ -31,6 +33,7 @@ from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import InvalidInput
 from yimatong.domain.facts import RiskLevel
 from yimatong.issuer.accounts import normalise_phone
+from yimatong.issuer.activity import ActivityUseCases
 from yimatong.issuer.codes import CodeUseCases
 from yimatong.issuer.core import Status
 from yimatong.issuer.corrections import CorrectionUseCases
@@ -39,7 +42,7 @@ from yimatong.issuer.subjects import CHINA_TZ, SubjectUseCases, TravelLeg
 __all__ = ["CHINA_TZ", "IssuerService", "Status", "TravelLeg", "set_risk_period"]
 
 
-class IssuerService(SubjectUseCases, CodeUseCases, CorrectionUseCases):
+class IssuerService(ActivityUseCases, SubjectUseCases, CodeUseCases, CorrectionUseCases):
     """Every use case of an issuer node; built once per node in ``bootstrap.py``."""
 
     # ------------------------------------------------------------------ sign-in
