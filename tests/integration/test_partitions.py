@@ -353,3 +353,27 @@ def test_mirrored_rows_are_applied_once_however_often_they_come(issuer: Any, clo
         for table, seq in ((stays, 11), (test_results, 12), (case_facts, 13)):
             n = conn.execute(select(func.count()).where(table.c.origin == seq)).scalar()
             assert n == 1, table.name
+
+
+def test_partition_ddl_on_stays_locks_subjects_first(fresh_pg: str) -> None:
+    """The order requests take them (a subject, then its stays), so the DDL adds no deadlock."""
+    from yimatong.adapters.db.partitions import _locks
+
+    upgrade(fresh_pg)
+    db = Database.from_url(fresh_pg)
+    _OPEN.append(db)
+    spec = next(s for s in SPECS if s.table == "stays")
+    with db.uow() as uow:
+        _locks(uow.conn, spec)
+        held = dict(
+            uow.conn.execute(
+                text(
+                    "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c "
+                    "ON c.oid = l.relation WHERE l.pid = pg_backend_pid() "
+                    "AND c.relname IN ('subjects', 'stays')"
+                )
+            ).all()
+        )
+        timeout = uow.conn.execute(text("SHOW lock_timeout")).scalar()
+    assert held == {"subjects": "ShareRowExclusiveLock", "stays": "AccessExclusiveLock"}
+    assert timeout == "500ms"
