@@ -234,6 +234,10 @@ class IssuerCore:
             raise type(exc)(exc.message, field=field) from None
         return code
 
+    def area_name(self, code: str) -> str:
+        """A region's full name ("浙江省 杭州市 西湖区 西湖街道"), or its code if unknown."""
+        return self._area_name(code)
+
     def _area_name(self, code: str) -> str:
         try:
             return " ".join(r.name for r in reversed(self.divisions.ancestors(code)))

@@ -133,6 +133,13 @@ def citizen_pages(
             raise errors.NotFound("no such person on your account")
         return {**people[n], "n": n}
 
+    def where(detail: Any, pick: int) -> str:
+        """The place a reason is about (a risk area), by name: "：浙江省 杭州市 西湖区 西湖街道"."""
+        area = detail.get("risk_area") or detail.get("area") if isinstance(detail, dict) else None
+        if not isinstance(area, str) or not area.isdigit():
+            return ""
+        return ("：" if pick == 0 else ": ") + service.area_name(area)
+
     def labels(request: Request, view: dict[str, Any]) -> dict[str, Any]:
         """The health view's colour, reasons and way back to green in the reader's language."""
         lang = pages.context(request)["lang"]
@@ -144,7 +151,7 @@ def citizen_pages(
             "reasons": [
                 {
                     "code": x["code"],
-                    "label": reason_label(x["code"])[pick],
+                    "label": reason_label(x["code"])[pick] + where(x.get("detail"), pick),
                     "detail": x.get("detail"),
                 }
                 for x in view.get("reasons", [])
