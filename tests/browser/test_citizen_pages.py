@@ -97,6 +97,13 @@ def test_sign_in_apply_declare_and_show_a_code_that_verifies_and_changes(
         no_violations(tab, "home, one person")
 
         page.goto(base + "/people/0/declare")
+        # The picker fills the area code: 浙江省 → 杭州市 → 西湖区 → 西湖街道.
+        for label, choice in (("省份", "浙江省"), ("城市", "杭州市"), ("区县", "西湖区"),
+                              ("街道/乡镇", "西湖街道")):  # fmt: skip
+            picker = page.locator("#itinerary").get_by_label(label, exact=True)
+            page.wait_for_function("(el) => !el.disabled", arg=picker.element_handle())
+            picker.select_option(label=choice)
+        page.wait_for_function("() => document.getElementById('area').value === '330106008'")
         no_violations(tab, "declare")
         page.get_by_label("体温（°C）").fill("36.5")
         page.get_by_role("button", name="提交申报").click()
