@@ -5,6 +5,7 @@ code comes after the refresh period; English and large text; axe on every page."
 from __future__ import annotations
 
 import base64
+import os
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -55,6 +56,14 @@ def node(tmp_path: Path) -> Iterator[tuple[Node, Inbox, FakeClock]]:
     built.close()
 
 
+def shot(tab: Tab, name: str) -> None:
+    """A screenshot to ``$YMT_SCREENSHOTS/citizen-NAME.png`` when that is set (never committed)."""
+    folder = os.environ.get("YMT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        tab.page.screenshot(path=str(Path(folder) / f"citizen-{name}.png"), full_page=True)
+
+
 def no_violations(tab: Tab, where: str) -> None:
     found = axe(tab)
     assert found == [], (where, found)
@@ -94,9 +103,17 @@ def test_sign_in_apply_declare_and_show_a_code_that_verifies_and_changes(
         page.get_by_role("button", name="提交申请").click()
         page.locator("#done").wait_for()
         assert "张**" in page.locator("#people").inner_text()
+        shot(tab, "home")
         no_violations(tab, "home, one person")
 
         page.goto(base + "/people/0/declare")
+        # The picker fills the area code: 浙江省 → 杭州市 → 西湖区 → 西湖街道.
+        for label, choice in (("省份", "浙江省"), ("城市", "杭州市"), ("区县", "西湖区"),
+                              ("街道/乡镇", "西湖街道")):  # fmt: skip
+            picker = page.locator("#itinerary").get_by_label(label, exact=True)
+            page.wait_for_function("(el) => !el.disabled", arg=picker.element_handle())
+            picker.select_option(label=choice)
+        page.wait_for_function("() => document.getElementById('area').value === '330106008'")
         no_violations(tab, "declare")
         page.get_by_label("体温（°C）").fill("36.5")
         page.get_by_role("button", name="提交申报").click()
@@ -119,6 +136,7 @@ def test_sign_in_apply_declare_and_show_a_code_that_verifies_and_changes(
         )
         assert answer.status_code == 200 and answer.json()["colour"] == "green"
         no_violations(tab, "my code")
+        shot(tab, "code")
         clock.advance(seconds=61)  # the node's clock: a minute on, a new code is due
         page.wait_for_function(
             "(old) => document.getElementById('code-qr').dataset.code !== old", arg=first,
@@ -140,5 +158,6 @@ def test_sign_in_apply_declare_and_show_a_code_that_verifies_and_changes(
         page.locator("#code-qr svg").wait_for()
         assert "large" in (page.locator("html").get_attribute("class") or "")
         no_violations(tab, "my code, English, large")
+        shot(tab, "code-en-large")
         assert tab.foreign_requests(base) == []
         assert not [m for m in tab.console if "Content Security Policy" in m]

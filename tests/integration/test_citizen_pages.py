@@ -287,3 +287,17 @@ def test_activity_shows_checks_and_staff_reads_and_a_proxy_sees_less(issuer: Iss
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     staff = issuer.client.get(f"/v1/subjects/{sid}/activity", headers=issuer.as_role("staff"))
     assert staff.status_code == 403
+
+
+def test_the_area_picker_lists_divisions_to_signed_in_citizens_only(issuer: Issuer) -> None:
+    assert issuer.client.get("/areas").status_code == 401
+    page_sign_in(issuer)
+    provinces = issuer.client.get("/areas").json()
+    assert {"code": "330000", "name": "浙江省"} in provinces
+    streets = issuer.client.get("/areas", params={"parent": "330106"}).json()
+    assert {"code": STREET, "name": "西湖街道"} in streets
+    assert issuer.client.get("/areas", params={"parent": "12"}).status_code == 422
+    assert issuer.client.get("/areas", params={"parent": "999999"}).status_code == 404
+    issuer.client.cookies.clear()
+    staff = issuer.client.get("/areas", headers=issuer.as_role("staff"))
+    assert staff.status_code == 403

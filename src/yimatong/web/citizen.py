@@ -32,6 +32,7 @@ from starlette.responses import Response
 
 from yimatong.credentials import Caller
 from yimatong.domain import errors
+from yimatong.domain.regions import Level
 from yimatong.domain.token import CodeKind
 from yimatong.issuer.api import (
     ApplicationRequest,
@@ -80,6 +81,7 @@ REFRESH_SECONDS = 60
 _MIN_REFRESH = 2
 
 _OTP = re.compile(r"[0-9]{6}")
+_AREA = re.compile(r"[0-9]{6}|[0-9]{9}")
 
 
 def _form_value(form: Any, name: str) -> str:
@@ -528,6 +530,30 @@ def citizen_pages(
                 request, who, error=_error_message(t, exc), status=status_of(exc), values=values
             )
         return pages.redirect(request, f"/people/{n}/declare?done=itinerary")
+
+    @r.get("/areas")
+    def areas(request: Request) -> Response:
+        """The declaration's area picker: the divisions directly under ``parent`` (the
+        provinces without one), as JSON. Public data, for signed-in citizens only."""
+        caller: Caller | None = getattr(request.state, "caller", None)
+        if caller is None:
+            raise errors.Unauthorized("sign in first")
+        if caller.role != "citizen":
+            raise errors.Forbidden("this needs one of the roles: citizen")
+        parent = request.query_params.get("parent", "")
+        if not parent:
+            found = list(service.divisions.regions(Level.PROVINCE))
+        elif _AREA.fullmatch(parent):
+            try:
+                found = service.divisions.children(parent)
+            except errors.InvalidInput:
+                raise errors.NotFound("no such division") from None
+        else:
+            raise errors.InvalidInput("parent is a 6- or 9-digit division code", field="parent")
+        return ORJSONResponse(
+            [{"code": a.code, "name": a.name} for a in found],
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
 
     # ------------------------------------------------------------- activity
     @r.get("/people/{n}/activity")

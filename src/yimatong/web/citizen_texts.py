@@ -187,6 +187,11 @@ add_texts(
             "zh": "例如 330106008（杭州市西湖区西湖街道）。",
             "en": "For example 330106008 (西湖街道, 西湖区, Hangzhou).",
         },
+        "citizen.pick.province": {"zh": "省份", "en": "Province"},
+        "citizen.pick.city": {"zh": "城市", "en": "City"},
+        "citizen.pick.county": {"zh": "区县", "en": "County or district"},
+        "citizen.pick.township": {"zh": "街道/乡镇", "en": "Street or township"},
+        "citizen.pick.choose": {"zh": "请选择", "en": "Choose"},
         "citizen.submit_declare": {"zh": "提交申报", "en": "Declare"},
         "citizen.itinerary": {"zh": "添加行程", "en": "Add a stay"},
         "citizen.area": {
