@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from yimatong.adapters import keystore
@@ -639,7 +639,9 @@ class HubLink:
     # ----------------------------------------------------------------- helpers
     def _mark_for_review(self, conn: Connection, areas: set[str], now: datetime) -> None:
         prefixes = {_prefix(a) for a in areas}
-        condition = or_(*(stays.c.area.startswith(p) for p in prefixes))
+        # A code and everything inside it share the prefix: a range the area index answers
+        # (':' sorts right after '9'), where LIKE 'p%' would read every stay.
+        condition = or_(*(and_(stays.c.area >= p, stays.c.area < p + ":") for p in prefixes))
         affected = select(stays.c.sid).where(condition, stays.c.voided_at.is_(None)).distinct()
         conn.execute(
             update(assessments).where(assessments.c.sid.in_(affected)).values(review_at=now)

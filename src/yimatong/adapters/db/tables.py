@@ -244,6 +244,7 @@ stays = Table(
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Index("ix_stays_sid_arrived", "sid", "arrived"),
+    Index("ix_stays_area", "area"),  # who stayed where a risk changed (issuer/sync.py)
 )
 
 test_results = Table(
