@@ -65,12 +65,6 @@ def request_class(method: str, path: str) -> int:
 
 
 @dataclass
-class _Waiter:
-    future: asyncio.Future[None]
-    since: float
-
-
-@dataclass
 class AdmissionPolicy:
     """The bookkeeping of one worker's admission, without the ASGI parts (tested alone)."""
 
@@ -78,7 +72,10 @@ class AdmissionPolicy:
     budget: float = 0.02  # seconds a request may wait for a slot
     service: float = 0.002  # running mean of the service time, seconds
     in_flight: int = 0
-    queues: tuple[deque[_Waiter], ...] = field(default_factory=lambda: (deque(), deque(), deque()))
+    #: per class, the futures of the requests waiting for a slot, oldest first
+    queues: tuple[deque[asyncio.Future[None]], ...] = field(
+        default_factory=lambda: (deque(), deque(), deque())
+    )
     admitted: list[int] = field(default_factory=lambda: [0, 0, 0])
     refused: list[int] = field(default_factory=lambda: [0, 0, 0])
 
@@ -92,18 +89,17 @@ class AdmissionPolicy:
         """A free slot and nobody of this class or a first one waiting for it."""
         return self.in_flight < self.limit and self.waiting_ahead(cls) == 0
 
-    def finished(self, took: float) -> None:
+    def finished(self, took: float | None) -> None:
+        """A slot is free; ``took`` (seconds) feeds the mean, None if nothing was served."""
         self.in_flight -= 1
-        self.service += (max(took, 1e-6) - self.service) * 0.05
+        if took is not None:
+            self.service += (max(took, 1e-6) - self.service) * 0.05
 
-    def next_waiter(self, now: float) -> _Waiter | None:
-        """Whom a free slot goes to: the oldest live waiter of the first class with one."""
+    def next_waiter(self) -> asyncio.Future[None] | None:
+        """Whom a free slot goes to: the oldest waiter of the first class with one."""
         for queue in self.queues:
-            while queue:
-                waiter = queue.popleft()
-                if waiter.future.done():  # timed out or gone
-                    continue
-                return waiter
+            if queue:
+                return queue.popleft()
         return None
 
     @property
@@ -143,21 +139,24 @@ class Admission:
             if policy.expected_wait(cls) > policy.budget:
                 await self._refuse(cls, send)
                 return
-            waiter = _Waiter(asyncio.get_running_loop().create_future(), self.monotonic())
-            policy.queues[cls].append(waiter)
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            queue = policy.queues[cls]
+            queue.append(waiter)
             try:
-                await asyncio.wait_for(asyncio.shield(waiter.future), policy.budget)
+                await asyncio.wait_for(asyncio.shield(waiter), policy.budget)
             except TimeoutError:
-                if not waiter.future.done():
-                    waiter.future.cancel()
+                if not waiter.done():  # still queued: it gives up its place, exactly
+                    queue.remove(waiter)
+                    waiter.cancel()
                     await self._refuse(cls, send)
                     return
                 # handed a slot just as the budget ran out: take it
-            except asyncio.CancelledError:
-                if waiter.future.done() and not waiter.future.cancelled():
-                    self._release(0.0)  # the slot handed to us goes on to the next
+            except asyncio.CancelledError:  # the client went away
+                if waiter.done():
+                    self._release(None)  # the slot handed to us goes on to the next
                 else:
-                    waiter.future.cancel()
+                    queue.remove(waiter)
+                    waiter.cancel()
                 raise
             # the slot was handed over by _release: in_flight already counts it
         else:
@@ -169,13 +168,13 @@ class Admission:
         finally:
             self._release(self.monotonic() - started)
 
-    def _release(self, took: float) -> None:
+    def _release(self, took: float | None) -> None:
         policy = self.policy
         policy.finished(took)
-        waiter = policy.next_waiter(self.monotonic())
+        waiter = policy.next_waiter()
         if waiter is not None:
             policy.in_flight += 1
-            waiter.future.set_result(None)
+            waiter.set_result(None)
 
     async def _refuse(self, cls: int, send: Send) -> None:
         self.policy.refused[cls] += 1

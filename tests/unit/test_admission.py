@@ -151,6 +151,7 @@ def test_a_request_that_waits_past_the_budget_gets_503_and_gives_up_its_place() 
         status, _, _ = await call(gate, "GET", "/late")  # waits 10 ms, the slot stays busy
         assert status == 503
         assert policy.refused[PAGE] == 1
+        assert [len(q) for q in policy.queues] == [0, 0, 0]  # its place is given up at once
         app.let_go("/busy")
         await busy
         assert policy.in_flight == 0
