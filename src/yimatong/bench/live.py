@@ -131,16 +131,24 @@ def _run(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_ready(
+    url: str,
+    *,
+    path: str = "/readyz",
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
+    """Until ``url + path`` answers 200 (90 s at most); a ``proc`` that exits is an error."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the node exited: {log.read_text()[-500:]}")
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text()[-500:] if log is not None else ""
+            raise RuntimeError(f"the node exited: {tail}")
         with suppress(httpx.HTTPError):
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+            if httpx.get(url + path, timeout=1).status_code == 200:
                 return
         time.sleep(0.1)
-    raise RuntimeError("the node did not become ready in 90 s")
+    raise RuntimeError(f"{url} did not become ready in 90 s")
 
 
 @contextmanager
@@ -169,7 +177,7 @@ def serving(
                 preexec_fn=_pin(SERVER_CPUS),
             )  # fmt: skip
         try:
-            _wait_ready(url, proc, log)
+            _wait_ready(url, proc=proc, log=log)
             code = _citizen_code(url, state)
             yield Node(url, state, checkpoint, code, proc)
         finally:
@@ -391,7 +399,7 @@ def federation(population: int = 3) -> Iterator[Federation]:
                 time.sleep(0.3)
             plan = json.loads(plan_path.read_text())
             for node in plan["nodes"]:
-                _wait_url(node["url"])
+                _wait_ready(node["url"], path="/healthz")  # the legacy node has no /readyz
                 for pid in _pids_serving(int(node["url"].rsplit(":", 1)[1])):
                     pin_process(pid, SERVER_CPUS)
             zj = next(n["url"] for n in plan["nodes"] if n["name"] == "zhejiang")
@@ -413,13 +421,3 @@ def _port_busy(port: int) -> bool:
         except OSError:
             return True
     return False
-
-
-def _wait_url(url: str) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        with suppress(httpx.HTTPError):
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in 90 s")
