@@ -117,3 +117,28 @@ def test_knowing_everything_never_asks_for_more(f: Facts) -> None:
             Outcome.PASS,
             Outcome.DENY,
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(rule=st.sampled_from(RULES), f=facts, assume=st.sets(st.sampled_from(["colour", "tests"])))
+def test_a_rule_reads_the_same_from_the_sections_it_names_as_from_all_facts(
+    rule: Any, f: Facts, assume: set[str]
+) -> None:
+    # decide() builds only the parts of the data its rule can reach (Policy.reads).
+    p = Policy(1, "330000", "any", 1, rule, "r", NOW - timedelta(days=1))
+    assert p.reads is not None and p.reads <= set(f.data())
+    assert _value(rule, f.data(assume, p.reads)) == _value(rule, f.data(assume))
+
+
+def test_the_sections_a_rule_reads_are_its_top_level_var_paths() -> None:
+    from yimatong.verifier.policy import sections_read
+
+    assert sections_read({"===": [{"var": "code.colour"}, "green"]}) == {"code"}
+    # a reduce lambda reads current/accumulator, not parts of the data
+    assert sections_read(RULES[len(demo_policies()) + 1]) == {"stays"}
+    assert sections_read({"and": [{"var": "tests.has_negative"}, {"var": "scan"}]}) == {
+        "tests",
+        "scan",
+    }
+    assert sections_read({"var": ""}) is None  # the whole context
+    assert sections_read(True) == frozenset()

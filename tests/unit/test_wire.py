@@ -794,3 +794,16 @@ def test_garbage_raises_invalid_code_and_nothing_else(code: str) -> None:
         verify_code_at(code, RING, NOW)
     with contextlib.suppress(InvalidCode):
         peek_code(code)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=1800), st.binary(min_size=1, max_size=40), st.integers(0, 60))
+def test_the_encoders_deflate_is_zlib_level_9_byte_for_byte(
+    noise: bytes, phrase: bytes, repeats: int
+) -> None:
+    # _deflate writes the zlib wrapper around a 4 KiB-window raw deflate (a fifth of zlib's
+    # state per code); for anything as short as a code it must be zlib's own stream.
+    from yimatong.adapters.wire.code import MAX_CODE_LENGTH, _deflate
+
+    data = (noise + phrase * repeats)[: MAX_CODE_LENGTH * 2 // 3]
+    assert _deflate(data) == zlib.compress(data, 9)

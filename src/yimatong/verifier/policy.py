@@ -115,6 +115,7 @@ FACT_SCHEMA: dict[str, Any] = {
 }
 
 _REGION = re.compile(r"[0-9]{6}")
+_NOTHING: frozenset[str] = frozenset()
 
 
 class Outcome(enum.Enum):
@@ -129,7 +130,11 @@ def parse_time(value: object, what: str = "time") -> datetime:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat(timespec="seconds") if value is not None else None
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:  # every time on the verify path is already UTC
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="seconds")
 
 
 def region_chain(region: str) -> list[str]:
@@ -148,6 +153,41 @@ def region_chain(region: str) -> list[str]:
 # Policies
 
 
+def sections_read(rule: Any) -> frozenset[str] | None:
+    """The top-level parts of the data (``code``, ``tests``, ...) that ``rule`` can read; None
+    when it reads the whole context (``{"var": ""}``). CertLogic paths are literal strings,
+    so this is exact; a ``reduce`` lambda reads only ``current`` and ``accumulator``."""
+    found: set[str] = set()
+    whole = False
+
+    def walk(expr: Any, top: bool) -> None:
+        nonlocal whole
+        if isinstance(expr, list):
+            for item in expr:
+                walk(item, top)
+            return
+        if not isinstance(expr, dict) or len(expr) != 1:
+            return
+        ((op, operands),) = expr.items()
+        if op == "var":
+            if top and isinstance(operands, str):
+                if operands == "":
+                    whole = True
+                found.add(operands.split(".", 1)[0])
+            elif top:
+                whole = True  # not a valid var; the evaluator decides what it means
+            return
+        if op == "reduce" and isinstance(operands, list) and len(operands) == 3:
+            walk(operands[0], top)
+            walk(operands[1], False)
+            walk(operands[2], top)
+            return
+        walk(operands, top)
+
+    walk(rule, True)
+    return None if whole else frozenset(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """One entry policy as the hub signs it; its rule is compiled once, when it is made."""
@@ -163,8 +203,13 @@ class Policy:
     set_by: str | None = None
     compiled: Compiled | None = field(init=False, repr=False, compare=False, default=None)
     error: str | None = field(init=False, repr=False, compare=False, default=None)
+    #: the PASS decision under this policy, made at the first PASS (it is the same every time)
+    passed: Decision | None = field(init=False, repr=False, compare=False, default=None)
+    #: the top-level parts of the facts its rule reads (None: all); see ``sections_read``
+    reads: frozenset[str] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "reads", sections_read(self.rule))
         try:
             object.__setattr__(self, "compiled", compile_rule(self.rule))
         except CertLogicError as exc:
@@ -373,36 +418,21 @@ class Facts:
             changes.update(tests_known=True, hours_since_negative=0)
         return replace(self, **changes)
 
-    def data(self, assume: Iterable[str] = ()) -> dict[str, Any]:
-        """The CertLogic data context; facts named in ``assume`` get their favourable value."""
-        assumed = frozenset(assume)
-        colour = self.colour
-        if colour is None and "colour" in assumed:
-            colour = "green"
-        hours = self.hours_since_negative
-        has_negative: bool | None = hours is not None
-        if not self.tests_known:
-            if "tests" in assumed:
-                hours, has_negative = 0, True
-            else:
-                has_negative = None
-        sampled = None
-        if hours is not None:
-            sampled = _iso(datetime.fromtimestamp(self.now.timestamp() - hours * 3600, UTC))
-        temperature = (
-            round(self.temperature * 10)
-            if self.temperature is not None
-            else (FAVOURABLE_TEMPERATURE if "temperature" in assumed else None)
-        )
-        stays = []
-        for s in self.stays:
-            days = s.days_ago
-            if days is None and "stays" in assumed:
-                days = FAVOURABLE_DAYS_AGO
-            stays.append({"level": s.level, "days_ago": days, "area": s.area, "source": s.source})
-        now = _iso(self.now)
-        return {
-            "code": {
+    def data(
+        self, assume: Iterable[str] = (), sections: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        """The CertLogic data context; facts named in ``assume`` get their favourable value.
+
+        ``sections``: only these top-level parts (``Policy.reads``, what its rule can reach);
+        None for all of them. A rule reads the same values either way.
+        """
+        assumed = frozenset(assume) if assume else _NOTHING
+        data: dict[str, Any] = {}
+        if sections is None or "code" in sections:
+            colour = self.colour
+            if colour is None and "colour" in assumed:
+                colour = "green"
+            data["code"] = {
                 "colour": colour,
                 "signed_colour": self.signed_colour,
                 "kind": self.kind,
@@ -411,28 +441,56 @@ class Facts:
                 "issued_at": _iso(self.issued_at),
                 "colour_since": _iso(self.colour_since),
                 "reasons": list(self.reasons),
-            },
-            "status": {
+            }
+        if sections is None or "status" in sections:
+            data["status"] = {
                 "online": self.online,
                 "source": self.source,
                 "colour": self.online_colour,
                 "reasons": list(self.online_reasons),
-            },
-            "tests": {
+            }
+        if sections is None or "tests" in sections:
+            hours = self.hours_since_negative
+            has_negative: bool | None = hours is not None
+            if not self.tests_known:
+                if "tests" in assumed:
+                    hours, has_negative = 0, True
+                else:
+                    has_negative = None
+            sampled = None
+            if hours is not None:
+                sampled = _iso(datetime.fromtimestamp(self.now.timestamp() - hours * 3600, UTC))
+            data["tests"] = {
                 "has_negative": has_negative,
                 "hours_since_negative": hours,
                 "negative_sampled_at": sampled,
-            },
-            "stays": stays,
-            "scan": {"temperature_decidegrees": temperature, "place_kind": self.place_kind},
-            "external": {
-                "now": now,
+            }
+        if sections is None or "stays" in sections:
+            stays = []
+            for s in self.stays:
+                days = s.days_ago
+                if days is None and "stays" in assumed:
+                    days = FAVOURABLE_DAYS_AGO
+                stays.append(
+                    {"level": s.level, "days_ago": days, "area": s.area, "source": s.source}
+                )
+            data["stays"] = stays
+        if sections is None or "scan" in sections:
+            temperature = (
+                round(self.temperature * 10)
+                if self.temperature is not None
+                else (FAVOURABLE_TEMPERATURE if "temperature" in assumed else None)
+            )
+            data["scan"] = {"temperature_decidegrees": temperature, "place_kind": self.place_kind}
+        if sections is None or "external" in sections:
+            data["external"] = {
+                "now": _iso(self.now),
                 "region": self.region,
                 "place_kind": self.place_kind,
                 "online": self.online,
                 "area_level": self.area_level,
-            },
-        }
+            }
+        return data
 
 
 def stays_from_reasons(reasons: Sequence[Any], now: datetime) -> tuple[StayFact, ...]:
@@ -651,34 +709,41 @@ def decide(policies: PolicySet | None, facts: Facts) -> Decision:
     policy = policies.select(facts.region, facts.place_kind, facts.now)
     if policy is None:
         policy = NATIONAL_DEFAULT
-    where_zh, where_en = _policy_label(policy)
-    if policy.compiled is None:
+    compiled, reads = policy.compiled, policy.reads
+    if compiled is None:
+        where_zh, where_en = _policy_label(policy)
         return Decision(
             Outcome.CHECK,
             (f"{where_zh}无法执行：{policy.error}",),
             (f"{where_en} cannot be applied: {policy.error}",),
             policy,
         )
-    compiled = policy.compiled
 
     def passes(assume: Iterable[str]) -> bool:
         try:
-            return compiled(facts.data(assume)) is True
+            return compiled(facts.data(assume, reads)) is True
         except CertLogicEvaluationError:
             return False
 
     failure: CertLogicEvaluationError | None = None
     try:
-        value = compiled(facts.data())
+        value = compiled(facts.data((), reads))
     except CertLogicEvaluationError as exc:
         failure, value = exc, None
     if value is True:
-        return Decision(
-            Outcome.PASS,
-            (f"符合{where_zh}：{policy.description}",),
-            (f"meets {where_en}: {policy.description}",),
-            policy,
-        )
+        # Most scans pass, and a PASS under a policy reads the same every time: made once.
+        passed = policy.passed
+        if passed is None:
+            where_zh, where_en = _policy_label(policy)
+            passed = Decision(
+                Outcome.PASS,
+                (f"符合{where_zh}：{policy.description}",),
+                (f"meets {where_en}: {policy.description}",),
+                policy,
+            )
+            object.__setattr__(policy, "passed", passed)
+        return passed
+    where_zh, where_en = _policy_label(policy)
     unknown = facts.unknown()
     if unknown and passes(unknown):
         needed = tuple(u for u in unknown if passes((u,))) or unknown
@@ -701,7 +766,7 @@ def decide(policies: PolicySet | None, facts: Facts) -> Decision:
 
     def holds(candidate: Facts) -> bool:
         try:
-            return compiled(candidate.data(candidate.unknown())) is True
+            return compiled(candidate.data(candidate.unknown(), reads)) is True
         except CertLogicEvaluationError:
             return False
 

@@ -1,4 +1,4 @@
-"""COSE_Sign1 (RFC 9052 §4.2) on cbor2, for the one profile yimatong uses.
+"""COSE_Sign1 (RFC 9052 §4.2), for the one profile yimatong uses.
 
 Why not ``pycose`` or ``cose``: both are ~30x slower on the verification path and neither
 decodes under cbor2 6 (DESIGN §8); the structure is four CBOR items.
@@ -24,9 +24,6 @@ EU certificate ecosystem emits both; it is unambiguous (0x84 versus 0xD2).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import cbor2
 
 from yimatong.adapters.crypto import BadSignature, SigningKey, VerifyingKey
 
@@ -53,9 +50,10 @@ _EMPTY_MAP = b"\xa0"
 _SIGNATURE1 = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
 _EMPTY_BSTR = b"\x40"
 
-# cbor2 6 decodes the content of a tag immutably (tuple, frozendict), untagged items mutably.
-_ARRAYS = (list, tuple)
-_MAPS = (dict, type(cbor2.loads(b"\xa0", immutable=True)))
+# Additional information 24..27: the argument follows in 1, 2, 4 or 8 bytes, and is only
+# then the shortest form when it does not fit in the width below.
+_WIDTHS = {24: 1, 25: 2, 26: 4, 27: 8}
+_SHORTEST = {1: 24, 2: 0x100, 4: 0x10000, 8: 0x100000000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,49 +109,75 @@ def sign1(payload: bytes, key: SigningKey) -> bytes:
     return _TAG18 + _ARRAY4 + _bstr(protected) + _EMPTY_MAP + _bstr(payload) + _bstr(signature)
 
 
+def _argument(data: bytes, i: int, major: int) -> tuple[int, int]:
+    """The argument of the CBOR head at ``data[i]`` of type ``major``, and where its content
+    starts. Only the shortest form is accepted (RFC 8949 §4.2.1); ``IndexError`` past the end."""
+    initial = data[i]
+    if initial >> 5 != major:
+        raise ValueError("unexpected CBOR type")
+    n = initial & 0x1F
+    if n < 24:
+        return n, i + 1
+    width = _WIDTHS.get(n)
+    if width is None:
+        raise ValueError("indefinite or reserved CBOR length")
+    end = i + 1 + width
+    if end > len(data):
+        raise IndexError("truncated CBOR head")
+    value = int.from_bytes(data[i + 1 : end], "big")
+    if value < _SHORTEST[width]:
+        raise ValueError("CBOR argument not in its shortest form")
+    return value, end
+
+
+def _bytes_at(data: bytes, i: int) -> tuple[bytes, int]:
+    length, start = _argument(data, i, 2)
+    end = start + length
+    if end > len(data):
+        raise ValueError("bstr runs past the end")
+    return data[start:end], end
+
+
 def parse_sign1(data: bytes) -> Sign1:
-    """Parse (not verify) a COSE_Sign1 of our profile; ``ValueError`` on anything else."""
+    """Parse (not verify) a COSE_Sign1 of our profile; ``ValueError`` on anything else.
+
+    The profile has one encoding, so it is read byte by byte — tag, array(4), bstr, empty
+    map, bstr, bstr, end — rather than decoded generically and re-encoded to compare: any
+    other shape, type, length form or trailing byte stops at the first byte that differs.
+    """
     try:
-        obj: Any = cbor2.loads(data, max_depth=4, allow_indefinite=False)
-    except Exception as exc:  # cbor2 raises several types on hostile input; all mean "not CBOR"
-        raise ValueError("not CBOR") from exc
-    tagged = type(obj) is cbor2.CBORTag
-    if tagged:
-        if obj.tag != COSE_SIGN1_TAG:
-            raise ValueError("not a COSE_Sign1 tag")
-        obj = obj.value
-    if type(obj) not in _ARRAYS or len(obj) != 4:
-        raise ValueError("COSE_Sign1 is an array of four items")
-    protected, unprotected, payload, signature = obj
-    if (
-        type(protected) is not bytes
-        or type(unprotected) not in _MAPS
-        or type(payload) is not bytes
-        or type(signature) is not bytes
-    ):
-        raise ValueError("COSE_Sign1 items have the wrong types")
-    if unprotected:
-        raise ValueError("the unprotected header must be empty")
-    canonical = _ARRAY4 + _bstr(protected) + _EMPTY_MAP + _bstr(payload) + _bstr(signature)
-    if (_TAG18 + canonical if tagged else canonical) != data:
-        raise ValueError("COSE_Sign1 is not canonically encoded or has trailing bytes")
-    alg, kid = _parse_protected(protected)
+        i = 1 if data[:1] == _TAG18 else 0
+        if data[i : i + 1] != _ARRAY4:
+            raise ValueError("COSE_Sign1 is a tag-18 array of four items")
+        protected, i = _bytes_at(data, i + 1)
+        if data[i : i + 1] != _EMPTY_MAP:
+            raise ValueError("the unprotected header must be an empty map")
+        payload, i = _bytes_at(data, i + 1)
+        signature, i = _bytes_at(data, i)
+        if i != len(data):
+            raise ValueError("trailing bytes after the COSE_Sign1")
+        alg, kid = _parse_protected(protected)
+    except IndexError:
+        raise ValueError("truncated COSE_Sign1") from None
     return Sign1(alg=alg, kid=kid, protected=protected, payload=payload, signature=signature)
 
 
 def _parse_protected(protected: bytes) -> tuple[int, bytes]:
-    try:
-        header: Any = cbor2.loads(protected, max_depth=2, allow_indefinite=False)
-    except Exception as exc:
-        raise ValueError("protected header is not CBOR") from exc
-    if type(header) is not dict or len(header) != 2:
+    """``{1: alg, 4: kid}`` exactly, in that order and shortest form (IndexError if short)."""
+    if protected[:2] != b"\xa2\x01":
         raise ValueError("protected header must hold exactly alg and kid")
-    alg = header.get(HEADER_ALG)
-    kid = header.get(HEADER_KID)
-    if type(alg) is not int or type(kid) is not bytes or not 0 < len(kid) <= MAX_KID_LENGTH:
-        raise ValueError("protected header must hold an int alg and a short bstr kid")
-    if _protected(alg, kid) != protected:
-        raise ValueError("protected header is not canonically encoded")
+    major = protected[2] >> 5
+    if major > 1:
+        raise ValueError("protected header must hold an int alg")
+    n, i = _argument(protected, 2, major)
+    alg = n if major == 0 else -1 - n
+    if protected[i : i + 1] != b"\x04":
+        raise ValueError("protected header must hold exactly alg and kid")
+    kid, i = _bytes_at(protected, i + 1)
+    if i != len(protected):
+        raise ValueError("trailing bytes in the protected header")
+    if not 0 < len(kid) <= MAX_KID_LENGTH:
+        raise ValueError("protected header must hold a short bstr kid")
     return alg, kid
 
 
