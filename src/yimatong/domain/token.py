@@ -158,7 +158,8 @@ def _to_second(value: datetime) -> datetime:
 
 
 def _require_whole_seconds(value: datetime, name: str) -> None:
-    require_aware(value, name)
+    if type(value) is not datetime or value.tzinfo is not UTC:  # the usual case, checked fast
+        require_aware(value, name)
     if value.microsecond:
         raise ValueError(f"{name} must have whole-second precision")
 

@@ -104,9 +104,11 @@ def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -
 
 def sign1(payload: bytes, key: SigningKey) -> bytes:
     """A tagged COSE_Sign1 over ``payload``, with ``alg`` and ``kid`` from ``key``."""
-    protected = _protected(key.alg.value, key.kid)
-    signature = key.sign(sig_structure(protected, payload))
-    return _TAG18 + _ARRAY4 + _bstr(protected) + _EMPTY_MAP + _bstr(payload) + _bstr(signature)
+    protected = _bstr(_protected(key.alg.value, key.kid))
+    payload = _bstr(payload)
+    # The Sig_structure and the message share their encoded protected header and payload.
+    signature = key.sign(_SIGNATURE1 + protected + _EMPTY_BSTR + payload)
+    return _TAG18 + _ARRAY4 + protected + _EMPTY_MAP + payload + _bstr(signature)
 
 
 def _argument(data: bytes, i: int, major: int) -> tuple[int, int]:
