@@ -179,6 +179,11 @@ def build_issuer(
         node_kind="issuer",
         session=page_session,
     )
+    # Routes are matched in the order they are included: the API a checkpoint calls (验码,
+    # scans) first, then the pages, so the hot path does not walk every page's pattern.
+    app.include_router(issuer_router(service))
+    app.include_router(api_scans.router(service))
+    app.include_router(api_federation.router(service))
     app.include_router(
         basic_pages(
             pages,
@@ -189,9 +194,6 @@ def build_issuer(
     )
     app.include_router(issuer_admin_pages(pages, service))
     app.include_router(citizen_pages(pages, service, region=settings.region))
-    app.include_router(issuer_router(service))
-    app.include_router(api_federation.router(service))
-    app.include_router(api_scans.router(service))
     # The checkpoint page reaches the hub only through this issuer's relay.
     relay = HubRelay(hub, region=settings.region, db=db, clock=clock)
     app.include_router(api_relay.router(relay))

@@ -140,6 +140,37 @@ def caller_of(request: Request) -> Caller:
 def issuer_router(service: IssuerService) -> APIRouter:
     r = APIRouter(default_response_class=ORJSONResponse)
 
+    # 验码 first: routes are matched in order, and this is the one a checkpoint calls.
+    @r.post(
+        "/v1/codes/verify",
+        tags=["checkpoint"],
+        summary="验码: verify a code; answers the current colour and a masked identity",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": VerifyRequest.model_json_schema()}},
+            }
+        },
+    )
+    async def verify(request: Request) -> Response:
+        caller = caller_of(request)
+        if caller.role not in ("checkpoint", "staff", "admin", "node"):
+            raise Forbidden("this needs one of the roles: checkpoint, staff, admin, node")
+        body = await json_body(request)
+        code = body.get("code") if isinstance(body, dict) else None
+        if not isinstance(code, str) or not code or len(code) > 2560:
+            raise InvalidInput("code must be a string of at most 2560 characters", field="code")
+        if caller.role in ("checkpoint", "node"):
+            # The hot path: a checkpoint's read is accounted for by its scan, and the hub's
+            # (Mode 2) is audited at the hub, which knows who asked it.
+            return ORJSONResponse(await run_in_threadpool(service.verify, code))
+        where = body.get("checkpoint")
+        purpose = f"验码 at {where}"[:200] if isinstance(where, str) and where.strip() else None
+        answer = await run_in_threadpool(
+            partial(service.verify, code, reader=caller, purpose=purpose)
+        )
+        return ORJSONResponse(answer)
+
     @r.post(
         "/v1/auth/otp",
         status_code=202,
@@ -346,36 +377,6 @@ def issuer_router(service: IssuerService) -> APIRouter:
     )
     def generate(body: CodeRequest, request: Request) -> dict[str, Any]:
         return service.generate_code(caller_of(request), body.subject, CodeKind(body.kind))
-
-    @r.post(
-        "/v1/codes/verify",
-        tags=["checkpoint"],
-        summary="验码: verify a code; answers the current colour and a masked identity",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": VerifyRequest.model_json_schema()}},
-            }
-        },
-    )
-    async def verify(request: Request) -> Response:
-        caller = caller_of(request)
-        if caller.role not in ("checkpoint", "staff", "admin", "node"):
-            raise Forbidden("this needs one of the roles: checkpoint, staff, admin, node")
-        body = await json_body(request)
-        code = body.get("code") if isinstance(body, dict) else None
-        if not isinstance(code, str) or not code or len(code) > 2560:
-            raise InvalidInput("code must be a string of at most 2560 characters", field="code")
-        if caller.role in ("checkpoint", "node"):
-            # The hot path: a checkpoint's read is accounted for by its scan, and the hub's
-            # (Mode 2) is audited at the hub, which knows who asked it.
-            return ORJSONResponse(await run_in_threadpool(service.verify, code))
-        where = body.get("checkpoint")
-        purpose = f"验码 at {where}"[:200] if isinstance(where, str) and where.strip() else None
-        answer = await run_in_threadpool(
-            partial(service.verify, code, reader=caller, purpose=purpose)
-        )
-        return ORJSONResponse(answer)
 
     @r.post(
         "/v1/corrections",
