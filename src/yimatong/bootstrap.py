@@ -43,7 +43,14 @@ from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
 from yimatong.web.session import cookie_name
 from yimatong.web_common import PUBLIC_PATHS, install_common, sync_gauges
 
-__all__ = ["Node", "build_issuer", "ensure_signing_key", "make_authenticator", "system_clock"]
+__all__ = [
+    "Node",
+    "TokenAuthenticator",
+    "build_issuer",
+    "ensure_signing_key",
+    "make_authenticator",
+    "system_clock",
+]
 
 log = logging.getLogger("yimatong")
 
@@ -219,21 +226,35 @@ def _pinned_hub_keys(settings: Settings) -> dict[bytes, VerifyingKey] | None:
     return {key.kid: key}
 
 
-def make_authenticator(
-    db: Database, clock: Callable[[], datetime]
-) -> Callable[[str], Caller | None]:
-    """Bearer token → Caller: citizens' sessions (``ymt_s_``) and credentials (``ymt_c_``)."""
-    credentials = CredentialCache()
+class TokenAuthenticator:
+    """Bearer token → Caller: citizens' sessions (``ymt_s_``) and credentials (``ymt_c_``).
 
-    def authenticate(token: str) -> Caller | None:
+    Calling it may read the database (run it off the event loop); ``cached`` answers a
+    credential the cache holds without any I/O, so the checkpoint's hot path stays on the loop.
+    """
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+        self.credentials = CredentialCache()
+
+    def __call__(self, token: str) -> Caller | None:
         if token.startswith("ymt_s_"):
-            with db.read() as conn:
-                return PhoneBook.session_caller(conn, token, now=clock())
+            with self.db.read() as conn:
+                return PhoneBook.session_caller(conn, token, now=self.clock())
         if token.startswith("ymt_c_"):
-            return credentials.lookup(db.read, hash_token(token))
+            return self.credentials.lookup(self.db.read, hash_token(token))
         return None
 
-    return authenticate
+    def cached(self, token: str) -> Caller | None:
+        if token.startswith("ymt_c_"):
+            return self.credentials.peek(hash_token(token))
+        return None
+
+
+def make_authenticator(db: Database, clock: Callable[[], datetime]) -> TokenAuthenticator:
+    """The node's authenticator (see ``TokenAuthenticator``)."""
+    return TokenAuthenticator(db, clock)
 
 
 def ensure_signing_key(

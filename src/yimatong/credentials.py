@@ -117,6 +117,13 @@ class CredentialCache:
         self._entries: dict[bytes, tuple[float, Caller]] = {}
         self._lock = threading.Lock()
 
+    def peek(self, token_hash: bytes) -> Caller | None:
+        """The caller while its entry is fresh; None otherwise (no database, never blocks)."""
+        hit = self._entries.get(token_hash)
+        if hit is not None and hit[0] > self._monotonic():
+            return hit[1]
+        return None
+
     def lookup(
         self, conn_factory: Callable[[], AbstractContextManager[Connection]], token_hash: bytes
     ) -> Caller | None:

@@ -543,6 +543,18 @@ class Metrics:
 Authenticator = Callable[[str], Caller | None]
 
 
+async def authenticate_off_loop(authenticate: Authenticator, token: str) -> Caller | None:
+    """``authenticate(token)`` without blocking the event loop: a credential the
+    authenticator's cache holds (its ``cached``, where it has one) is answered here; anything
+    that needs the database (a session, a cache miss) runs in the thread pool."""
+    cached = getattr(authenticate, "cached", None)
+    if cached is not None:
+        hit: Caller | None = cached(token)
+        if hit is not None:
+            return hit
+    return await run_in_threadpool(authenticate, token)
+
+
 def install_common(
     app: FastAPI,
     *,
@@ -596,7 +608,7 @@ def install_common(
             if backoff is not None and backoff.blocked(client_address(request), token):
                 # Counted, not looked up: raises while the address's count is over the limit.
                 await run_in_threadpool(backoff.refused, client_address(request))
-            caller = authenticate(token)
+            caller = await authenticate_off_loop(authenticate, token)
             if caller is None:
                 await refuse(request, "the token is unknown, revoked or expired")
             elif backoff is not None:
@@ -852,7 +864,7 @@ async def _cookie_caller(
     token = request.cookies.get(cookie)
     if not token or len(token) > 200:
         return None
-    caller = authenticate(token)
+    caller = await authenticate_off_loop(authenticate, token)
     if caller is None:
         return None
     request.state.session = token
