@@ -99,8 +99,8 @@ class CodeUseCases(IssuerCore):
             log.info("code refused: %s", exc.detail)  # the operator's reason; no code, no data
             raise
         try:
-            with self.db.replica() as conn:  # the primary unless YMT_DB_READ_URL is set
-                row = conn.execute(_STATUS_QUERY, {"sid": claims.sid}).first()
+            # The replica if YMT_DB_READ_URL is set, else the primary; straight to the driver.
+            row = self.db.first(_STATUS_QUERY, {"sid": claims.sid})
         except OperationalError:
             if reader is not None and reader.role != "checkpoint":
                 raise  # a read that must be audited waits for the database (503)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, CursorResult, Dialect, Engine, Select, text
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from yimatong.adapters.db.engine import make_engine
 
@@ -27,6 +30,49 @@ def inserted_id(result: CursorResult[Any]) -> int:
     if key is None:
         raise ValueError("the statement was not a single-row INSERT")
     return int(key[0])
+
+
+@dataclass(frozen=True)
+class _DriverPlan:
+    sql: str
+    row: Any  # a namedtuple class of the selected columns
+    utc: tuple[int, ...]  # positions of the UtcDateTime columns
+
+
+_PLANS: dict[int, tuple[Select[Any], _DriverPlan]] = {}
+
+
+def _driver_plan(statement: Select[Any], dialect: Dialect) -> _DriverPlan:
+    """``statement`` compiled for the driver once (keyed by the statement object, which is
+    module-level and lives as long as the process)."""
+    kept = _PLANS.get(id(statement))
+    if kept is not None and kept[0] is statement:
+        return kept[1]
+    from yimatong.adapters.db.tables import UtcDateTime
+
+    columns = list(statement.selected_columns)
+    plan = _DriverPlan(
+        sql=str(statement.compile(dialect=dialect)),
+        row=namedtuple("Row", [c.key for c in columns]),  # type: ignore[misc]
+        utc=tuple(i for i, c in enumerate(columns) if isinstance(c.type, UtcDateTime)),
+    )
+    _PLANS[id(statement)] = (statement, plan)
+    return plan
+
+
+def _translated(conn: Connection, exc: Exception, sql: str) -> StatementError:
+    """A driver error as SQLAlchemy would raise it (an ``OperationalError`` when the server
+    is gone); on a dropped connection the pool is replaced, as SQLAlchemy does, so that the
+    next read gets a fresh connection instead of another dead one."""
+    raw = conn.connection.dbapi_connection
+    dropped = bool(conn.dialect.is_disconnect(exc, raw, None))  # type: ignore[arg-type]
+    if dropped:
+        conn.invalidate(exc)
+        conn.engine.dispose(close=False)
+    return DBAPIError.instance(
+        sql, None, exc, conn.dialect.loaded_dbapi.Error,
+        hide_parameters=True, connection_invalidated=dropped, dialect=conn.dialect,
+    )  # fmt: skip
 
 
 class UnitOfWork:
@@ -133,6 +179,33 @@ class Database:
             finally:
                 if conn.in_transaction():
                     conn.rollback()
+
+    def first(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+        """The first row of a one-statement read on ``replica()`` (the 验码 status), or None.
+
+        On PostgreSQL the statement, compiled once, goes straight to the driver's cursor and
+        the row comes back as a named tuple (UTC times made UTC, JSON already decoded by
+        psycopg): none of SQLAlchemy's per-execution work, which costs more than the read.
+        On SQLite it is an ordinary execute.
+        """
+        with self.replica() as conn:
+            if conn.dialect.name != "postgresql":
+                return conn.execute(statement, params).first()
+            plan = _driver_plan(statement, conn.dialect)
+            raw: Any = conn.connection.dbapi_connection
+            try:
+                with raw.cursor() as cursor:
+                    cursor.execute(plan.sql, params)
+                    found = cursor.fetchone()
+            except conn.dialect.loaded_dbapi.Error as exc:
+                raise _translated(conn, exc, plan.sql) from exc
+        if found is None:
+            return None
+        values = list(found)
+        for i in plan.utc:
+            if values[i] is not None:
+                values[i] = values[i].astimezone(UTC)
+        return plan.row(*values)
 
     def ping(self) -> None:
         """Raise unless the database answers a trivial query (``/readyz``)."""
