@@ -152,6 +152,9 @@ def serve(
         log_level="warning",
         access_log=False,
         factory=True,
+        # The node reads X-Forwarded-For itself, and only from YMT_TRUSTED_PROXIES; uvicorn's
+        # own proxy handling would trust any loopback peer's header (and cost every request).
+        proxy_headers=False,
     )
 
 
