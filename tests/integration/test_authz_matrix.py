@@ -9,6 +9,7 @@ On each database backend.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from tests.conftest import FakeClock
 from tests.integration.authz_matrix import CROSS_REGION, MATRIX, ROLES
 from tests.integration.authz_support import AuthzFederation, authz_federation
 from tests.integration.authz_walk import outcome, routes, send
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+#: the roles the guide's tables name, in its order (another citizen is the IDOR column: 404)
+_OWN = ("anonymous", "citizen", "checkpoint", "staff", "authority", "lab", "node", "admin")
 
 
 @pytest.fixture
@@ -57,3 +62,30 @@ def test_no_role_writes_into_another_region(az: AuthzFederation) -> None:
     cells, wrong = _mismatches(az, CROSS_REGION, other=True)
     assert cells == sum(len(rows) for rows in CROSS_REGION.values()) * len(ROLES)
     assert wrong == [], "\n".join(wrong)
+
+
+def _answered(cells: dict[str, str]) -> tuple[str, str]:
+    own = [r for r in _OWN if cells[r] == "ok"]
+    other = [r[2:] for r in ROLES if r.startswith("x_") and cells[r] == "ok"]
+    return ", ".join(own) or "nobody", ", ".join(other) or "—"
+
+
+def test_the_operations_guide_lists_who_may_call_each_api_route_as_the_matrix_does() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    section = text.split("## Who may call what", 1)[1].split("\n## ", 1)[0]
+    for kind, heading in (("hub", "### The hub"), ("issuer", "### An issuer node")):
+        part = section.split(heading, 1)[1].split("\n### ", 1)[0]
+        rows = re.findall(r"^\| `(\w+) (\S+)` \| ([^|]+) \| ([^|]+) \|$", part, re.M)
+        documented = {(m, p): (a.strip(), b.strip()) for m, p, a, b in rows}
+        expected = {
+            route: _answered(cells)
+            for route, cells in MATRIX[kind].items()
+            if route[1].startswith("/v1/")
+        }
+        assert documented == expected, kind
+    cells = sum(len(rows) for rows in MATRIX.values()) * len(ROLES)
+    cross = sum(len(rows) for rows in CROSS_REGION.values()) * len(ROLES)
+    routes_checked = sum(len(rows) for rows in MATRIX.values())
+    assert f"{routes_checked} routes" in section
+    assert f"{cells:,} cells" in section
+    assert f"{cross} cells" in section
