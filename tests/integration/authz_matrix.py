@@ -282,6 +282,7 @@ PUT    /v1/risk-areas/{code}                         401    401    401    403   
 POST   /v1/risk-areas/batch                          401    401    401    403    403    403    403    403    403    401    403    403    ok     403    403    401
 PUT    /v1/policies/{region}                         401    401    401    403    403    403    403    403    403    401    403    403    ok     403    403    401
 POST   /v1/issuers/{region}/keys                     401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
+# the other region (420000, legacy) has no keys: who may act for it is told 404, the rest 403
 DELETE /v1/issuers/{region}/keys/{kid}               401    401    401    403    403    403    403    403    404    401    403    403    403    403    404    401
 POST   /v1/scans                                     401    401    401    403    403    403    403    403    403    401    ok     403    403    403    ok     401
 POST   /admin/areas/{code}                           signin 401    401    403    403    403    403    403    403    401    403    403    ok     403    403    401

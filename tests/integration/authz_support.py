@@ -25,6 +25,11 @@ Who each role is, per kind of node (``ROLES`` in ``authz_matrix.py``):
   ``checkpoint`` a gate's app (validateInfo); every other role sends its bearer token, which
   the legacy system does not read (as anonymous).
 
+What a cell uses up, it gets for itself (``prepare``): a link request (with a citizen of its
+own who owns it), a proxy to remove, a correction to decide, a key to revoke, a fresh phone,
+ID number, scan id or lab batch; everything else a path names is the citizen's own subject,
+the node's own region and one of its streets.
+
 The per-client limits are off in this federation (``YMT_LIMIT_*=off``): hundreds of refused
 tokens from one test address would otherwise put it in back-off; the limits have their own
 tests (``test_limits.py``).
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -514,7 +520,7 @@ def _prepare_issuer(
     if path in ("/v1/codes/verify", "/v1/hub/codes/verify"):
         bodies[("POST", path)] = {"code": az.code(kind)}
     if path == "/v1/link-requests/{request_id}/in-person":
-        holder_number = _holder_number(az, kind, int(values["request_id"]))
+        holder_number = az.request_numbers[(kind, int(values["request_id"]))]
         bodies[("POST", path)] = {
             "id_type": "111",
             "id_number": holder_number,
@@ -557,7 +563,7 @@ def _new_proxy(az: AuthzFederation, kind: str) -> int:
     http, root = az.client(kind), az.prefix(kind)
     proxy = az.sign_in(kind)
     asked = az.apply(kind, proxy, id_number=issued.number, for_relative={"relationship": "儿子"})
-    citizen_phone = _phone_of(az, kind)
+    citizen_phone = az.phone_of[kind]
     r = http.post(
         f"{root}/v1/link-requests/{asked['request']}/confirm",
         json={"code": az.fed.inbox.last_code(citizen_phone)},
@@ -566,14 +572,6 @@ def _new_proxy(az: AuthzFederation, kind: str) -> int:
     assert r.status_code == 200, r.text
     listed = http.get(f"{root}/v1/subjects/{issued.sid}/proxies", headers=issued.citizen)
     return max(int(e["account"]) for e in listed.json())
-
-
-def _phone_of(az: AuthzFederation, kind: str) -> str:
-    return az.phone_of[kind]
-
-
-def _holder_number(az: AuthzFederation, kind: str, request_id: int) -> str:
-    return az.request_numbers[(kind, request_id)]
 
 
 def _prepare_hub(
@@ -687,6 +685,4 @@ def _prepare_hub(
 
 
 def json_text(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)

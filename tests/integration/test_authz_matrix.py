@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, _truncate_all
 from tests.integration.authz_matrix import CROSS_REGION, MATRIX, ROLES
 from tests.integration.authz_support import AuthzFederation, authz_federation
 from tests.integration.authz_walk import outcome, routes, send
@@ -25,9 +26,19 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 _OWN = ("anonymous", "citizen", "checkpoint", "staff", "authority", "lab", "node", "admin")
 
 
-@pytest.fixture
-def az(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[AuthzFederation]:
-    with authz_federation(db_url, tmp_path, clock) as built:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def az(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AuthzFederation]:
+    """One federation per backend for the whole file (as ``db_url`` makes them, once)."""
+    tmp = tmp_path_factory.mktemp("authz")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'node.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        _truncate_all(url)
+    clock = FakeClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+    with authz_federation(url, tmp, clock) as built:
         yield built
 
 
