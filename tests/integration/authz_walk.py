@@ -17,17 +17,17 @@ from starlette.routing import BaseRoute, Mount
 
 from tests.integration.authz_support import HOSTED, AuthzFederation, Prepared, prepare
 
-__all__ = ["outcome", "routes", "send"]
+__all__ = ["outcome", "routes", "send", "walk"]
 
 #: Mounts that are another node's app (walked as their own kind), not routes of this one.
 _NODE_MOUNTS = {f"/regions/{HOSTED}"}
 
 
-def _walk(items: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
+def walk(items: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
     for route in items:
         if isinstance(route, _IncludedRouter):
             inner = prefix + route.include_context.prefix
-            yield from _walk(route.original_router.routes, inner)
+            yield from walk(route.original_router.routes, inner)
         elif isinstance(route, Mount):
             if prefix + route.path in _NODE_MOUNTS:
                 continue
@@ -48,7 +48,7 @@ def routes(az: AuthzFederation) -> list[tuple[str, str, str]]:
     }
     found = []
     for kind, app in apps.items():
-        for method, path in _walk(app.router.routes):
+        for method, path in walk(app.router.routes):
             found.append((kind, method, path))
     return found
 

@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi import APIRouter, FastAPI
+from starlette.staticfiles import StaticFiles
 
 from tests.conftest import FakeClock, _truncate_all
 from tests.integration.authz_matrix import CROSS_REGION, MATRIX, ROLES
 from tests.integration.authz_support import AuthzFederation, authz_federation
-from tests.integration.authz_walk import outcome, routes, send
+from tests.integration.authz_walk import outcome, routes, send, walk
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 #: the roles the guide's tables name, in its order (another citizen is the IDOR column: 404)
@@ -49,6 +51,26 @@ def test_every_route_has_a_row(az: AuthzFederation) -> None:
     assert sorted(written - walked) == [], "rows in authz_matrix.MATRIX for no route"
     cross = {(kind, m, p) for kind, rows in CROSS_REGION.items() for (m, p) in rows}
     assert cross <= walked
+
+
+def test_the_walk_finds_routes_in_included_routers_and_mounts() -> None:
+    """A route a node adds anywhere is walked: in a router included with a prefix, in a router
+    included in that one, or behind a mount (FastAPI keeps included routes out of
+    ``app.routes``' own list, so a plain loop over it would miss them)."""
+    inner, outer = APIRouter(), APIRouter()
+    inner.add_api_route("/deep/{x}", lambda x: x, methods=["DELETE"])
+    outer.add_api_route("/page", lambda: None, methods=["GET", "POST"])
+    outer.include_router(inner, prefix="/in")
+    app = FastAPI()
+    app.include_router(outer, prefix="/v9")
+    app.mount("/files", StaticFiles(directory=str(Path(__file__).parent)))
+    walked = set(walk(app.router.routes))
+    assert {
+        ("GET", "/v9/page"),
+        ("POST", "/v9/page"),
+        ("DELETE", "/v9/in/deep/{x}"),
+        ("GET", "/files/{path}"),
+    } <= walked
 
 
 def _mismatches(az: AuthzFederation, table: dict, *, other: bool) -> tuple[int, list[str]]:
