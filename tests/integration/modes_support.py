@@ -121,7 +121,9 @@ def hub_settings(db_url: str, state_dir: Path, **extra: str) -> Settings:
     )
 
 
-def node_settings(db_url: str, state_dir: Path, *, role: str, region: str) -> Settings:
+def node_settings(
+    db_url: str, state_dir: Path, *, role: str, region: str, **extra: str
+) -> Settings:
     return Settings.from_environ(
         {
             "YMT_ROLE": role,
@@ -130,6 +132,7 @@ def node_settings(db_url: str, state_dir: Path, *, role: str, region: str) -> Se
             "YMT_DB_URL": db_url,
             "YMT_FEDERATION_SECRET": SECRET,
             "YMT_DATA_KEYS": DATA_KEY,
+            **extra,
         }
     )
 
@@ -234,9 +237,19 @@ def federation(
     clock: FakeClock,
     hosted: tuple[str, ...] = (),
     hub_extra: dict[str, str] | None = None,
+    zj_extra: dict[str, str] | None = None,
+    zj_hub_link: bool = False,
     legacy_apps: dict[str, LegacyApp] | None = None,
 ) -> Iterator[Federation]:
-    """Build, register and yield the federation; close everything afterwards."""
+    """Build, register and yield the federation; close everything afterwards.
+
+    ``zj_extra`` adds settings of the Zhejiang issuer. With ``zj_hub_link`` the issuer also has
+    its link to the hub (``YMT_HUB_URL`` and a ``node`` credential of 330000 made at the hub,
+    ``tokens["zj-hub-link"]``), so its relay (``/v1/hub/...``) reaches the hub in-process; its
+    sync rounds are not started (a test runs ``zj.link.sync_once()`` itself).
+    The hub's answers to the two registrations keep the node credentials it made:
+    ``tokens["zj-node"]`` (330000) and ``tokens["hb-node"]`` (420000).
+    """
     inbox = Inbox()
     with ExitStack() as stack:
         hub = build_hub(
@@ -247,11 +260,33 @@ def federation(
             sms=inbox,
         )
         stack.callback(_close_hub, hub)
+        http = stack.enter_context(TestClient(hub.app, raise_server_exceptions=False))
+        link_settings: dict[str, str] = {}
+        if zj_hub_link:
+            with hub.db.uow() as uow:
+                link_token = add_credential(
+                    uow.conn,
+                    name="zj-hub-link",
+                    role="node",
+                    now=clock(),
+                    rng=random.Random("zj-hub-link"),
+                    scope="330000",
+                )
+                uow.commit()
+            link_settings = {"YMT_HUB_URL": str(http.base_url), "YMT_HUB_TOKEN": link_token}
         zj = build_issuer(
-            node_settings(zj_db, state / "zj", role="issuer", region="330000"),
+            node_settings(
+                zj_db,
+                state / "zj",
+                role="issuer",
+                region="330000",
+                **{**(zj_extra or {}), **link_settings},
+            ),
             clock=clock,
             rng=random.Random(2),
             sms=inbox,
+            hub_client=http if zj_hub_link else None,
+            start_sync=not zj_hub_link,
         )
         stack.callback(zj.close)
         legacy = build_legacy(
@@ -261,7 +296,6 @@ def federation(
             app_keys=legacy_apps or LEGACY_APPS,
         )
         stack.callback(legacy.close)
-        http = stack.enter_context(TestClient(hub.app, raise_server_exceptions=False))
         zj_http = stack.enter_context(
             TestClient(zj.app, base_url=ZJ, raise_server_exceptions=False)
         )
@@ -301,6 +335,8 @@ def federation(
             )
             uow.commit()
         tokens["zj-outbound"] = outbound
+        if zj_hub_link:
+            tokens["zj-hub-link"] = link_settings["YMT_HUB_TOKEN"]
         fed = Federation(
             clock=clock,
             hub=hub,
@@ -329,6 +365,7 @@ def federation(
             headers=fed.as_("admin"),
         )
         assert r.status_code == 201, r.text
+        tokens["zj-node"] = r.json()["credential"]
         r = http.post(
             "/v1/issuers",
             json={
@@ -342,6 +379,7 @@ def federation(
             headers=fed.as_("admin"),
         )
         assert r.status_code == 201, r.text
+        tokens["hb-node"] = r.json()["credential"]
         yield fed
 
 

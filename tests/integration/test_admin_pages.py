@@ -257,6 +257,10 @@ def test_a_scoped_authority_sees_and_sets_only_its_own_regions(hub: Pages) -> No
         {"region": "520000", "place_kind": "any", "rule": "true", "description": "x"},
     )
     assert r.status_code == 403 and "330000" in r.text
+    # Nor does the editor open another region's policy for editing.
+    r = hub.get("/admin/policies/edit", params={"region": "520000"})
+    assert r.status_code == 403 and "330000" in r.text and "<textarea" not in r.text
+    assert hub.get("/admin/policies/edit", params={"region": "330100"}).status_code == 200
 
 
 def test_a_bad_level_or_time_is_shown_on_the_page(hub: Pages) -> None:

@@ -182,6 +182,33 @@ def test_roles_are_checked(issuer: Issuer) -> None:
     )
 
 
+def test_an_issuer_sets_risk_areas_only_within_its_own_region(issuer: Issuer) -> None:
+    body = {"level": "high", "from": "2026-11-01T00:00:00+08:00"}
+    for role in ("authority", "admin"):
+        headers = issuer.as_role(role)
+        r = issuer.client.put("/v1/risk-areas/520102", json=body, headers=headers)  # 贵阳
+        _is_problem(r, 403)
+        assert "330000" in r.json()["detail"]
+        r = issuer.client.put("/v1/risk-areas/330106", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+    changes = issuer.client.get("/v1/risk-areas").json()
+    assert "520102" not in str(changes)
+
+
+def test_a_health_authority_does_not_read_corrections(issuer: Issuer) -> None:
+    me, sid, _ = _code(issuer)
+    r = issuer.client.post(
+        "/v1/corrections",
+        json={"subject": sid, "kind": "other", "statement": "那天我不在那里"},
+        headers=me,
+    )
+    assert r.status_code == 201, r.text
+    path = f"/v1/corrections/{r.json()['id']}"
+    _is_problem(issuer.client.get(path, headers=issuer.as_role("authority")), 403)
+    for role in ("staff", "admin"):
+        assert issuer.client.get(path, headers=issuer.as_role(role)).status_code == 200
+
+
 def _fill(path: str) -> str:
     samples = {"sid": "0" * 32, "code": "330106", "correction_id": "1", "slug": "not-found"}
     return re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), "x"), path)

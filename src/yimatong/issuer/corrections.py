@@ -83,10 +83,11 @@ class CorrectionUseCases(IssuerCore):
                     self._access(uow.conn, caller, row.sid)
                 except NotFound:
                     raise NotFound("no such correction") from None
-            elif caller.is_staff:
+            elif caller.role in ("staff", "admin"):
+                # The region's staff review corrections; a health authority is not one of them.
                 self._audit(uow.conn, caller, "correction.read", row.sid, _REVIEW, self.clock())
             else:
-                raise Forbidden("this needs one of the roles: citizen, staff")
+                raise Forbidden("this needs one of the roles: citizen, staff, admin")
             uow.commit()
         return _correction_view(row)
 

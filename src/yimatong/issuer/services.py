@@ -30,7 +30,7 @@ from typing import Any
 
 from yimatong.adapters.db.risk import risk_changes, set_risk_period
 from yimatong.credentials import Caller, require_role
-from yimatong.domain.errors import InvalidInput
+from yimatong.domain.errors import Forbidden, InvalidInput
 from yimatong.domain.facts import RiskLevel
 from yimatong.issuer.accounts import normalise_phone
 from yimatong.issuer.activity import ActivityUseCases
@@ -77,9 +77,14 @@ class IssuerService(ActivityUseCases, SubjectUseCases, CodeUseCases, CorrectionU
     def set_risk_area(
         self, caller: Caller, area: str, *, level: RiskLevel, start: datetime, end: datetime | None
     ) -> dict[str, Any]:
-        """Set an area's level from ``start`` (until ``end``); the history is kept."""
+        """Set an area's level from ``start`` (until ``end``); the history is kept.
+
+        Only areas within this issuer's region: another region's areas are that region's (or
+        the hub's national list's) to set."""
         require_role(caller, "authority", "admin")
         self._area(area, "code")
+        if not area.startswith(_area_prefix(self.region)):
+            raise Forbidden(f"this issuer sets risk areas only within {self.region}, not {area}")
         if end is not None and end <= start:
             raise InvalidInput("to must be after from", field="to")
         with self.db.uow() as uow:
@@ -90,3 +95,12 @@ class IssuerService(ActivityUseCases, SubjectUseCases, CodeUseCases, CorrectionU
     def risk_areas(self, since: int = 0) -> dict[str, Any]:
         with self.db.read() as conn:
             return risk_changes(conn, since)
+
+
+def _area_prefix(region: str) -> str:
+    """The prefix of every area within a region: 330000 → 33, 330100 → 3301, 330106 → 330106."""
+    if region.endswith("0000"):
+        return region[:2]
+    if region.endswith("00"):
+        return region[:4]
+    return region

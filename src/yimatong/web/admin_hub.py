@@ -37,7 +37,7 @@ from yimatong.domain.regions import default_divisions
 from yimatong.hub.context import HubContext
 from yimatong.hub.data_risk import RiskAreas
 from yimatong.hub.labs import Labs
-from yimatong.hub.policies import EntryPolicies, PolicyDecider, check_rule
+from yimatong.hub.policies import EntryPolicies, PolicyDecider, check_rule, within_scope
 from yimatong.hub.registry import NATIONAL
 from yimatong.hub.simulator import PolicySimulator
 from yimatong.verifier.policy import PLACE_KINDS
@@ -285,6 +285,12 @@ def hub_admin_pages(
         if isinstance(caller, Response):
             return caller
         region = _region_or_none(request.query_params.get("region", "")) or _scope_default(caller)
+        if region and not within_scope(region, caller.scope):
+            # Saving would be refused (EntryPolicies.put): the editor does not open either.
+            refused = errors.Forbidden(
+                f"this credential may set policies only within {caller.scope}"
+            )
+            return failed(request, caller, refused, "/admin/policies")
         kind = request.query_params.get("place_kind", "any")
         kind = kind if kind in PLACE_KINDS else "any"
         latest = next(
