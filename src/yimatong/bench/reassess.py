@@ -4,8 +4,9 @@ A scratch issuer database gets ``residents`` people (100,000 by default; ``--res
 1000000`` for the province of the issue, about 20 M rows) with 14 days of itineraries each
 (20 stays over Zhejiang's streets) and a green status. Then two changes are timed through the
 issuer's own code path — the hub link's: the risk period stored, everyone who stayed there
-marked for review (one query over the changed areas, answered by the partial index ix_stays_area_sid), and the reviews done in bulk
-(``reassess_many``, 200 people a transaction):
+marked for review (one query over the changed areas, answered by the partial index
+``ix_stays_area_sid``), and the reviews done in bulk (``reassess_many``, 2,000 people a
+transaction):
 
 * **full**: the whole province (330000) becomes high risk: every resident is reassessed;
 * **1 %**: one street where 1 % of the residents stayed becomes high risk.
