@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
 __all__ = [
     "CaseFact",
@@ -228,6 +228,10 @@ class RiskSegment:
         return self.start <= when and (self.end is None or when < self.end)
 
 
+#: A stretch of a risk timeline at some risk: (start, end or None, level rank, level, source).
+RiskStretch: TypeAlias = tuple[datetime, datetime | None, int, RiskLevel, str]
+
+
 @dataclass(frozen=True)
 class RiskMap:
     """Risk levels with their history, indexed by area code.
@@ -250,6 +254,9 @@ class RiskMap:
         init=False, repr=False, compare=False, default_factory=dict
     )
     _timelines: dict[str, tuple[tuple[datetime, ...], tuple[RiskSegment, ...]]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _at_risk: dict[str, tuple[RiskStretch, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
 
@@ -309,6 +316,19 @@ class RiskMap:
             if s.end is None or s.end > start:
                 found.append(s)
             i += 1
+        return found
+
+    def at_risk(self, area: str) -> tuple[RiskStretch, ...]:
+        """The medium and high segments of :meth:`timeline`, in order, as plain tuples
+        ``(start, end, level rank, level, source)``: what the stay rules walk, kept per area."""
+        found = self._at_risk.get(area)
+        if found is None:
+            found = tuple(
+                (s.start, s.end, s.level.rank, s.level, s.source)
+                for s in self.timeline(area)
+                if s.level is not RiskLevel.LOW
+            )
+            self._at_risk[area] = found  # a race only computes the same value twice
         return found
 
     def periods_of(self, area: str) -> Sequence[RiskAreaPeriod]:

@@ -421,10 +421,7 @@ class IssuerCore:
         if not windows or not prefixes:
             return found
         driver = _Driver(conn)
-        sql = (
-            "SELECT sid, area, arrived, left_at, source FROM stays WHERE sid IN ({})"
-            " AND voided_at IS NULL AND arrived <= ? AND (left_at IS NULL OR left_at > ?)"
-        )
+        sql = _RULE_STAYS_SQLITE if driver.sqlite else _RULE_STAYS
         params: list[Any] = [driver.time(now), driver.time(now - timedelta(days=max(windows)))]
         if len(prefixes) <= _MAX_AREA_RANGES:
             # a code and everything inside it share the prefix: a range (':' sorts after '9')
@@ -481,6 +478,16 @@ def _prefix(area: str) -> str:
     return area
 
 
+#: The stays a stay rule can look at, of a list of subjects (see _assessment_facts).
+_RULE_STAYS = (
+    "SELECT sid, area, arrived, left_at, source FROM stays WHERE sid IN ({})"
+    " AND voided_at IS NULL AND arrived <= ? AND (left_at IS NULL OR left_at > ?)"
+)
+# By subject: SQLite would otherwise take the area index for a province-wide change and walk
+# all of it for every batch.
+_RULE_STAYS_SQLITE = _RULE_STAYS.replace(
+    "stays WHERE", "stays INDEXED BY ix_stays_sid_arrived WHERE"
+)
 _INSERT_ASSESSMENT = (
     "INSERT INTO assessments (sid, colour, colour_since, assessed_at, ruleset, body, review_at,"
     " pushed_at) VALUES (?, ?, ?, ?, ?, ?j, ?, NULL)"
@@ -502,6 +509,8 @@ class _Driver:
     """
 
     def __init__(self, conn: Connection) -> None:
+        if not conn.in_transaction():
+            conn.begin()  # so that the caller's commit is the driver's too
         raw = conn.connection.dbapi_connection
         if raw is None:
             raise RuntimeError("the connection is closed")
