@@ -164,6 +164,9 @@ def test_bulk_reassessment_stores_what_the_rules_give_each_subject_alone(
             assert statuses[sid].colour_since == row.colour_since
             # a new colour (or a first one) is to be shared again; an unchanged one is not
             assert row.pushed_at == (prior["pushed_at"] if kept else None)
+        # each subject's record is kept for the retention period after this assessment
+        kept_until = dict(conn.execute(select(subjects.c.sid, subjects.c.expires_at)).all())
+        assert set(kept_until.values()) == {NOW + service.retention}
     assert len(colours) >= 2  # the population is not all one colour
 
 

@@ -105,6 +105,9 @@ def _load(node: Any, residents: int, echo: Any) -> float:
             cur.close()
             uow.commit()
         echo(f"  loaded {min(residents, first + len(people)):,} of {residents:,} residents")
+    with node.db.engine.connect() as conn:  # statistics, as a database in service has them
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
     return time.perf_counter() - start
 
 

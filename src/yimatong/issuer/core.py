@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher
@@ -33,7 +34,6 @@ from yimatong.adapters.db.tables import (
     links,
     quarantine_orders,
     stays,
-    subjects,
     summaries,
     sync_state,
     test_results,
@@ -263,6 +263,18 @@ class IssuerCore:
             sid: {name: [] for name in _FACT_KINDS} for sid in wanted
         }
 
+        if conn.dialect.name == "postgresql":
+            # one array parameter: a list of thousands of parameters costs PostgreSQL more to
+            # plan (on every partition) than the query costs to run
+            listed = bindparam("sids", wanted, type_=ARRAY(String))
+
+            def among(column: Any) -> Any:
+                return column == any_(listed)
+        else:
+
+            def among(column: Any) -> Any:
+                return column.in_(wanted)
+
         def gather(name: str, query: Any) -> None:
             for row in conn.execute(query):
                 found[row.sid][name].append(row)
@@ -270,22 +282,22 @@ class IssuerCore:
         gather(
             "declarations",
             select(declarations)
-            .where(declarations.c.sid.in_(wanted))
+            .where(among(declarations.c.sid))
             .order_by(declarations.c.sid, declarations.c.declared_at.desc()),
         )
         if with_stays:
             gather(
                 "stays",
                 select(stays.c.sid, stays.c.area, stays.c.arrived, stays.c.left_at, stays.c.source)
-                .where(stays.c.sid.in_(wanted), stays.c.voided_at.is_(None)),
+                .where(among(stays.c.sid), stays.c.voided_at.is_(None)),
             )  # fmt: skip
-        gather("tests", select(test_results).where(test_results.c.sid.in_(wanted)))
-        gather("cases", select(case_facts).where(case_facts.c.sid.in_(wanted)))
-        gather("contacts", select(contact_facts).where(contact_facts.c.sid.in_(wanted)))
-        gather("quarantines", select(quarantine_orders).where(quarantine_orders.c.sid.in_(wanted)))
+        gather("tests", select(test_results).where(among(test_results.c.sid)))
+        gather("cases", select(case_facts).where(among(case_facts.c.sid)))
+        gather("contacts", select(contact_facts).where(among(contact_facts.c.sid)))
+        gather("quarantines", select(quarantine_orders).where(among(quarantine_orders.c.sid)))
         gather(
             "summaries",
-            select(summaries).where(summaries.c.sid.in_(wanted), summaries.c.region != self.region),
+            select(summaries).where(among(summaries.c.sid), summaries.c.region != self.region),
         )
         return {sid: _subject_facts(rows) for sid, rows in found.items()}
 
@@ -317,14 +329,15 @@ class IssuerCore:
         if not wanted:
             return {}
         started = time.perf_counter()
-        conn.execute(
-            update(subjects)
-            .where(subjects.c.sid.in_(wanted))
-            .values(expires_at=now + self.retention)
+        driver = _Driver(conn)
+        driver.rows(
+            "UPDATE subjects SET expires_at = ? WHERE sid IN ({})",
+            wanted,
+            [driver.time(now + self.retention)],
+            fetch=False,
         )
         risk = self._risk.load(conn)
         facts = self._assessment_facts(conn, wanted, now, risk)
-        driver = _Driver(conn)
         priors = {
             row[0]: (row[1], row[2])
             for row in driver.rows(
@@ -428,6 +441,7 @@ class IssuerCore:
             sql += " AND (" + " OR ".join(["(area >= ? AND area < ?)"] * len(prefixes)) + ")"
             for prefix in prefixes:
                 params += [prefix, prefix + ":"]
+        sql += " AND sid IN ({})"
         parse = driver.read_time
         by_sid: dict[str, list[Stay]] = {}
         for sid, area, arrived, left, source in driver.rows(sql, sids, params):
@@ -480,8 +494,8 @@ def _prefix(area: str) -> str:
 
 #: The stays a stay rule can look at, of a list of subjects (see _assessment_facts).
 _RULE_STAYS = (
-    "SELECT sid, area, arrived, left_at, source FROM stays WHERE sid IN ({})"
-    " AND voided_at IS NULL AND arrived <= ? AND (left_at IS NULL OR left_at > ?)"
+    "SELECT sid, area, arrived, left_at, source FROM stays WHERE voided_at IS NULL"
+    " AND arrived <= ? AND (left_at IS NULL OR left_at > ?)"
 )
 # By subject: SQLite would otherwise take the area index for a province-wide change and walk
 # all of it for every batch.
@@ -516,6 +530,8 @@ class _Driver:
             raise RuntimeError("the connection is closed")
         self.raw = raw
         self.sqlite = conn.dialect.name == "sqlite"
+        if not self.sqlite:  # times come back in UTC (timezone.utc), for this transaction only
+            conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
 
     def _sql(self, sql: str) -> str:
         if self.sqlite:
@@ -534,18 +550,20 @@ class _Driver:
         when: datetime = value
         return when if when.tzinfo is UTC else when.astimezone(UTC)
 
-    def rows(self, sql: str, keys: Sequence[str], params: Sequence[Any] = ()) -> list[Any]:
-        """``sql`` with its ``{}`` the list ``keys`` (then ``params``), every row fetched."""
+    def rows(
+        self, sql: str, keys: Sequence[str], params: Sequence[Any] = (), *, fetch: bool = True
+    ) -> list[Any]:
+        """``sql`` with its ``{}`` the list ``keys`` (after ``params``), every row fetched."""
         if self.sqlite:
             text_ = sql.format(",".join("?" * len(keys)))
-            args: Sequence[Any] = [*keys, *params]
+            args: Sequence[Any] = [*params, *keys]
         else:
             text_ = self._sql(sql.replace("IN ({})", "= ANY(?)"))
-            args = [list(keys), *params]
+            args = [*params, list(keys)]
         cursor = self.raw.cursor()
         try:
             cursor.execute(text_, args)
-            return list(cursor.fetchall())
+            return list(cursor.fetchall()) if fetch else []
         finally:
             cursor.close()
 
