@@ -11,7 +11,7 @@ import enum
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, TypeAlias
 
 __all__ = [
@@ -37,6 +37,8 @@ __all__ = [
 
 
 def require_aware(value: datetime, name: str) -> datetime:
+    if value.__class__ is datetime and value.tzinfo is UTC:  # the common case, at once
+        return value
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -129,10 +131,13 @@ class Stay:
     source: StaySource = StaySource.SELF
 
     def __post_init__(self) -> None:
-        require_aware(self.arrived, "arrived")
-        if self.left is not None:
-            require_aware(self.left, "left")
-            if self.left < self.arrived:
+        arrived, left = self.arrived, self.left
+        if not (arrived.__class__ is datetime and arrived.tzinfo is UTC):
+            require_aware(arrived, "arrived")
+        if left is not None:
+            if not (left.__class__ is datetime and left.tzinfo is UTC):
+                require_aware(left, "left")
+            if left < arrived:
                 raise ValueError("a stay cannot end before it begins")
 
     def end(self, now: datetime) -> datetime:

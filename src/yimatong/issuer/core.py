@@ -442,13 +442,25 @@ class IssuerCore:
             for prefix in prefixes:
                 params += [prefix, prefix + ":"]
         sql += " AND sid IN ({})"
-        parse = driver.read_time
         by_sid: dict[str, list[Stay]] = {}
-        for sid, area, arrived, left, source in driver.rows(sql, sids, params):
-            stay = Stay(
-                area, parse(arrived), None if left is None else parse(left), _SOURCES[source]
-            )
-            by_sid.setdefault(sid, []).append(stay)
+        rows = driver.rows(sql, sids, params)
+        if driver.sqlite:  # naive UTC text
+            parse = datetime.fromisoformat
+            for sid, area, arrived, left, source in rows:
+                stay = Stay(
+                    area,
+                    parse(arrived + "+00:00"),
+                    None if left is None else parse(left + "+00:00"),
+                    _SOURCES[source],
+                )
+                by_sid.setdefault(sid, []).append(stay)
+        else:
+            read = driver.read_time
+            for sid, area, arrived, left, source in rows:
+                stay = Stay(
+                    area, read(arrived), None if left is None else read(left), _SOURCES[source]
+                )
+                by_sid.setdefault(sid, []).append(stay)
         for sid, stays_of in by_sid.items():
             known = found.get(sid)
             found[sid] = (
