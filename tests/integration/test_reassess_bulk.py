@@ -31,6 +31,7 @@ from yimatong.adapters.db.tables import (
     test_results,
 )
 from yimatong.domain.assessment import assess_at
+from yimatong.issuer import core
 from yimatong.issuer.core import _review_at
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -127,9 +128,12 @@ _TABLES = {
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("area_ranges", [64, 0], ids=["stays-by-area", "stays-by-time-only"])
 def test_bulk_reassessment_stores_what_the_rules_give_each_subject_alone(
-    issuer: Issuer, seed: int
+    issuer: Issuer, seed: int, area_ranges: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # with more risk prefixes than the limit, the stays are read by time alone
+    monkeypatch.setattr(core, "_MAX_AREA_RANGES", area_ranges)
     rng = random.Random(seed)
     rows = _population(rng, 160)
     node = issuer.node
