@@ -1013,23 +1013,29 @@ class _Context:
     def stay_parts(self) -> list[tuple[str, list[_Part]]]:
         """For each stay begun by now: the stretches spent there at a medium or high level."""
         if self._stays is None:
-            now, risk = self.now, self.risk
+            now, at_risk = self.now, self.risk.at_risk
             out: list[tuple[str, list[_Part]]] = []
             for stay in self.facts.stays:
                 a = stay.arrived
                 if a > now:
                     continue
-                b = stay.end(now)
+                segments = at_risk(stay.area)
+                if not segments:
+                    continue
+                left = stay.left
+                b = left if left is not None and left < now else now  # stay.end(now)
                 parts: list[_Part] = []
-                for seg in risk.segments_during(stay.area, a, b):
-                    if seg.level is RiskLevel.LOW:
+                for seg_start, seg_end, rank, level, source in segments:
+                    if seg_start > b:
+                        break  # in order: none later touches the stay
+                    if seg_end is not None and seg_end <= a:
                         continue
-                    start = max(seg.start, a)
-                    end = b if seg.end is None or seg.end > b else seg.end
+                    start = seg_start if seg_start >= a else a
+                    end = b if seg_end is None or seg_end > b else seg_end
                     # a stay of some length is [arrived, left): touching its end is not a visit
                     if a < b and not start < end:
                         continue
-                    parts.append((start, end, seg.level.rank, seg.level, seg.source))
+                    parts.append((start, end, rank, level, source))
                 if parts:
                     out.append((stay.area, parts))
             self._stays = out
@@ -1068,6 +1074,9 @@ class _Pool:
 
 
 def _pool(parts: list[_Part]) -> _Pool:
+    if len(parts) == 1:  # the common case: one stay in the area
+        only = parts[0]
+        return _Pool((only[1] - only[0]).total_seconds(), 1, only[1], only)
     parts.sort()  # by start (then end, rank, ...: never down to comparing two levels)
     seconds = 0.0
     run_start, run_end = parts[0][0], parts[0][1]

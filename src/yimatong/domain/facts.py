@@ -11,8 +11,8 @@ import enum
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import ClassVar
+from datetime import UTC, datetime
+from typing import ClassVar, TypeAlias
 
 __all__ = [
     "CaseFact",
@@ -37,6 +37,8 @@ __all__ = [
 
 
 def require_aware(value: datetime, name: str) -> datetime:
+    if value.__class__ is datetime and value.tzinfo is UTC:  # the common case, at once
+        return value
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -129,10 +131,13 @@ class Stay:
     source: StaySource = StaySource.SELF
 
     def __post_init__(self) -> None:
-        require_aware(self.arrived, "arrived")
-        if self.left is not None:
-            require_aware(self.left, "left")
-            if self.left < self.arrived:
+        arrived, left = self.arrived, self.left
+        if not (arrived.__class__ is datetime and arrived.tzinfo is UTC):
+            require_aware(arrived, "arrived")
+        if left is not None:
+            if not (left.__class__ is datetime and left.tzinfo is UTC):
+                require_aware(left, "left")
+            if left < arrived:
                 raise ValueError("a stay cannot end before it begins")
 
     def end(self, now: datetime) -> datetime:
@@ -228,6 +233,10 @@ class RiskSegment:
         return self.start <= when and (self.end is None or when < self.end)
 
 
+#: A stretch of a risk timeline at some risk: (start, end or None, level rank, level, source).
+RiskStretch: TypeAlias = tuple[datetime, datetime | None, int, RiskLevel, str]
+
+
 @dataclass(frozen=True)
 class RiskMap:
     """Risk levels with their history, indexed by area code.
@@ -250,6 +259,9 @@ class RiskMap:
         init=False, repr=False, compare=False, default_factory=dict
     )
     _timelines: dict[str, tuple[tuple[datetime, ...], tuple[RiskSegment, ...]]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _at_risk: dict[str, tuple[RiskStretch, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
 
@@ -309,6 +321,19 @@ class RiskMap:
             if s.end is None or s.end > start:
                 found.append(s)
             i += 1
+        return found
+
+    def at_risk(self, area: str) -> tuple[RiskStretch, ...]:
+        """The medium and high segments of :meth:`timeline`, in order, as plain tuples
+        ``(start, end, level rank, level, source)``: what the stay rules walk, kept per area."""
+        found = self._at_risk.get(area)
+        if found is None:
+            found = tuple(
+                (s.start, s.end, s.level.rank, s.level, s.source)
+                for s in self.timeline(area)
+                if s.level is not RiskLevel.LOW
+            )
+            self._at_risk[area] = found  # a race only computes the same value twice
         return found
 
     def periods_of(self, area: str) -> Sequence[RiskAreaPeriod]:

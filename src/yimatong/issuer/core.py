@@ -9,13 +9,16 @@ for a subject, the audit log, area-code checks and the age of the hub's data.
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import FieldCipher
@@ -24,7 +27,6 @@ from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.risk import RiskCache
 from yimatong.adapters.db.tables import (
-    assessments,
     case_facts,
     contact_facts,
     declarations,
@@ -32,7 +34,6 @@ from yimatong.adapters.db.tables import (
     links,
     quarantine_orders,
     stays,
-    subjects,
     summaries,
     sync_state,
     test_results,
@@ -40,7 +41,7 @@ from yimatong.adapters.db.tables import (
 from yimatong.adapters.wire.code import Keyring
 from yimatong.credentials import Caller, require_role
 from yimatong.domain import identity
-from yimatong.domain.assessment import Assessment, RuleSet, assess_at
+from yimatong.domain.assessment import Assessment, RuleSet, StayCondition, assess_at
 from yimatong.domain.errors import InvalidInput, NotFound
 from yimatong.domain.facts import (
     CaseFact,
@@ -50,6 +51,8 @@ from yimatong.domain.facts import (
     ContactKind,
     Declaration,
     QuarantineOrder,
+    RiskLevel,
+    RiskMap,
     SharedSummary,
     Stay,
     StaySource,
@@ -134,6 +137,9 @@ class IssuerCore:
         self._signing = keystore.SigningKeyCache(cipher)
         self._keyring: tuple[float, Keyring] | None = None
         self._risk = RiskCache()
+        #: seconds spent by reassess_many reading, applying the rules and writing (a bench
+        #: prints them), and the subjects it assessed
+        self.reassess_timings = {"read": 0.0, "rules": 0.0, "write": 0.0, "subjects": 0.0}
         #: called after a new subject is stored (the hub link fetches its national data)
         self.on_new_subject: Callable[[str], None] | None = None
 
@@ -248,13 +254,26 @@ class IssuerCore:
         return self._facts_many(conn, [sid], now)[sid]
 
     def _facts_many(
-        self, conn: Connection, sids: Sequence[str], now: datetime
+        self, conn: Connection, sids: Sequence[str], now: datetime, *, with_stays: bool = True
     ) -> dict[str, SubjectFacts]:
-        """The facts of every subject in ``sids``: one query a table, whatever their number."""
+        """The facts of every subject in ``sids``: one query a table, whatever their number
+        (``with_stays=False``: every fact but the stays)."""
         wanted = list(dict.fromkeys(sids))
         found: dict[str, dict[str, list[Any]]] = {
             sid: {name: [] for name in _FACT_KINDS} for sid in wanted
         }
+
+        if conn.dialect.name == "postgresql":
+            # one array parameter: a list of thousands of parameters costs PostgreSQL more to
+            # plan (on every partition) than the query costs to run
+            listed = bindparam("sids", wanted, type_=ARRAY(String))
+
+            def among(column: Any) -> Any:
+                return column == any_(listed)
+        else:
+
+            def among(column: Any) -> Any:
+                return column.in_(wanted)
 
         def gather(name: str, query: Any) -> None:
             for row in conn.execute(query):
@@ -263,21 +282,22 @@ class IssuerCore:
         gather(
             "declarations",
             select(declarations)
-            .where(declarations.c.sid.in_(wanted))
+            .where(among(declarations.c.sid))
             .order_by(declarations.c.sid, declarations.c.declared_at.desc()),
         )
-        gather(
-            "stays",
-            select(stays.c.sid, stays.c.area, stays.c.arrived, stays.c.left_at, stays.c.source)
-            .where(stays.c.sid.in_(wanted), stays.c.voided_at.is_(None)),
-        )  # fmt: skip
-        gather("tests", select(test_results).where(test_results.c.sid.in_(wanted)))
-        gather("cases", select(case_facts).where(case_facts.c.sid.in_(wanted)))
-        gather("contacts", select(contact_facts).where(contact_facts.c.sid.in_(wanted)))
-        gather("quarantines", select(quarantine_orders).where(quarantine_orders.c.sid.in_(wanted)))
+        if with_stays:
+            gather(
+                "stays",
+                select(stays.c.sid, stays.c.area, stays.c.arrived, stays.c.left_at, stays.c.source)
+                .where(among(stays.c.sid), stays.c.voided_at.is_(None)),
+            )  # fmt: skip
+        gather("tests", select(test_results).where(among(test_results.c.sid)))
+        gather("cases", select(case_facts).where(among(case_facts.c.sid)))
+        gather("contacts", select(contact_facts).where(among(contact_facts.c.sid)))
+        gather("quarantines", select(quarantine_orders).where(among(quarantine_orders.c.sid)))
         gather(
             "summaries",
-            select(summaries).where(summaries.c.sid.in_(wanted), summaries.c.region != self.region),
+            select(summaries).where(among(summaries.c.sid), summaries.c.region != self.region),
         )
         return {sid: _subject_facts(rows) for sid, rows in found.items()}
 
@@ -292,69 +312,163 @@ class IssuerCore:
         for the whole set (their facts a query a table, the rules in memory, the writes in
         bulk), so a risk-area change over many people costs queries per batch, not per person.
 
+        Only the facts a rule can look at are read: a stay counts for the rules only where
+        its area lies under a code with a medium or high period and it ended inside the
+        longest stay rule's window, so the other stays are left in the table. Subjects with no
+        such fact at all share one assessment, made once per call. The colours and reasons are
+        exactly those of :func:`assess_at` over all of the subject's facts
+        (tests/unit/test_reassess_bulk.py compares the two on random populations).
+
         A new colour is marked for sharing with the hub (``pushed_at`` cleared), and
         ``review_at`` records when the colour may change with no new fact, so the sync loop
         (and 验码) can reassess on time. The subject's own record is kept for the retention
         period after it was last assessed: a person still in the programme is not purged.
-        Callers keep ``sids`` to a few hundred per call (one transaction, one IN list).
+        Callers keep ``sids`` to a few thousand per call (one transaction, one IN list).
         """
         wanted = list(dict.fromkeys(sids))
         if not wanted:
             return {}
-        conn.execute(
-            update(subjects)
-            .where(subjects.c.sid.in_(wanted))
-            .values(expires_at=now + self.retention)
+        started = time.perf_counter()
+        driver = _Driver(conn)
+        driver.rows(
+            "UPDATE subjects SET expires_at = ? WHERE sid IN ({})",
+            wanted,
+            [driver.time(now + self.retention)],
+            fetch=False,
         )
-        facts = self._facts_many(conn, wanted, now)
         risk = self._risk.load(conn)
+        facts = self._assessment_facts(conn, wanted, now, risk)
         priors = {
-            row.sid: row
-            for row in conn.execute(
-                select(assessments.c.sid, assessments.c.colour, assessments.c.colour_since).where(
-                    assessments.c.sid.in_(wanted)
-                )
+            row[0]: (row[1], row[2])
+            for row in driver.rows(
+                "SELECT sid, colour, colour_since FROM assessments WHERE sid IN ({})", wanted
             )
         }
-        ruleset = f"{self.ruleset.id}@{self.ruleset.version}"
-        statuses: dict[str, Status] = {}
-        new_rows: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        same: list[dict[str, Any]] = []
+        read = time.perf_counter()
+        shared: Assessment | None = None  # of every subject with no fact a rule looks at
+        assessed: list[tuple[str, Assessment]] = []
         for sid in wanted:
-            assessment = assess_at(facts[sid], risk, self.ruleset, now)
+            found = facts.get(sid)
+            if found is not None:
+                assessed.append((sid, assess_at(found, risk, self.ruleset, now)))
+                continue
+            if shared is None:
+                shared = assess_at(_NO_FACTS, risk, self.ruleset, now)
+            assessed.append((sid, shared))
+        rules = time.perf_counter()
+        statuses = self._store_assessments(driver, assessed, priors, now)
+        done = time.perf_counter()
+        timings = self.reassess_timings
+        timings["read"] += read - started
+        timings["rules"] += rules - read
+        timings["write"] += done - rules
+        timings["subjects"] += len(wanted)
+        return statuses
+
+    def _store_assessments(
+        self,
+        driver: _Driver,
+        assessed: list[tuple[str, Assessment]],
+        priors: dict[str, tuple[str, Any]],
+        now: datetime,
+    ) -> dict[str, Status]:
+        """Insert or update the ``assessments`` rows of ``assessed``: the driver's executemany."""
+        ruleset = f"{self.ruleset.id}@{self.ruleset.version}"
+        at_now = driver.time(now)
+        bodies: dict[int, str] = {}  # one JSON text per distinct assessment
+        reviews: dict[datetime | None, Any] = {}
+        statuses: dict[str, Status] = {}
+        new_rows: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
+        same: list[tuple[Any, ...]] = []
+        for sid, assessment in assessed:
+            key = id(assessment)
+            body = bodies.get(key)
+            if body is None:
+                body = bodies[key] = json.dumps(assessment.to_dict())
+            review = _review_at(assessment, now)
+            review_value = reviews.get(review)
+            if review_value is None:
+                review_value = reviews[review] = driver.time(review)
             colour = assessment.colour.value
-            values: dict[str, Any] = {
-                "b_sid": sid,
-                "colour": colour,
-                "colour_since": now,
-                "assessed_at": now,
-                "ruleset": ruleset,
-                "body": assessment.to_dict(),
-                "review_at": _review_at(assessment, now),
-            }
             prior = priors.get(sid)
             if prior is None:
-                new_rows.append(values)
-            elif prior.colour == colour:
-                values["colour_since"] = prior.colour_since
-                same.append(values)
+                new_rows.append((sid, colour, at_now, at_now, ruleset, body, review_value))
+                since = now
+            elif prior[0] == colour:
+                same.append((colour, prior[1], at_now, ruleset, body, review_value, sid))
+                since = driver.read_time(prior[1])
             else:
-                changed.append(values)
-            statuses[sid] = Status(assessment, values["colour_since"])
+                changed.append((colour, at_now, at_now, ruleset, body, review_value, sid))
+                since = now
+            statuses[sid] = Status(assessment, since)
         if new_rows:
-            conn.execute(
-                insert(assessments),
-                [{**_without_key(v), "sid": v["b_sid"], "pushed_at": None} for v in new_rows],
-            )
-        columns = ("colour", "colour_since", "assessed_at", "ruleset", "body", "review_at")
+            driver.many(_INSERT_ASSESSMENT, new_rows)
         if same:
-            conn.execute(_bulk_update(columns), same)
-        if changed:
-            conn.execute(  # a new colour is to be shared again
-                _bulk_update(columns).values(pushed_at=None), changed
-            )
+            driver.many(_UPDATE_ASSESSMENT, same)
+        if changed:  # a new colour is to be shared again
+            driver.many(_UPDATE_ASSESSMENT_CHANGED, changed)
         return statuses
+
+    def _assessment_facts(
+        self, conn: Connection, sids: list[str], now: datetime, risk: RiskMap
+    ) -> dict[str, SubjectFacts]:
+        """The facts the rules can look at, of the subjects in ``sids`` that have any.
+
+        Every table but ``stays`` is read whole for them. Of the stays only those that can
+        give a stay rule a match: begun by ``now``, ended after the longest stay rule's window
+        opened, in an area under a code that has a medium or high period (the only places a
+        stay has a part at risk). A subject left out has no fact any rule reads.
+        """
+        found = {
+            sid: facts
+            for sid, facts in self._facts_many(conn, sids, now, with_stays=False).items()
+            if facts != _NO_FACTS
+        }
+        windows = [
+            r.condition.within_days
+            for r in self.ruleset.rules
+            if isinstance(r.condition, StayCondition)
+        ]
+        prefixes = _risk_prefixes(risk)
+        if not windows or not prefixes:
+            return found
+        driver = _Driver(conn)
+        sql = _RULE_STAYS_SQLITE if driver.sqlite else _RULE_STAYS
+        params: list[Any] = [driver.time(now), driver.time(now - timedelta(days=max(windows)))]
+        if len(prefixes) <= _MAX_AREA_RANGES:
+            # a code and everything inside it share the prefix: a range (':' sorts after '9')
+            sql += " AND (" + " OR ".join(["(area >= ? AND area < ?)"] * len(prefixes)) + ")"
+            for prefix in prefixes:
+                params += [prefix, prefix + ":"]
+        sql += " AND sid IN ({})"
+        by_sid: dict[str, list[Stay]] = {}
+        rows = driver.rows(sql, sids, params)
+        if driver.sqlite:  # naive UTC text
+            parse = datetime.fromisoformat
+            for sid, area, arrived, left, source in rows:
+                stay = Stay(
+                    area,
+                    parse(arrived + "+00:00"),
+                    None if left is None else parse(left + "+00:00"),
+                    _SOURCES[source],
+                )
+                by_sid.setdefault(sid, []).append(stay)
+        else:
+            read = driver.read_time
+            for sid, area, arrived, left, source in rows:
+                stay = Stay(
+                    area, read(arrived), None if left is None else read(left), _SOURCES[source]
+                )
+                by_sid.setdefault(sid, []).append(stay)
+        for sid, stays_of in by_sid.items():
+            known = found.get(sid)
+            found[sid] = (
+                replace(known, stays=tuple(stays_of))
+                if known
+                else SubjectFacts(stays=tuple(stays_of))
+            )
+        return found
 
 
 _FACT_KINDS = (
@@ -362,19 +476,115 @@ _FACT_KINDS = (
 )  # fmt: skip
 #: The newest declarations the rules look at.
 _DECLARATIONS_KEPT = 20
+#: A subject with no facts (most people, for most rules).
+_NO_FACTS = SubjectFacts()
+_SOURCES = {s.value: s for s in StaySource}
+#: Above this many risk prefixes the stays are read by time alone (a statement stays small).
+_MAX_AREA_RANGES = 64
 
 
-def _without_key(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k != "b_sid"}
+def _risk_prefixes(risk: RiskMap) -> list[str]:
+    """The code prefixes under which a stay can be at medium or high risk, none inside another."""
+    codes = sorted({_prefix(p.area) for p in risk.periods if p.level is not RiskLevel.LOW}, key=len)
+    kept: list[str] = []
+    for code in codes:
+        if not any(code.startswith(k) for k in kept):
+            kept.append(code)
+    return sorted(kept)
 
 
-def _bulk_update(columns: Sequence[str]) -> Any:
-    """``UPDATE assessments SET col = :col, ... WHERE sid = :b_sid``, for executemany."""
-    return (
-        update(assessments)
-        .where(assessments.c.sid == bindparam("b_sid"))
-        .values({name: bindparam(name) for name in columns})
-    )
+def _prefix(area: str) -> str:
+    """The code prefix shared by an area and everything inside it (330000 → 33, 330100 → 3301)."""
+    if len(area) > 6:
+        return area
+    if area.endswith("0000"):
+        return area[:2]
+    if area.endswith("00"):
+        return area[:4]
+    return area
+
+
+#: The stays a stay rule can look at, of a list of subjects (see _assessment_facts).
+_RULE_STAYS = (
+    "SELECT sid, area, arrived, left_at, source FROM stays WHERE voided_at IS NULL"
+    " AND arrived <= ? AND (left_at IS NULL OR left_at > ?)"
+)
+# By subject: SQLite would otherwise take the area index for a province-wide change and walk
+# all of it for every batch.
+_RULE_STAYS_SQLITE = _RULE_STAYS.replace(
+    "stays WHERE", "stays INDEXED BY ix_stays_sid_arrived WHERE"
+)
+_INSERT_ASSESSMENT = (
+    "INSERT INTO assessments (sid, colour, colour_since, assessed_at, ruleset, body, review_at,"
+    " pushed_at) VALUES (?, ?, ?, ?, ?, ?j, ?, NULL)"
+)
+_UPDATE_ASSESSMENT = (
+    "UPDATE assessments SET colour = ?, colour_since = ?, assessed_at = ?, ruleset = ?,"
+    " body = ?j, review_at = ? WHERE sid = ?"
+)
+_UPDATE_ASSESSMENT_CHANGED = _UPDATE_ASSESSMENT.replace(" WHERE", ", pushed_at = NULL WHERE")
+
+
+class _Driver:
+    """Statements straight on the database driver inside ``conn``'s transaction, for bulk
+    reads and writes: no per-row SQLAlchemy objects or type processing.
+
+    SQL is written with ``?`` placeholders (``?j`` for a JSON text) and ``{}`` for an IN
+    list; times go in and come out as the column type stores them (SQLite: UTC text;
+    PostgreSQL: ``timestamptz``).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        if not conn.in_transaction():
+            conn.begin()  # so that the caller's commit is the driver's too
+        raw = conn.connection.dbapi_connection
+        if raw is None:
+            raise RuntimeError("the connection is closed")
+        self.raw = raw
+        self.sqlite = conn.dialect.name == "sqlite"
+        if not self.sqlite:  # times come back in UTC (timezone.utc), for this transaction only
+            conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+
+    def _sql(self, sql: str) -> str:
+        if self.sqlite:
+            return sql.replace("?j", "?")
+        return sql.replace("%", "%%").replace("?j", "?::json").replace("?", "%s")
+
+    def time(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else value
+
+    def read_time(self, value: Any) -> datetime:
+        if isinstance(value, str):  # SQLite: naive UTC text
+            return datetime.fromisoformat(value + "+00:00")
+        when: datetime = value
+        return when if when.tzinfo is UTC else when.astimezone(UTC)
+
+    def rows(
+        self, sql: str, keys: Sequence[str], params: Sequence[Any] = (), *, fetch: bool = True
+    ) -> list[Any]:
+        """``sql`` with its ``{}`` the list ``keys`` (after ``params``), every row fetched."""
+        if self.sqlite:
+            text_ = sql.format(",".join("?" * len(keys)))
+            args: Sequence[Any] = [*params, *keys]
+        else:
+            text_ = self._sql(sql.replace("IN ({})", "= ANY(?)"))
+            args = [*params, list(keys)]
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(text_, args)
+            return list(cursor.fetchall()) if fetch else []
+        finally:
+            cursor.close()
+
+    def many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(self._sql(sql), rows)
+        finally:
+            cursor.close()
 
 
 def _subject_facts(rows: dict[str, list[Any]]) -> SubjectFacts:

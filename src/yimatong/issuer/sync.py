@@ -62,8 +62,10 @@ __all__ = ["HubApi", "HubLink", "SyncReport"]
 log = logging.getLogger("yimatong.sync")
 
 #: Subjects reassessed in one transaction (one bulk read and write): short enough that
-#: sign-ins and 验码 writes never wait long for SQLite's single write lock.
-_REASSESS_CHUNK = 200
+#: sign-ins and 验码 writes never wait long for SQLite's single write lock (tens of ms).
+_REASSESS_CHUNK = 2000
+#: Subjects due for review read in one page (then reassessed chunk by chunk).
+_REVIEW_PAGE = 5 * _REASSESS_CHUNK
 #: A bound on one round's review pages (batch × pages people), so a round always ends.
 _MAX_REVIEW_PAGES = 10_000
 
@@ -614,19 +616,18 @@ class HubLink:
         (reassessing sets a later ``review_at``, so each page is new people).
         """
         now = self.clock()
+        page = max(self.batch, _REVIEW_PAGE)
         for _ in range(_MAX_REVIEW_PAGES):
             with self.db.read() as conn:
                 sids = [
                     r.sid
                     for r in conn.execute(
-                        select(assessments.c.sid)
-                        .where(assessments.c.review_at <= now)
-                        .limit(self.batch)
+                        select(assessments.c.sid).where(assessments.c.review_at <= now).limit(page)
                     ).all()
                 ]
             self._reassess(sids, now)
             report.reassessed += len(sids)
-            if len(sids) < self.batch:
+            if len(sids) < page:
                 return
 
     def _reassess(self, sids: list[str], now: datetime) -> None:

@@ -38,6 +38,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -244,7 +245,14 @@ stays = Table(
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Index("ix_stays_sid_arrived", "sid", "arrived"),
-    Index("ix_stays_area", "area"),  # who stayed where a risk changed (issuer/sync.py)
+    # who stayed where a risk changed (issuer/sync.py): live rows only, answered by the index
+    Index(
+        "ix_stays_area_sid",
+        "area",
+        "sid",
+        sqlite_where=text("voided_at IS NULL"),
+        postgresql_where=text("voided_at IS NULL"),
+    ),
 )
 
 test_results = Table(
