@@ -47,6 +47,7 @@ __all__ = [
     "TIME_MAX",
     "TIME_MIN",
     "BadValue",
+    "EventTimes",
     "check_event",
     "check_id",
     "check_name",
@@ -183,6 +184,53 @@ def check_event(
     if value < now - EVENT_PAST:
         raise BadValue(field, f"is more than {EVENT_PAST.days} days in the past")
     return value
+
+
+# The shape nearly every machine writes: whole seconds, "T", "Z" or "±HH:MM". For it,
+# datetime.fromisoformat (C) builds the same value parse_time does; anything else takes
+# parse_time itself.
+_PLAIN_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})", re.ASCII
+)
+
+
+class EventTimes:
+    """``check_event(parse_time(text, field), now, field)`` for many texts of one batch.
+
+    Each distinct text is parsed once (a lab's batch repeats its report times); the plain
+    shape is read by ``datetime.fromisoformat`` after a strict match, and every other text, or
+    one that fails there or lies outside the window, goes through ``parse_time`` and
+    ``check_event``, which give the answer or the error. The result is always the one those
+    two give.
+    """
+
+    __slots__ = ("_hi", "_lo", "_now", "_seen")
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+        # within check_time's range too, so that nothing passes here that it would refuse
+        self._lo = max(now - EVENT_PAST, TIME_MIN)
+        self._hi = min(now + CLOCK_SKEW, TIME_MAX - timedelta(microseconds=1))
+        self._seen: dict[str, datetime] = {}
+
+    def get(self, text: object, field: str) -> datetime:
+        """The event time ``text`` gives, in UTC; BadValue naming ``field`` otherwise."""
+        if type(text) is str:
+            value = self._seen.get(text)
+            if value is not None:
+                return value
+            if _PLAIN_RFC3339.fullmatch(text) is not None:
+                try:
+                    value = datetime.fromisoformat(text).astimezone(UTC)
+                except (ValueError, OverflowError):
+                    value = None
+                if value is not None and self._lo <= value <= self._hi:
+                    self._seen[text] = value
+                    return value
+        value = check_event(parse_time(text, field), self._now, field)
+        if type(text) is str:
+            self._seen[text] = value
+        return value
 
 
 # ------------------------------------------------------------------------------------- text

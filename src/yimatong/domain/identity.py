@@ -42,6 +42,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ __all__ = [
     "MIN_BIRTH_DATE",
     "SECRET_MIN_BYTES",
     "SID_HEX_LENGTH",
+    "DocumentChecks",
     "DocumentType",
+    "Pseudonyms",
     "ResidentId",
     "Sex",
     "age_on",
@@ -147,13 +150,15 @@ def _digits(text: str) -> bool:
 # ISO 7064 MOD 11-2: weight of position i (from the left, 0-based) is 2**(17 - i) mod 11.
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _CHECK = "10X98765432"  # check character for (sum of weighted digits) mod 11
+# the weighted sum of the ASCII bytes of 17 digits exceeds that of the digits by this
+_ASCII_ZERO_WEIGHT = ord("0") * sum(_WEIGHTS)
 
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character ("0"–"9" or "X") for 17 digits."""
     if len(first17) != 17 or not _digits(first17):
         raise ValueError("check_character needs exactly 17 ASCII digits")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    total = sum(map(operator.mul, first17.encode("ascii"), _WEIGHTS)) - _ASCII_ZERO_WEIGHT
     return _CHECK[total % 11]
 
 
@@ -270,6 +275,91 @@ def validate_document(doc_type: DocumentType, number: str, *, today: date) -> st
     else:  # pragma: no cover - every member is handled above
         raise TypeError(f"not a DocumentType: {doc_type!r}")
     return text
+
+
+# A resident ID number already in its normal form (what normalise_number leaves unchanged).
+_NORMAL_RESIDENT = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+
+
+class DocumentChecks:
+    """:func:`validate_document` for the many rows of one batch or file.
+
+    A resident ID number already in its normal form (17 ASCII digits and a digit or ``X``,
+    as machines write them) is checked here directly, its area code and birth date looked up
+    once per batch; anything else, and any number that fails here, goes to
+    :func:`validate_document`, which gives the answer or the error. So the result is always
+    the one :func:`validate_document` gives.
+    """
+
+    __slots__ = ("_areas", "_births", "divisions", "today")
+
+    def __init__(self, today: date, divisions: Divisions | None = None) -> None:
+        self.today = today
+        self.divisions = default_divisions() if divisions is None else divisions
+        self._areas: dict[str, bool] = {}
+        self._births: dict[str, bool] = {}
+
+    def resident(self, number: object) -> str | None:
+        """``number`` if it is a valid resident ID number in its normal form, else None."""
+        if type(number) is not str or _NORMAL_RESIDENT.fullmatch(number) is None:
+            return None
+        area = number[:6]
+        ok = self._areas.get(area)
+        if ok is None:
+            ok = self._areas[area] = self.divisions.is_valid_id_area(area)
+        birth = number[6:14]
+        born = self._births.get(birth)
+        if born is None:
+            try:
+                day = date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
+            except ValueError:
+                born = False
+            else:
+                born = MIN_BIRTH_DATE <= day <= self.today
+            self._births[birth] = born
+        if not (ok and born):
+            return None
+        total = sum(map(operator.mul, number.encode("ascii"), _WEIGHTS)) - _ASCII_ZERO_WEIGHT
+        return number if _CHECK[total % 11] == number[17] else None
+
+    def normal(self, doc_type: DocumentType, number: str) -> str:
+        """The normalised number, or InvalidDocument: what :func:`validate_document` says."""
+        if doc_type is DocumentType.RESIDENT_ID:
+            checked = self.resident(number)
+            if checked is not None:
+                return checked
+        return validate_document(doc_type, number, today=self.today)
+
+
+class Pseudonyms:
+    """:func:`subject_id` under one secret for many numbers: the HMAC is keyed once (with the
+    label and the document type, the message's fixed start) and copied for each number."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, secret: bytes) -> None:
+        if not isinstance(secret, bytes | bytearray):
+            raise TypeError("the sid secret is bytes")
+        if len(secret) < SECRET_MIN_BYTES:
+            raise ValueError(f"the sid secret must have at least {SECRET_MIN_BYTES} bytes")
+        self._keyed = {
+            doc_type: hmac.new(bytes(secret), _sid_prefix(doc_type), hashlib.sha256)
+            for doc_type in DocumentType
+        }
+
+    def sid(self, doc_type: DocumentType, number: str) -> str:
+        """``subject_id(secret, doc_type, number)``; the number should be validated first."""
+        key = identity_key(doc_type, number).encode()
+        mac = self._keyed[doc_type].copy()
+        mac.update(len(key).to_bytes(2, "big") + key)
+        return mac.digest()[:16].hex()
+
+    def resident(self, number: str) -> str:
+        """The sid of a resident ID number that :meth:`DocumentChecks.resident` accepted (its
+        identity key is the whole 18-character number)."""
+        mac = self._keyed[DocumentType.RESIDENT_ID].copy()
+        mac.update(b"\x00\x12" + number.encode("ascii"))
+        return mac.digest()[:16].hex()
 
 
 # ---------------------------------------------------------------------------- masking
@@ -391,9 +481,15 @@ def subject_id(secret: bytes, doc_type: DocumentType, number: str) -> str:
         raise ValueError(f"the sid secret must have at least {SECRET_MIN_BYTES} bytes")
     if not isinstance(doc_type, DocumentType):
         raise TypeError(f"not a DocumentType: {doc_type!r}")
-    parts = [_SID_LABEL, doc_type.code.encode("ascii"), identity_key(doc_type, number).encode()]
-    message = b"".join(len(p).to_bytes(2, "big") + p for p in parts)
+    key = identity_key(doc_type, number).encode()
+    message = _sid_prefix(doc_type) + len(key).to_bytes(2, "big") + key
     return hmac.new(bytes(secret), message, hashlib.sha256).digest()[:16].hex()
+
+
+def _sid_prefix(doc_type: DocumentType) -> bytes:
+    """The start of the sid message: the label and the document-type code, length-prefixed."""
+    parts = (_SID_LABEL, doc_type.code.encode("ascii"))
+    return b"".join(len(p).to_bytes(2, "big") + p for p in parts)
 
 
 def is_sid(text: object) -> bool:
