@@ -212,10 +212,12 @@ def copy_feed(
     last = next_value(conn, "feed", by=len(sids))
     first = last - len(sids) + 1
     dialect = conn.dialect
-    created = hub_feed.c.created_at.type.bind_processor(dialect)
-    expires = hub_feed.c.expires_at.type.bind_processor(dialect)
-    at = created(created_at) if created else created_at
-    until = expires(expires_at) if expires else expires_at
+    # What the columns' own bind processing makes of the two times (on SQLite, the text
+    # SQLAlchemy writes there), once for every row.
+    at, until = (
+        _bound(hub_feed.c.created_at, created_at, dialect),
+        _bound(hub_feed.c.expires_at, expires_at, dialect),
+    )
     raw = conn.connection.driver_connection  # the same connection, in its open transaction
     assert raw is not None
     cursor = raw.cursor()
@@ -238,6 +240,11 @@ def copy_feed(
         cursor.close()
     add_counts(conn, counts)
     return first, last
+
+
+def _bound(column: Any, value: datetime, dialect: Any) -> Any:
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None else value
 
 
 def feed_item(row: Any) -> dict[str, Any]:

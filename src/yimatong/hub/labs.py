@@ -283,58 +283,75 @@ class _Rows:
         }
 
     def check(self, results: list[Any]) -> _Checked:
-        """The rows as the feed takes them; InvalidInput naming the first bad row."""
+        """The rows as the feed takes them; InvalidInput naming the first bad row.
+
+        The plain batch (objects with known fields only, the usual times, resident ID numbers
+        as machines write them) is read column by column; a row that any of that leaves in
+        doubt goes through :meth:`_row`, the general checks, in order, so that the first bad
+        row is the one refused, with the reason it always had.
+        """
+        size = len(results)
+        sids: list[Any] = [None] * size
+        reports: list[Any] = [None] * size
+        samples: list[Any] = [None] * size
+        outcomes: list[Any] = [None] * size
         # One pass in C over the whole batch: all objects, no unknown field in any of them.
-        plain = set(map(type, results)) == {dict} and set().union(*results) <= _ROW_KEYS
-        sids: list[str] = []
-        bodies: list[str] = []
-        outcomes = dict.fromkeys(OUTCOMES, 0)
-        times = self.times.get
-        resident = self.documents.resident
-        sid_of = self.pseudonyms.resident
+        if set(map(type, results)) == {dict} and set().union(*results) <= _ROW_KEYS:
+            reports = self.times.known([r.get("reported_at") for r in results])
+            samples = self.times.known([r.get("sampled_at") for r in results])
+            outcomes = [r.get("result") for r in results]
+            resident, sid_of = self.documents.resident, self.pseudonyms.resident
+            numbers = [
+                resident(r.get("id_number"))
+                if r.get("id_type") == "111" and r.get("subject") is None
+                else None
+                for r in results
+            ]
+            sids = [sid_of(number) if number is not None else None for number in numbers]
+        per_outcome = dict.fromkeys(OUTCOMES, 0)
+        for i, (sid, rep, smp, out) in enumerate(
+            zip(sids, reports, samples, outcomes, strict=True)
+        ):
+            if (
+                sid is None
+                or rep is None
+                or smp is None
+                or rep[0] < smp[0]
+                or out not in per_outcome
+            ):
+                sids[i], reports[i], samples[i], outcomes[i] = self._row(i, results[i])
+            per_outcome[outcomes[i]] += 1
         tail = self._tail
-        for i, row in enumerate(results):
-            if not plain:
-                _shape(i, row)
-            try:
-                reported = times(row.get("reported_at"), "reported_at")
-                sampled = times(row.get("sampled_at"), "sampled_at")
-            except BadValue as exc:
-                where = f"results[{i}]"
-                raise InvalidInput(
-                    f"{where}: {exc.message}", field=f"{where}.{exc.field}"
-                ) from None
-            if reported < sampled:
-                where = f"results[{i}]"
-                raise InvalidInput(
-                    f"{where}: reported_at is before sampled_at", field=f"{where}.reported_at"
-                )
-            outcome = row.get("result")
-            if outcome not in outcomes:
-                where = f"results[{i}]"
-                raise InvalidInput(
-                    f"{where}: result must be negative or positive", field=f"{where}.result"
-                )
-            outcomes[outcome] += 1
-            number = None
-            if row.get("id_type") == "111" and row.get("subject") is None:
-                number = resident(row.get("id_number"))
-            sids.append(sid_of(number) if number is not None else self._sid(i, row))
-            bodies.append(
-                f'{{"sampled_at": "{sampled.isoformat()}", '
-                f'"reported_at": "{reported.isoformat()}", "outcome": "{outcome}"{tail}'
-            )
+        bodies = [
+            f'{{"sampled_at": "{smp[1]}", "reported_at": "{rep[1]}", "outcome": "{out}"{tail}'
+            for smp, rep, out in zip(samples, reports, outcomes, strict=True)
+        ]
         counts: dict[Key, int] = {}
-        for outcome, n in outcomes.items():
+        for outcome, n in per_outcome.items():
             key = self._tally[outcome]
             if n and key is not None:
                 counts[key] = counts.get(key, 0) + n
         return _Checked(sids, bodies, counts)
 
-    def _sid(self, i: int, row: dict[str, Any]) -> str:
-        """A row's sid the general way: a given subject, or any document and its checks."""
+    def _row(self, i: int, row: Any) -> tuple[str, tuple[datetime, str], tuple[datetime, str], str]:
+        """One row by the general checks, in their order; InvalidInput naming the row."""
         where = f"results[{i}]"
-        return resolve_sid(
+        _shape(where, row)
+        try:
+            reported = self.times.timed(row.get("reported_at"), "reported_at")
+            sampled = self.times.timed(row.get("sampled_at"), "sampled_at")
+        except BadValue as exc:
+            raise InvalidInput(f"{where}: {exc.message}", field=f"{where}.{exc.field}") from None
+        if reported[0] < sampled[0]:
+            raise InvalidInput(
+                f"{where}: reported_at is before sampled_at", field=f"{where}.reported_at"
+            )
+        outcome = row.get("result")
+        if outcome not in OUTCOMES:
+            raise InvalidInput(
+                f"{where}: result must be negative or positive", field=f"{where}.result"
+            )
+        sid = resolve_sid(
             self.pseudonyms,
             self.documents,
             subject=_str_or_none(row.get("subject"), where, "subject"),
@@ -342,11 +359,11 @@ class _Rows:
             id_number=_str_or_none(row.get("id_number"), where, "id_number"),
             where=where,
         )
+        return sid, reported, sampled, outcome
 
 
-def _shape(i: int, row: Any) -> None:
+def _shape(where: str, row: Any) -> None:
     """A row is an object with only the known fields; InvalidInput naming it otherwise."""
-    where = f"results[{i}]"
     if not isinstance(row, dict):
         raise InvalidInput(f"{where} must be an object", field=where)
     unknown = row.keys() - _ROW_KEYS
