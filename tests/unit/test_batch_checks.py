@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -179,3 +180,43 @@ def test_pseudonyms_refuse_what_subject_id_refuses() -> None:
         Pseudonyms(b"short")
     with pytest.raises(TypeError):
         Pseudonyms("text")  # type: ignore[arg-type]
+
+
+def test_cli_results_rows_checked_in_bulk_are_those_of_the_general_checks(tmp_path: Any) -> None:
+    import yimatong.cli  # noqa: F401  (cli_ops is loaded by the command line, after it)
+    from yimatong.cli_ops import _checked_result, _checked_results
+
+    first17 = "33010619800101123"
+    number = first17 + check_character(first17)
+    rows = [
+        {"id_type": "111", "id_number": number, "sampled_at": "2026-11-19T08:00:00+08:00",
+         "reported_at": "2026-11-19T12:00:00+00:00", "result": "阴性"},
+        {"id_type": "111", "id_number": number, "sampled_at": "2026-11-19T08:00+08:00",
+         "reported_at": "2026-11-19T20:00:00.5+08:00", "result": "Positive"},
+        {"id_type": "111", "id_number": number.lower(), "sampled_at": "2026-11-19T00:00:00Z",
+         "reported_at": "2026-11-19T00:00:00Z", "result": "negative"},
+        {"sid": "a" * 32, "sampled_at": "2026-11-19T00:00:00Z",
+         "reported_at": "2026-11-19T00:00:01Z", "result": "negative"},
+        {"id_type": "414", "id_number": "E12345678", "sampled_at": "2026-11-19T00:00:00Z",
+         "reported_at": "2026-11-19T00:00:01Z", "result": "negative"},
+    ]  # fmt: skip
+    got = _checked_results(tmp_path / "r.csv", list(enumerate(rows, start=2)), NOW)
+    assert got == [_checked_result(row, NOW) for row in rows]
+    assert got[0]["sampled_at"] == "2026-11-19T00:00:00+00:00"
+
+
+def test_cli_results_first_bad_line_is_named_as_before(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yimatong.cli  # noqa: F401  (cli_ops is loaded by the command line, after it)
+    from yimatong.cli_ops import _checked_results
+
+    first17 = "33010619800101123"
+    good = {"id_type": "111", "id_number": first17 + check_character(first17),
+            "sampled_at": "2026-11-19T08:00:00+08:00",
+            "reported_at": "2026-11-19T12:00:00+08:00", "result": "negative"}  # fmt: skip
+    rows = [good, {**good, "result": "maybe"}, {**good, "reported_at": "2026-11-19T07:00:00+08:00"}]
+    with pytest.raises(SystemExit):
+        _checked_results(tmp_path / "r.csv", list(enumerate(rows, start=2)), NOW)
+    err = capsys.readouterr().err
+    assert "r.csv line 3: result must be negative or positive; nothing was uploaded" in err
