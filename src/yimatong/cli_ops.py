@@ -10,8 +10,9 @@
 Every command takes the hub's URL as ``--hub`` (or ``YMT_HUB_URL``) and the caller's credential
 as ``--token`` (or ``YIMATONG_TOKEN``). A whole file is checked before anything is sent, and the
 first bad row is reported by its line number; uploads are cut into batches whose ids derive
-from the file's SHA-256, so running the same file again lands nothing twice. Failures print one
-line and exit 1; usage mistakes exit 2. See docs/operations.md.
+from the file's SHA-256, so running the same file again lands nothing twice; results go two
+batches in flight. Failures print one line and exit 1; usage mistakes exit 2. See
+docs/operations.md.
 """
 
 from __future__ import annotations

@@ -9,8 +9,12 @@ not just the word of whoever held its token.
 A batch is taken once (``uploads``, keyed by ``batch_id``): a repeat is acknowledged as a
 duplicate and nothing is stored twice, so a lab can retry after a timeout without thinking.
 Rows are checked before anything is stored (a result reported before its sample was taken, in
-the future or over a year old, is refused naming its row) and inserted with one executemany
-statement.
+the future or over a year old, is refused naming its first bad row), each once: a plain batch
+is cleared column by column, with each distinct time text and each ID number's area code and
+birth date read once and the pseudonym HMAC keyed once per batch, and any row in doubt is
+checked the general way. The rows then go to the feed through the driver's bulk path
+(``hub.data.copy_feed``: COPY on PostgreSQL, the sqlite3 cursor's executemany on SQLite) in
+the transaction that records the batch, and are counted for the dashboards once per outcome.
 
 An ID number in a row is used only to compute the subject's ``sid`` and is never stored.
 """
