@@ -335,3 +335,24 @@ def test_of_two_bad_rows_the_first_is_refused(hub: Hub) -> None:
     r = _upload(hub, lab, sign_batch(lab_key(), LAB, "bad-3", results))
     assert r.json()["field"] == "results[1].result"
     assert _feed_count(hub) == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"result": ["negative"]}, "results[1].result"),
+        ({"result": {"a": 1}}, "results[1].result"),
+        ({"sampled_at": ["2026-11-19T08:00:00+08:00"]}, "results[1].sampled_at"),
+        ({"id_number": {"n": 1}}, "results[1].id_number"),
+        ({"id_type": ["111"]}, "results[1].id_type"),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused_by_row(
+    hub: Hub, extra: dict[str, Any], field: str
+) -> None:
+    lab = _register_lab(hub)
+    results = [_row(), {**_row(), **extra}]
+    r = _upload(hub, lab, sign_batch(lab_key(), LAB, "types-1", results))
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
+    assert _feed_count(hub) == 0

@@ -321,6 +321,7 @@ class _Rows:
                 and None not in sids
                 and None not in reports
                 and None not in samples
+                and set(map(type, outcomes)) == {str}
                 and set(outcomes) <= _OUTCOME_SET
                 and all(map(operator.ge, map(_TIME, reports), map(_TIME, samples)))
             )
@@ -335,7 +336,7 @@ class _Rows:
                     or rep is None
                     or smp is None
                     or rep[0] < smp[0]
-                    or out not in _OUTCOME_SET
+                    or out not in OUTCOMES  # a tuple: a value that is not hashable is refused
                 ):
                     sids[i], reports[i], samples[i], outcomes[i] = self._row(i, results[i])
         per_outcome = Counter(outcomes)
