@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import FakeClock
 from tests.integration.conftest import make_id
-from tests.integration.hub_data_helpers import FEDERATION_SECRET, Hub, start_hub
+from tests.integration.hub_data_helpers import FEDERATION_SECRET, Hub, sign_batch, start_hub
+from yimatong.adapters.crypto import load_signing_key
 from yimatong.adapters.db.tables import hub_feed, uploads
 from yimatong.cli import main
 from yimatong.domain.identity import DocumentType, subject_id
@@ -208,6 +210,37 @@ def test_results_upload_in_batches_and_again(hub: Hub, tmp_path: Path) -> None:
             "--batch-size", "5", token=credential)  # fmt: skip
     assert r.exit_code == 1
     assert "yimatong: the hub refused: the batch signature does not verify" in r.stderr
+
+
+def test_results_upload_stops_at_a_refused_batch(hub: Hub, tmp_path: Path) -> None:
+    key, credential = _lab(hub, tmp_path)
+    csv_file = tmp_path / "results.csv"
+    _results_csv(csv_file, 40)
+    digest = hashlib.sha256(csv_file.read_bytes()).hexdigest()[:16]
+    # another lab took the id of this file's second batch (of four) first
+    other_key, other = _lab(hub, tmp_path, "gz-02")
+    signer = load_signing_key(other_key.read_bytes())
+    taken = sign_batch(signer, "gz-02", f"{digest}-1", [_hub_row()])
+    r = hub.client.post(
+        "/v1/test-results", json=taken, headers={"Authorization": f"Bearer {other}"}
+    )
+    assert r.status_code == 200, r.text
+    args = ["results", "upload", str(csv_file), "--lab", "hz-01", "--key", str(key)]
+    r = run(hub, *args, "--batch-size", "10", token=credential)
+    assert r.exit_code == 1
+    assert "used by another lab" in r.stderr
+    with hub.node.db.read() as conn:
+        landed = set(conn.execute(select(uploads.c.batch_id)).scalars())
+    # the first batch landed; at most the one already on its way after the refused one did
+    assert f"{digest}-0" in landed
+    assert f"{digest}-3" not in landed
+    assert _feed_rows(hub, "test") == 1 + 10 * len(landed - {f"{digest}-1"})
+
+
+def _hub_row() -> dict[str, str]:
+    return {"id_type": "111", "id_number": make_id(seq="999"),
+            "sampled_at": "2026-11-19T08:00:00+08:00", "reported_at": "2026-11-19T20:00:00+08:00",
+            "result": "negative"}  # fmt: skip
 
 
 @pytest.mark.parametrize(

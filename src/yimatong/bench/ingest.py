@@ -1,17 +1,20 @@
 """``ingest``: lab results per second through the hub's signed upload path.
 
 A scratch hub database, a registered lab, and ``rows`` results (100,000 by default) with
-distinct resident ID numbers, in signed batches of 20,000 as a lab sends them. Each batch is
-timed from its JSON bytes to the committed feed rows: parse, the batch signature, per-row checks
-and pseudonyms (HMAC of the ID number), the feed insert and the dashboards' tally — what
+distinct resident ID numbers, sample times to the second (each row its own) and report times
+by plate of 96, in signed batches of 20,000 as a lab sends them. Each batch is timed from its
+JSON bytes to the committed feed rows: parse, the batch signature, per-row checks and
+pseudonyms (HMAC of the ID number), the feed insert and the dashboards' tally — what
 ``POST /v1/test-results`` does after the HTTP server read the body. The baseline, alternating
-batch by batch in the same run, writes the same number of feed rows through the bare driver:
-``COPY`` on PostgreSQL, ``executemany`` on SQLite, the rows already prepared.
+batch by batch in the same run, writes the same rows (the same sids, body texts and times,
+other seqs) through the bare driver, already prepared: ``COPY`` on PostgreSQL,
+``executemany`` on SQLite.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import random
 import statistics
 import time
@@ -25,7 +28,7 @@ from yimatong.adapters.messages import batch_message, encode_signature
 from yimatong.bench.core import Outcome, Table, benchmark
 from yimatong.bench.live import in_process, scratch_database
 from yimatong.credentials import Caller
-from yimatong.domain.identity import check_character
+from yimatong.domain.identity import DocumentType, check_character, subject_id
 
 __all__: list[str] = []
 
@@ -34,36 +37,55 @@ LAB = "bench-lab"
 
 
 def _results(n: int, now: datetime) -> list[dict[str, Any]]:
-    sampled = (now - timedelta(hours=20)).isoformat()
-    reported = (now - timedelta(hours=8)).isoformat()
+    """A lab's day: one sample a second over ten hours, reported by plate of 96 wells."""
+    start, reports = now - timedelta(hours=20), now - timedelta(hours=8)
     rows = []
     for i in range(n):
         birth = (datetime(1950, 1, 1) + timedelta(days=i // 900)).strftime("%Y%m%d")
         first17 = f"330106{birth}{i % 900 + 100:03d}"
         rows.append({
             "id_type": "111", "id_number": first17 + check_character(first17),
-            "sampled_at": sampled, "reported_at": reported,
+            "sampled_at": (start + timedelta(seconds=i % 36_000)).isoformat(),
+            "reported_at": (reports + timedelta(minutes=i // 96 % 480)).isoformat(),
             "result": "negative" if i % 50 else "positive",
         })  # fmt: skip
     return rows
 
 
+def _same_rows(node: Any, batch: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(sid, body text) of each row as the upload stores it, computed the plain way."""
+    lab = {"lab": "Bench lab", "lab_id": LAB, "lab_region": "310000"}
+    secret = node.service.federation_secret
+    out = []
+    for row in batch:
+        sid = subject_id(secret, DocumentType.RESIDENT_ID, row["id_number"])
+        body = {
+            "sampled_at": datetime.fromisoformat(row["sampled_at"]).astimezone(UTC).isoformat(),
+            "reported_at": datetime.fromisoformat(row["reported_at"]).astimezone(UTC).isoformat(),
+            "outcome": row["result"],
+            **lab,
+        }
+        out.append((sid, json.dumps(body)))
+    return out
+
+
 def _raw_writer(node: Any) -> Any:
-    """Write ``count`` prepared feed rows through the bare driver; returns seconds."""
+    """Write prepared feed rows through the bare driver; returns seconds."""
     from yimatong.adapters.db.tables import hub_feed
 
     dialect = node.db.dialect
     columns = ("seq", "sid", "kind", "region", "body", "dedupe", "created_at", "expires_at")
     next_seq = [10**12]
 
-    def write(count: int, now: datetime) -> float:
+    def write(same: list[tuple[str, str]], now: datetime) -> float:
         first = next_seq[0]
-        next_seq[0] += count
-        body = orjson.dumps({"sampled_at": now.isoformat(), "reported_at": now.isoformat(),
-                             "outcome": "negative", "lab": "x", "lab_id": LAB,
-                             "lab_region": "310000"}).decode()  # fmt: skip
-        rows = [(first + i, f"{first + i:032x}", "test", "310000", body, None, now,
-                 now + timedelta(days=30)) for i in range(count)]  # fmt: skip
+        next_seq[0] += len(same)
+        at: Any = now
+        until: Any = now + timedelta(days=node.settings.retention_days)
+        if dialect == "sqlite":  # the text SQLAlchemy writes for a UTC time on SQLite
+            at, until = (t.strftime("%Y-%m-%d %H:%M:%S.%f") for t in (at, until))
+        rows = [(first + i, sid, "test", "310000", body, None, at, until)
+                for i, (sid, body) in enumerate(same)]  # fmt: skip
         raw = node.db.engine.raw_connection()
         try:
             start = time.perf_counter()
@@ -73,11 +95,10 @@ def _raw_writer(node: Any) -> Any:
                     for row in rows:
                         copy.write_row(row)
             else:
-                text_rows = [(*r[:6], r[6].isoformat(" "), r[7].isoformat(" ")) for r in rows]
                 cur.executemany(  # our own table and column names, not input
                     f"INSERT INTO {hub_feed.name} ({', '.join(columns)}) "  # noqa: S608
                     f"VALUES ({', '.join('?' * len(columns))})",
-                    text_rows,
+                    rows,
                 )
             raw.commit()
             return time.perf_counter() - start
@@ -117,7 +138,7 @@ def ingest(
             ours.append((time.perf_counter() - start) / len(batch))
             assert got["accepted"] == len(batch), got
             done += len(batch)
-            base.append(raw(len(batch), now) / len(batch))
+            base.append(raw(_same_rows(node, batch), now) / len(batch))
         del answer
     backend = "PostgreSQL" if db else "SQLite"
     per_row, raw_row = statistics.median(ours), statistics.median(base)

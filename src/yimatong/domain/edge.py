@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from yimatong.domain.errors import InvalidInput
 
@@ -47,6 +48,7 @@ __all__ = [
     "TIME_MAX",
     "TIME_MIN",
     "BadValue",
+    "EventTimes",
     "check_event",
     "check_id",
     "check_name",
@@ -183,6 +185,69 @@ def check_event(
     if value < now - EVENT_PAST:
         raise BadValue(field, f"is more than {EVENT_PAST.days} days in the past")
     return value
+
+
+# The shape nearly every machine writes: seconds with a fraction of up to 6 digits or none,
+# "T", then "Z" or "±HH:MM". For it datetime.fromisoformat (in C) builds the value parse_time
+# does; anything else takes parse_time itself.
+_PLAIN_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})",
+    re.ASCII,
+)
+_UTC_SECONDS = len("2026-01-01T00:00:00+00:00")
+
+
+class EventTimes:
+    """``check_event(parse_time(text, field), now, field)`` for the many texts of one batch.
+
+    Each distinct text is read once (a lab reports a plate of samples at one time). A text of
+    the plain shape is read by ``datetime.fromisoformat`` after a strict match; any other
+    text, or one that fails there or falls outside the window, is left to ``parse_time`` and
+    ``check_event``, which give the answer or the error. So every answer is theirs.
+    """
+
+    __slots__ = ("_hi", "_lo", "_now", "_seen")
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+        # within check_time's range too, so that nothing passes here that it would refuse
+        self._lo = max(now - EVENT_PAST, TIME_MIN)
+        self._hi = min(now + CLOCK_SKEW, TIME_MAX - timedelta(microseconds=1))
+        self._seen: dict[str, tuple[datetime, str]] = {}
+
+    def get(self, text: object, field: str) -> datetime:
+        """The event time ``text`` gives, in UTC; BadValue naming ``field`` otherwise."""
+        return self.timed(text, field)[0]
+
+    def timed(self, text: object, field: str) -> tuple[datetime, str]:
+        """:meth:`get` with the time's RFC 3339 text in UTC (``format_time`` of it)."""
+        known = self._plain(text) if type(text) is str else None
+        if known is not None:
+            return known
+        value = check_event(parse_time(text, field), self._now, field)
+        return value, value.isoformat()
+
+    def known(self, texts: list[Any]) -> list[tuple[datetime, str] | None]:
+        """For each text, what :meth:`timed` gives if it is a time of the plain shape in the
+        window, else None (:meth:`timed` then says what it is, or what is wrong with it)."""
+        plain = self._plain
+        return [plain(t) if type(t) is str else None for t in texts]
+
+    def _plain(self, text: str) -> tuple[datetime, str] | None:
+        found = self._seen.get(text)
+        if found is not None or _PLAIN_RFC3339.fullmatch(text) is None:
+            return found
+        try:
+            value = datetime.fromisoformat(text).astimezone(UTC)
+        except (ValueError, OverflowError):
+            return None
+        if not self._lo <= value <= self._hi:
+            return None
+        # a text in UTC to the second is already its own isoformat()
+        same = len(text) == _UTC_SECONDS and text.endswith("+00:00")
+        found = self._seen[text] = (value, text if same else value.isoformat())
+        return found
 
 
 # ------------------------------------------------------------------------------------- text

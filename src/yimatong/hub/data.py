@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select
@@ -28,12 +28,12 @@ from sqlalchemy import Connection, and_, delete, or_, select
 from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed, subject_regions
-from yimatong.adapters.db.tallies import tally_feed
+from yimatong.adapters.db.tallies import Key, add_counts, tally_feed
 from yimatong.adapters.db.upsert import dialect_insert
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.edge import CLOCK_SKEW, check_event, format_time
 from yimatong.domain.errors import Forbidden, InvalidInput, NotFound
-from yimatong.domain.identity import DocumentType, is_sid, subject_id, validate_document
+from yimatong.domain.identity import DocumentChecks, DocumentType, Pseudonyms, is_sid
 from yimatong.domain.regions import default_divisions
 from yimatong.hub.context import HubContext
 from yimatong.hub.data_risk import area_within
@@ -49,6 +49,7 @@ __all__ = [
     "Scan",
     "Summary",
     "append_feed",
+    "copy_feed",
     "feed_item",
     "purge_expired",
     "register_subjects",
@@ -112,17 +113,18 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def resolve_sid(
-    secret: bytes,
+    pseudonyms: Pseudonyms,
+    documents: DocumentChecks,
     *,
     subject: str | None,
     id_type: str | None,
     id_number: str | None,
-    today: date,
     where: str,
 ) -> str:
     """The subject's pseudonym: given, or computed from the document (which is then dropped).
 
-    ``where`` names the item in errors (``facts[3]``); no error repeats the number.
+    ``pseudonyms`` holds the federation secret and ``documents`` today's date, each made once
+    per request. ``where`` names the item in errors (``facts[3]``); no error repeats the number.
     """
     if subject is not None:
         if id_type is not None or id_number is not None:
@@ -147,10 +149,10 @@ def resolve_sid(
             f"{where}: id_type must be one of {codes}", field=f"{where}.id_type"
         ) from None
     try:
-        number = validate_document(doc_type, id_number, today=today)
+        number = documents.normal(doc_type, id_number)
     except InvalidInput as exc:
         raise type(exc)(f"{where}: {exc.message}", field=f"{where}.id_number") from None
-    return subject_id(secret, doc_type, number)
+    return pseudonyms.sid(doc_type, number)
 
 
 def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -178,6 +180,71 @@ def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int
     landed = sorted(int(s) for s in conn.execute(stmt, values).scalars().all())
     tally_feed(conn, (values[seq - first] for seq in landed))
     return landed
+
+
+_FEED_COLUMNS = ("seq", "sid", "kind", "region", "body", "dedupe", "created_at", "expires_at")
+
+
+def copy_feed(
+    conn: Connection,
+    *,
+    kind: str,
+    region: str | None,
+    sids: Sequence[str],
+    bodies: Sequence[str],
+    created_at: datetime,
+    expires_at: datetime,
+    counts: Mapping[Key, int],
+) -> tuple[int, int]:
+    """Append rows of one kind and region (no ``dedupe``) in bulk; their first and last seq.
+
+    ``bodies`` are the rows' JSON text, as the ``body`` column's own serializer writes it.
+    The rows go through the driver's bulk path on the connection's own transaction — ``COPY``
+    on PostgreSQL, the sqlite3 cursor's ``executemany`` on SQLite — with the two times
+    converted once for all of them, not bound row by row. Seqs are one block from the
+    ``feed`` counter as in :func:`append_feed`, and ``counts`` (by :func:`feed_tally` key,
+    counted by the caller once per distinct key) go to the dashboards in the same transaction.
+    """
+    if len(sids) != len(bodies):
+        raise ValueError("one body per sid")
+    if not sids:
+        return 0, 0
+    last = next_value(conn, "feed", by=len(sids))
+    first = last - len(sids) + 1
+    dialect = conn.dialect
+    # What the columns' own bind processing makes of the two times (on SQLite, the text
+    # SQLAlchemy writes there), once for every row.
+    at, until = (
+        _bound(hub_feed.c.created_at, created_at, dialect),
+        _bound(hub_feed.c.expires_at, expires_at, dialect),
+    )
+    raw = conn.connection.driver_connection  # the same connection, in its open transaction
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        if dialect.name == "postgresql":
+            with cursor.copy(f"COPY {hub_feed.name} ({', '.join(_FEED_COLUMNS)}) FROM STDIN") as cp:
+                write = cp.write_row
+                for seq, sid, body in zip(range(first, last + 1), sids, bodies, strict=True):
+                    write((seq, sid, kind, region, body, None, at, until))
+        else:
+            cursor.executemany(  # our own table and column names, nothing from the input
+                f"INSERT INTO {hub_feed.name} ({', '.join(_FEED_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(_FEED_COLUMNS))})",
+                [
+                    (seq, sid, kind, region, body, None, at, until)
+                    for seq, sid, body in zip(range(first, last + 1), sids, bodies, strict=True)
+                ],
+            )
+    finally:
+        cursor.close()
+    add_counts(conn, counts)
+    return first, last
+
+
+def _bound(column: Any, value: datetime, dialect: Any) -> Any:
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None else value
 
 
 def feed_item(row: Any) -> dict[str, Any]:
@@ -245,14 +312,16 @@ class NationalData:
         now = self.ctx.clock()
         expires = now + self.retention
         rows = []
+        pseudonyms = Pseudonyms(self.ctx.federation_secret)
+        documents = DocumentChecks(now.date())
         for i, fact in enumerate(facts):
             where = f"facts[{i}]"
             sid = resolve_sid(
-                self.ctx.federation_secret,
+                pseudonyms,
+                documents,
                 subject=fact.subject,
                 id_type=fact.id_type,
                 id_number=fact.id_number,
-                today=now.date(),
                 where=where,
             )
             rows.append(

@@ -38,8 +38,10 @@ from yimatong.adapters.db.tables import tallies
 __all__ = [
     "FLUSH_SECONDS",
     "TALLY_KINDS",
+    "Key",
     "Tally",
     "TallyBuffer",
+    "add_counts",
     "add_tallies",
     "feed_tally",
     "read_tallies",
@@ -136,6 +138,12 @@ def tally_feed(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
             counts[key] = counts.get(key, 0) + 1
     _upsert(conn, counts)
     return len(counts)
+
+
+def add_counts(conn: Connection, counts: Mapping[Key, int]) -> None:
+    """Add ``counts`` by tally key (:func:`feed_tally`): a bulk writer counts its rows once
+    per distinct key, not row by row."""
+    _upsert(conn, {key: n for key, n in counts.items() if n})
 
 
 def add_tallies(conn: Connection, items: Iterable[Tally]) -> None:
