@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import fastapi.routing
 import httpx
-from fastapi.routing import _IncludedRouter
 from starlette.routing import BaseRoute, Mount
 
 from tests.integration.authz_support import HOSTED, AuthzFederation, Prepared, prepare
 
 __all__ = ["outcome", "routes", "send", "walk"]
+
+#: FastAPI 0.16x keeps an included router as one entry of ``app.routes`` (its routes inside);
+#: older versions copied the routes themselves into the list (then nothing is nested).
+_INCLUDED: Any = getattr(fastapi.routing, "_IncludedRouter", ())
 
 #: Mounts that are another node's app (walked as their own kind), not routes of this one.
 _NODE_MOUNTS = {f"/regions/{HOSTED}"}
@@ -25,7 +29,7 @@ _NODE_MOUNTS = {f"/regions/{HOSTED}"}
 
 def walk(items: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
     for route in items:
-        if isinstance(route, _IncludedRouter):
+        if isinstance(route, _INCLUDED):
             inner = prefix + route.include_context.prefix
             yield from walk(route.original_router.routes, inner)
         elif isinstance(route, Mount):

@@ -15,7 +15,7 @@ Who sees what (the home page lists only the sections the credential may open):
 | section | roles |
 | --- | --- |
 | risk areas, entry policies, simulator, dashboards | admin, authority |
-| policy editor | authority |
+| policy editor | authority (only for regions within its scope) |
 | issuers and keys, labs | admin |
 """
 
