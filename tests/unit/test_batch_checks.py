@@ -87,6 +87,11 @@ def test_event_times_window_ends_are_those_of_check_event() -> None:
         (NOW - timedelta(days=366, seconds=1)).isoformat(),
         "2026-11-20T10:05:00+08:00",
         "2026-11-20T10:05:01+08:00",
+        "2026-11-19T08:00:00+08:60",  # an offset's minute 60, which fromisoformat takes
+        "2026-11-19T24:00:00+08:00",
+        "2026-11-19T08:60:00+08:00",
+        "2026-11-19T08:00:60+08:00",  # a leap second
+        "2026-11-19T08:00:00.1234567+08:00",
     ):
         assert _batch_time(times, text) == _general_time(text), text
 

@@ -188,11 +188,12 @@ def check_event(
 
 
 # The shape nearly every machine writes: seconds with a fraction of up to 6 digits or none,
-# "T", then "Z" or "±HH:MM". For it datetime.fromisoformat (in C) builds the value parse_time
-# does; anything else takes parse_time itself.
+# "T", then "Z" or "±HH:MM", each field in its range (fromisoformat takes an offset's minute 60
+# as the next hour, where parse_time refuses it). For it datetime.fromisoformat (in C) builds
+# the value parse_time does; anything else takes parse_time itself.
 _PLAIN_RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-][0-9]{2}:[0-9]{2})",
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-][0-9]{2}:[0-5][0-9])",
     re.ASCII,
 )
 _UTC_SECONDS = len("2026-01-01T00:00:00+00:00")

@@ -8,7 +8,9 @@ few thousand rows however large the feed is (docs/pages.md, "Dashboards", has th
 - **Feed rows** (Mode 1 summaries, scans, test results) are counted by :func:`tally_feed` in
   the transaction that appends them, after the insert: the feed's writers already queue on the
   ``feed`` counter's row lock until they commit, so the upsert adds a little time inside that
-  queue and no new point of contention. A row skipped as a duplicate is not counted.
+  queue and no new point of contention. A row skipped as a duplicate is not counted. A bulk
+  writer (a lab's batch, ``hub.data.copy_feed``) counts its rows by key itself and adds each
+  key's count once (:func:`add_counts`).
 - **Mode 2 calls** are the verification hot path, whose only write today is the audit row;
   one upsert per call on a shared row would serialise every checkpoint's verify on it. They
   are added up in memory (:class:`TallyBuffer`, per worker) and written every few seconds and
