@@ -406,21 +406,34 @@ class StayCondition(_EventCondition):
         for area, parts in ctx.stay_parts():
             for part in parts:
                 if part[2] in ranks and part[1] > horizon:
-                    groups.setdefault(area, []).append(part)
-        best: tuple[tuple[datetime, int, str], _Pool] | None = None
+                    group = groups.get(area)
+                    if group is None:
+                        groups[area] = [part]
+                    else:
+                        group.append(part)
+        # the best area's key and parts (its pool made once, at the end)
+        best: tuple[tuple[datetime, int, str], list[_Part]] | None = None
         matching = 0
         min_seconds = self.min_hours * _HOUR
+        min_visits = self.min_visits
         for area, parts in groups.items():
-            pool = _pool(parts)
-            if pool.seconds < min_seconds or pool.visits < self.min_visits:
-                continue
+            if len(parts) == 1:  # the common case: one stay in the area, a pool of one part
+                only = parts[0]
+                if min_visits > 1 or (only[1] - only[0]).total_seconds() < min_seconds:
+                    continue
+                key = (only[1], only[2], area)
+            else:
+                pool = _pool(parts)
+                if pool.seconds < min_seconds or pool.visits < min_visits:
+                    continue
+                key = (pool.event, pool.binding[2], area)
             matching += 1
-            key = (pool.event, pool.binding[2], area)
             if best is None or key > best[0]:
-                best = (key, pool)
+                best = (key, parts)
         if best is None:
             return None
-        (event, _, area), pool = best
+        (event, _, area), best_parts = best
+        pool = _pool(best_parts)
         detail: dict[str, Scalar] = {
             "area": area,
             "level": pool.binding[3].value,
