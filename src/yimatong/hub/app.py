@@ -160,6 +160,8 @@ def build_hub(
         max_in_flight=settings.max_in_flight,
         queue_budget=settings.queue_budget_ms / 1000,
     )
+    # Mode 2 first: checkpoints' hot route is matched before the pages' and the data plane's.
+    app.include_router(api_codes.router(ctx, codes))
     pages = Pages(node_title="国家平台", node_kind="hub", session=page_session)
     # The hub has no citizens' sessions of its own (the regions it hosts have theirs).
     app.include_router(
@@ -172,7 +174,6 @@ def build_hub(
     )
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))
-    app.include_router(api_codes.router(ctx, codes))
     app.include_router(api_policies.router(ctx))
     app.include_router(api_stats.router(ctx))
     closers: list[Callable[[], None]] = []
