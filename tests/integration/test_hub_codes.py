@@ -27,7 +27,8 @@ from tests.integration.modes_support import (
 )
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
 from yimatong.adapters.db.counters import next_value
-from yimatong.adapters.db.tables import hub_feed, subject_regions
+from yimatong.adapters.db.tables import audit_log, hub_feed, subject_regions
+from yimatong.adapters.db.tallies import read_tallies
 from yimatong.adapters.wire.code import encode_code, peek_code
 from yimatong.credentials import Caller
 from yimatong.domain.facts import Colour
@@ -284,6 +285,31 @@ def test_a_key_revoked_by_another_hub_worker_stops_verifying_here_within_keyring
     ticks[0] += KEYRING_TTL * 0.1
     assert here.cached_keyring() is None
     assert here.keyring().get(kid).revoked_at is not None  # type: ignore[union-attr]
+
+
+def test_a_hub_that_stops_has_written_its_counts_and_answers_again_when_started(
+    fed: Federation,
+) -> None:
+    me, sid = fed.zj_citizen()
+    code = fed.zj_code(me, sid)["code"]
+    assert fed.verify(code).status_code == 200
+    fed.http.__exit__(None, None, None)  # the server stops: the lifespan's shutdown runs
+    try:
+        now = fed.clock()
+        with fed.hub.db.read() as conn:
+            counted = read_tallies(
+                conn, "mode2", now - timedelta(hours=1), now + timedelta(hours=1)
+            )
+            audited = conn.execute(
+                select(func.count()).select_from(audit_log).where(audit_log.c.sid == sid)
+            ).scalar_one()
+        assert [(t.label, t.n) for t in counted] == [("verify", 1)]
+        assert audited == 1
+    finally:
+        fed.http.__enter__()
+    r = fed.verify(code)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "online"
 
 
 def _forged(issuer: str, now: datetime, *, sid: str = "ab" * 16) -> str:

@@ -197,12 +197,19 @@ class CodeService:
         self._audits = AuditWriter(ctx.db)
 
     def close(self) -> None:
-        """Release the clients and stop the audit writer (after the requests in flight)."""
+        """Release the clients and stop the audit writer (after the requests in flight).
+
+        The service stays usable: a later call makes new clients (a node started again).
+        """
         self._audits.close()
-        for adapter in self._legacy.values():
+        with self._lock:
+            legacy, self._legacy = self._legacy, {}
+            http, self._http = self._http, None
+            self._nodes = {}
+        for adapter in legacy.values():
             adapter.close()
-        if self._http is not None:
-            self._http.close()
+        if http is not None:
+            http.close()
 
     async def aclose(self) -> None:
         """``close``, on the event loop that ``averify`` ran on (the node's shutdown)."""
