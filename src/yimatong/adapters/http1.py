@@ -22,7 +22,7 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -35,6 +35,8 @@ MAX_ANSWER = 1 << 20
 #: (uvicorn closes its side after 5 s).
 MAX_IDLE = 64
 IDLE_SECONDS = 4.0
+#: Prepared request heads kept (one per issuer and credential in practice).
+MAX_HEADS = 1024
 
 
 class HttpError(Exception):
@@ -141,6 +143,8 @@ class Http1Pool:
 
     def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        # the request line and headers of each (method, URL, headers) seen, as bytes
+        self._heads: dict[tuple[Any, ...], tuple[tuple[str, str, int], bytes]] = {}
         self._ssl = ssl_context
         self._closed = False
 
@@ -154,20 +158,17 @@ class Http1Pool:
         timeout: float,
     ) -> Answer:
         """``method url`` with ``headers`` and ``body``; the whole exchange within ``timeout``."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise HttpError(f"not an http(s) URL: {parts.scheme}://{parts.hostname}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        origin = (parts.scheme, parts.hostname, port)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.netloc.rpartition("@")[2]
-        lines = [f"{method} {target} HTTP/1.1", f"host: {host}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        if any("\r" in line or "\n" in line for line in lines):
-            raise HttpError("a line break in the request line or a header")
+        key = (method, url, tuple(headers.items()))
+        prepared = self._heads.get(key)
+        if prepared is None:
+            prepared = self._heads[key] = _prepare(method, url, headers)
+            if len(self._heads) > MAX_HEADS:  # a cache, not a record: start again
+                self._heads = {key: prepared}
+        origin, head = prepared
         if body or method not in ("GET", "HEAD"):
-            lines.append(f"content-length: {len(body)}")
-        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+            payload = b"%scontent-length: %d\r\n\r\n%s" % (head, len(body), body)
+        else:
+            payload = head + b"\r\n"
         try:
             async with asyncio.timeout(timeout):
                 return await self._exchange(origin, payload)
@@ -232,3 +233,20 @@ class Http1Pool:
             for conn in idle:
                 conn.close()
         self._idle.clear()
+
+
+def _prepare(
+    method: str, url: str, headers: Mapping[str, str]
+) -> tuple[tuple[str, str, int], bytes]:
+    """(origin, the request line and headers up to the body's length) for a request."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HttpError(f"not an http(s) URL: {parts.scheme}://{parts.hostname}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.netloc.rpartition("@")[2]
+    lines = [f"{method} {target} HTTP/1.1", f"host: {host}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if any("\r" in line or "\n" in line for line in lines):
+        raise HttpError("a line break in the request line or a header")
+    return (parts.scheme, parts.hostname, port), ("\r\n".join(lines) + "\r\n").encode("latin-1")
