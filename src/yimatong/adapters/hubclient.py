@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import httpx
 import orjson
-from anyio import to_thread
+from starlette.concurrency import run_in_threadpool
 
 from yimatong.adapters.http1 import Answer, HttpError
 from yimatong.domain import errors
@@ -199,7 +199,7 @@ class ThreadedSend:
                 raise HttpError(type(exc).__name__) from None
             return Answer(response.status_code, dict(response.headers), response.content)
 
-        return await to_thread.run_sync(send)
+        return await run_in_threadpool(send)
 
 
 def _decode(name: str, base_url: str, response: httpx.Response) -> Any:
