@@ -108,6 +108,25 @@ def test_mode2_calls_are_written_every_few_seconds_and_kept_when_the_write_fails
     db.dispose()
 
 
+def test_a_count_on_the_event_loop_says_a_write_is_due_and_leaves_it_to_the_caller(
+    db_url: str,
+) -> None:
+    upgrade(db_url)
+    db = Database.from_url(db_url)
+    tick = [0.0]
+    buffer = TallyBuffer(db, FakeClock(T0), interval=5.0, monotonic=lambda: tick[0])
+    assert buffer.count("mode2", region="520000", label="verify", write=False) is False
+    tick[0] = 6.0
+    assert buffer.count("mode2", region="520000", label="verify", write=False) is True
+    assert buffer.pending() == 2  # not written by count
+    buffer.flush(wait=False)  # what Mode 2 runs in a worker thread
+    assert buffer.pending() == 0
+    with db.read() as conn:
+        rows = read_tallies(conn, "mode2", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    assert [(t.region, t.label, t.n) for t in rows] == [("520000", "verify", 2)]
+    db.dispose()
+
+
 def test_the_migration_counts_the_feed_already_stored(db_url: str, tmp_path: Path) -> None:
     if not db_url.startswith("sqlite"):
         # The same migration on PostgreSQL: a fresh database brought to 0006 first.

@@ -27,10 +27,13 @@ from tests.integration.modes_support import (
 )
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
 from yimatong.adapters.db.counters import next_value
-from yimatong.adapters.db.tables import hub_feed, subject_regions
+from yimatong.adapters.db.tables import audit_log, hub_feed, subject_regions
+from yimatong.adapters.db.tallies import read_tallies
 from yimatong.adapters.wire.code import encode_code, peek_code
+from yimatong.credentials import Caller
 from yimatong.domain.facts import Colour
 from yimatong.domain.token import CodeKind, new_claims
+from yimatong.hub.registry import KEYRING_TTL, Registry
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +253,63 @@ def test_a_revoked_kid_fails_at_the_next_trust_version(fed: Federation) -> None:
 
     body = problem_of(fed.verify(code), 422, "invalid-code")
     assert body["detail"] == "the code is not valid"
+
+
+def test_a_key_revoked_by_another_hub_worker_stops_verifying_here_within_keyring_ttl(
+    fed: Federation,
+) -> None:
+    """Two workers on one database: the trust version is read at most every KEYRING_TTL."""
+    me, sid = fed.zj_citizen()
+    kid = peek_code(fed.zj_code(me, sid)["code"]).kid
+    ticks = [100.0]
+
+    def worker() -> Registry:
+        ctx = fed.ctx
+        return Registry(
+            db=ctx.db,
+            cipher=ctx.cipher,
+            clock=ctx.clock,
+            rng=ctx.rng,
+            signing_key=ctx.hub_key,
+            monotonic=lambda: ticks[0],
+        )
+
+    here, there = worker(), worker()
+    assert here.keyring().get(kid).revoked_at is None  # type: ignore[union-attr]
+    assert here.cached_keyring() is not None  # no database work for a second
+
+    there.revoke_key(Caller(role="admin", name="admin"), "330000", kid.hex())
+    assert there.keyring().get(kid).revoked_at is not None  # type: ignore[union-attr]
+    ticks[0] += KEYRING_TTL * 0.9
+    assert here.keyring().get(kid).revoked_at is None  # type: ignore[union-attr]
+    ticks[0] += KEYRING_TTL * 0.1
+    assert here.cached_keyring() is None
+    assert here.keyring().get(kid).revoked_at is not None  # type: ignore[union-attr]
+
+
+def test_a_hub_that_stops_has_written_its_counts_and_answers_again_when_started(
+    fed: Federation,
+) -> None:
+    me, sid = fed.zj_citizen()
+    code = fed.zj_code(me, sid)["code"]
+    assert fed.verify(code).status_code == 200
+    fed.http.__exit__(None, None, None)  # the server stops: the lifespan's shutdown runs
+    try:
+        now = fed.clock()
+        with fed.hub.db.read() as conn:
+            counted = read_tallies(
+                conn, "mode2", now - timedelta(hours=1), now + timedelta(hours=1)
+            )
+            audited = conn.execute(
+                select(func.count()).select_from(audit_log).where(audit_log.c.sid == sid)
+            ).scalar_one()
+        assert [(t.label, t.n) for t in counted] == [("verify", 1)]
+        assert audited == 1
+    finally:
+        fed.http.__enter__()
+    r = fed.verify(code)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "online"
 
 
 def _forged(issuer: str, now: datetime, *, sid: str = "ab" * 16) -> str:

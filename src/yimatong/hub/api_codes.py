@@ -1,8 +1,9 @@
 """Routes of Mode 2 at the hub: verify any region's code; convert it to a national code.
 
 ``POST /v1/codes/verify`` is a checkpoint's hot path, so (like the issuer's 验码) it reads its
-body raw with orjson; the service call runs in the thread pool because it may wait up to
-``STATUS_TIMEOUT`` for an issuer, and the event loop must not wait with it.
+body raw with orjson and runs on the event loop (``CodeService.averify``): the wait of up to
+``STATUS_TIMEOUT`` for a native issuer is awaited on a pooled async client, not held by a
+thread of the pool, and only database work goes to a worker thread.
 
 ``POST /v1/codes/convert`` is public (possession of a valid code is the proof, and the answer
 shows only what the code already shows), so it is limited per client address, or per
@@ -17,7 +18,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from yimatong.credentials import Caller
@@ -98,9 +98,10 @@ def _parse_verify(
     return code, at_region, temperature, place_kind, checkpoint
 
 
-def router(ctx: HubContext) -> APIRouter:
+def router(ctx: HubContext, service: CodeService | None = None) -> APIRouter:
+    """The Mode 2 routes on ``service`` (whose ``aclose`` the node calls when it stops)."""
     r = APIRouter(default_response_class=ORJSONResponse, tags=["mode 2"])
-    service = CodeService(ctx)
+    service = service or CodeService(ctx)
 
     @r.post(
         "/v1/codes/verify",
@@ -118,15 +119,13 @@ def router(ctx: HubContext) -> APIRouter:
         code, at_region, temperature, place_kind, checkpoint = _parse_verify(
             await json_body(request)
         )
-        result = await run_in_threadpool(
-            lambda: service.verify(
-                caller,
-                code,
-                at_region=at_region,
-                temperature=temperature,
-                place_kind=place_kind,
-                checkpoint=checkpoint,
-            )
+        result = await service.averify(
+            caller,
+            code,
+            at_region=at_region,
+            temperature=temperature,
+            place_kind=place_kind,
+            checkpoint=checkpoint,
         )
         return ORJSONResponse(result)
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import partial
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from yimatong import __version__
 from yimatong.adapters.crypto import FieldCipher
@@ -21,6 +22,7 @@ from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, sys
 from yimatong.config import Settings
 from yimatong.hub import api_codes, api_data, api_policies, api_stats
 from yimatong.hub.api_registry import registry_router
+from yimatong.hub.codes import CodeService
 from yimatong.hub.context import HubContext
 from yimatong.hub.hosted_link import InProcessHub
 from yimatong.hub.hosting import HostedRegions
@@ -113,6 +115,7 @@ def build_hub(
 
     # With --workers N, one worker runs the periodic jobs: the one holding the job lock.
     leader = JobLeader(JobLock(db), start_jobs, stop_jobs)
+    codes = CodeService(ctx)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -120,7 +123,12 @@ def build_hub(
         try:
             yield
         finally:
-            leader.end()
+            try:
+                # The server has let the requests in flight finish: their audit rows are in.
+                await codes.aclose()
+                await run_in_threadpool(ctx.tallies.flush)  # the Mode 2 calls counted since
+            finally:
+                leader.end()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -152,6 +160,8 @@ def build_hub(
         max_in_flight=settings.max_in_flight,
         queue_budget=settings.queue_budget_ms / 1000,
     )
+    # Mode 2 first: checkpoints' hot route is matched before the pages' and the data plane's.
+    app.include_router(api_codes.router(ctx, codes))
     pages = Pages(node_title="国家平台", node_kind="hub", session=page_session)
     # The hub has no citizens' sessions of its own (the regions it hosts have theirs).
     app.include_router(
@@ -164,7 +174,6 @@ def build_hub(
     )
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))
-    app.include_router(api_codes.router(ctx))
     app.include_router(api_policies.router(ctx))
     app.include_router(api_stats.router(ctx))
     closers: list[Callable[[], None]] = []

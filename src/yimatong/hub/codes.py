@@ -21,6 +21,13 @@ Where the colour comes from (``status``):
 * ``claims`` — neither: the colour the issuer signed into the code (a national code is always
   answered this way: it lives sixty seconds and *is* the hub's statement).
 
+``CodeService.averify`` is the same answer for the event loop (Mode 2's verify route): the
+signature is checked there, the native issuer is asked over keep-alive connections
+(``adapters.http1``), and the audit row is committed by the audit log's writer thread while
+the request waits for it; only what needs the database or a synchronous adapter (a refresh of
+the keyring or of a policy, a hosted region, a legacy system, a summary to fall back on) goes
+to a worker thread.
+
 A code that fails any check is ``InvalidCode`` (422, opaque). A legacy code whose system does
 not answer is ``Unavailable`` (503): a legacy code carries nothing to fall back on, and a
 checkpoint must be told "cannot check now", never "invalid".
@@ -28,6 +35,7 @@ checkpoint must be told "cannot check now", never "invalid".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -38,11 +46,13 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from yimatong.adapters.db.audit import AuditWriter
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed
-from yimatong.adapters.hubclient import NodeClient
+from yimatong.adapters.http1 import Http1Pool
+from yimatong.adapters.hubclient import AsyncNodeClient, NodeClient, ThreadedSend
 from yimatong.adapters.legacy_hbjkm import HbjkmAdapter, LegacyVerdict
 from yimatong.adapters.wire.code import PREFIX, Keyring, encode_code, peek_code, verify_code_at
 from yimatong.credentials import Caller, require_role
@@ -100,7 +110,9 @@ class Decider(Protocol):
     """The seam for entry policies (built with the checkpoint work, wired as ``ctx.decider``).
 
     Called with the verification answer (the JSON-ready dict above, without ``decision``) and
-    the region whose policy applies; what it returns is answered under ``"decision"``.
+    the region whose policy applies; what it returns is answered under ``"decision"``. A
+    decider may also have ``ready(region) -> bool``, True when a call needs no database work:
+    ``averify`` then calls it on the event loop, otherwise in a worker thread.
     """
 
     def __call__(
@@ -176,15 +188,35 @@ class CodeService:
         self._registered: _Registered | None = None
         self._http: httpx.Client | None = None
         self._nodes: dict[tuple[str, str, bytes | None], NodeClient] = {}
+        # averify's clients: one connection pool for the event loop they belong to
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool: Http1Pool | None = None
+        self._anodes: dict[tuple[str, str, bytes | None], AsyncNodeClient] = {}
         self._legacy: dict[tuple[str, str, bytes | None], LegacyAdapter] = {}
         self._down_until: dict[str, datetime] = {}
         self._audits = AuditWriter(ctx.db)
 
     def close(self) -> None:
-        for adapter in self._legacy.values():
+        """Release the clients and stop the audit writer (after the requests in flight).
+
+        The service stays usable: a later call makes new clients (a node started again).
+        """
+        self._audits.close()
+        with self._lock:
+            legacy, self._legacy = self._legacy, {}
+            http, self._http = self._http, None
+            self._nodes = {}
+        for adapter in legacy.values():
             adapter.close()
-        if self._http is not None:
-            self._http.close()
+        if http is not None:
+            http.close()
+
+    async def aclose(self) -> None:
+        """``close``, on the event loop that ``averify`` ran on (the node's shutdown)."""
+        pool, self._loop, self._pool, self._anodes = self._pool, None, None, {}
+        if pool is not None:
+            pool.close()
+        await run_in_threadpool(self.close)
 
     # ------------------------------------------------------------------ use cases
     def verify(
@@ -212,10 +244,7 @@ class CodeService:
             self.ctx.tallies.count("mode2", region=region or "", label="refused")
             raise
         self.ctx.tallies.count("mode2", region=region or "", grp=checked.issuer, label="verify")
-        purpose = f"Mode 2 验码 at {region or 'no region'}"
-        if checkpoint:
-            purpose += f" for checkpoint {checkpoint}"
-        self._audit(caller, checked, "code.verify", purpose, now)
+        self._audit(caller, checked, "code.verify", _verify_purpose(region, checkpoint), now)
         result = checked.view()
         decider = self.ctx.decider
         if decider is not None and region is not None:
@@ -228,6 +257,55 @@ class CodeService:
                 now=now,
             )
         return result
+
+    async def averify(
+        self,
+        caller: Caller,
+        code: str,
+        *,
+        at_region: str | None = None,
+        temperature: float | None = None,
+        place_kind: str | None = None,
+        checkpoint: str | None = None,
+    ) -> dict[str, Any]:
+        """``verify`` on the event loop: the same answer, the same audit row before it."""
+        require_role(caller, "checkpoint", "node", "staff", "admin")
+        now = self.ctx.clock()
+        region = at_region or _region_scope(caller)
+        try:
+            checked = await self._acheck(code, now)
+        except YimatongError:
+            await self._acount(region=region or "", label="refused")
+            raise
+        await self._acount(region=region or "", grp=checked.issuer, label="verify")
+        if _audited(checked):
+            purpose = f"{_verify_purpose(region, checkpoint)} ({checked.status})"
+            await self._audits.awrite(caller, "code.verify", [checked.sid], purpose, now)
+        result = checked.view()
+        decider = self.ctx.decider
+        if decider is not None and region is not None:
+
+            def decide() -> Any:
+                return self._decide(
+                    decider,
+                    result,
+                    region=region,
+                    place_kind=place_kind,
+                    temperature=temperature,
+                    now=now,
+                )
+
+            ready = getattr(decider, "ready", None)
+            if ready is not None and ready(region):
+                result["decision"] = decide()
+            else:
+                result["decision"] = await run_in_threadpool(decide)
+        return result
+
+    async def _acount(self, *, region: str, grp: str = "", label: str) -> None:
+        """A Mode 2 call counted; a due write of the counts goes to a worker thread."""
+        if self.ctx.tallies.count("mode2", region=region, grp=grp, label=label, write=False):
+            await run_in_threadpool(lambda: self.ctx.tallies.flush(wait=False))
 
     def convert(
         self, code: str, *, caller: Caller | None = None, client: str = "unknown"
@@ -283,12 +361,8 @@ class CodeService:
     def _audit(
         self, caller: Caller | None, checked: Verification, action: str, purpose: str, now: datetime
     ) -> None:
-        """A status the hub read for the caller (from the issuer or a summary) is audited.
-
-        A national code, or a code answered from its own claims, shows only what the holder
-        already shows: nothing of the person's was read, so nothing is written.
-        """
-        if checked.sid is None or checked.status not in ("online", "summary"):
+        """A status the hub read for the caller is audited (``_audited`` says when)."""
+        if not _audited(checked):
             return
         # Group commits: the row is durable before the answer, one flush for many readers.
         self._audits.write(caller, action, [checked.sid], f"{purpose} ({checked.status})", now)
@@ -298,9 +372,40 @@ class CodeService:
         if not isinstance(code, str):
             raise TypeError("a code is a str")
         try:
-            if code.startswith(PREFIX):
-                return self._check_ymt1(code, now)
-            return self._check_legacy(code, now)
+            return self._check(code, now)
+        except InvalidCode as exc:
+            log.info("code refused: %s", exc.detail)  # the operator's reason; never the code
+            raise
+
+    def _check(self, code: str, now: datetime) -> Verification:
+        if code.startswith(PREFIX):
+            return self._check_ymt1(code, now)
+        return self._check_legacy(code, now)
+
+    async def _acheck(self, code: str, now: datetime) -> Verification:
+        """``check`` on the event loop: a native issuer's code without a worker thread."""
+        if not isinstance(code, str):
+            raise TypeError("a code is a str")
+        try:
+            if not code.startswith(PREFIX):
+                return await run_in_threadpool(self._check_legacy, code, now)
+            registered = self._fresh()
+            if registered is None:
+                registered = await run_in_threadpool(self._current)
+            try:
+                claims = verify_code_at(code, registered.ring, now)
+            except UnknownKey:  # perhaps a hosted region's new key: publish it, then retry
+                return await run_in_threadpool(self._check_ymt1, code, now)
+            row = registered.issuers.get(claims.issuer)
+            kind = row.kind if row is not None else "native"
+            if claims.issuer == NATIONAL or kind == "national":
+                return from_claims(claims, "national", now)
+            if kind == "hosted":
+                return await run_in_threadpool(self._status, claims, row, kind, code, now)
+            answer = await self._aonline_status(row, code, now)
+            if answer is not None:
+                return from_answer(claims, kind, answer, now)
+            return await run_in_threadpool(self._fallback, claims, kind, now)
         except InvalidCode as exc:
             log.info("code refused: %s", exc.detail)  # the operator's reason; never the code
             raise
@@ -319,6 +424,12 @@ class CodeService:
         kind = row.kind if row is not None else "native"
         if claims.issuer == NATIONAL or kind == "national":
             return from_claims(claims, "national", now)
+        return self._status(claims, row, kind, code, now)
+
+    def _status(
+        self, claims: HealthClaims, row: Any, kind: str, code: str, now: datetime
+    ) -> Verification:
+        """The current status of a verified code of a hosted or native issuer."""
         if kind == "hosted":
             hosted = self.ctx.hosted_services.get(claims.issuer)
             answer = self._hosted_status(hosted, code) if hosted is not None else None
@@ -352,10 +463,7 @@ class CodeService:
 
     def _online_status(self, row: Any, code: str, now: datetime) -> Mapping[str, Any] | None:
         """The native issuer's own 验码 answer, or None if it cannot give one now."""
-        if row is None or not row.endpoint or row.status != "active":
-            return None
-        region = row.region
-        if self._down_until.get(region, _EPOCH) > now:
+        if not self._may_ask(row, now):
             return None
         try:
             answer = self._node_client(row).post_json(
@@ -363,11 +471,36 @@ class CodeService:
             )
         except InvalidCode:
             raise  # the issuer itself refuses the code (a key it revoked, a purged subject)
-        except Unavailable as exc:
-            log.warning("issuer %s: no status (%s)", region, exc.message)
-            self._down_until[region] = now + RETRY_AFTER
-            return None
         except YimatongError as exc:
+            self._no_answer(row.region, exc, now)
+            return None
+        return self._readable(row.region, answer)
+
+    async def _aonline_status(self, row: Any, code: str, now: datetime) -> Mapping[str, Any] | None:
+        """``_online_status`` awaited on the event loop, through the pooled AsyncClient."""
+        if not self._may_ask(row, now):
+            return None
+        try:
+            answer = await self._async_node_client(row).post_json(
+                "/v1/codes/verify", {"code": code}, timeout=STATUS_TIMEOUT
+            )
+        except InvalidCode:
+            raise  # the issuer itself refuses the code (a key it revoked, a purged subject)
+        except YimatongError as exc:
+            self._no_answer(row.region, exc, now)
+            return None
+        return self._readable(row.region, answer)
+
+    def _may_ask(self, row: Any, now: datetime) -> bool:
+        """A native issuer with an endpoint, active, and not skipped after a failure."""
+        if row is None or not row.endpoint or row.status != "active":
+            return False
+        return self._down_until.get(row.region, _EPOCH) <= now
+
+    def _no_answer(self, region: str, exc: YimatongError, now: datetime) -> None:
+        if isinstance(exc, Unavailable):
+            log.warning("issuer %s: no status (%s)", region, exc.message)
+        else:
             log.error(
                 "issuer %s refused the hub's status look-up (%s: %s): check the outbound "
                 "credential registered for it",
@@ -375,8 +508,10 @@ class CodeService:
                 type(exc).__name__,
                 exc.message,
             )
-            self._down_until[region] = now + RETRY_AFTER
-            return None
+        self._down_until[region] = now + RETRY_AFTER
+
+    @staticmethod
+    def _readable(region: str, answer: Any) -> Mapping[str, Any] | None:
         if not readable_answer(answer, region):
             log.warning("issuer %s: an answer the hub cannot read", region)
             return None
@@ -516,6 +651,14 @@ class CodeService:
             log.warning("could not record a legacy summary: %s", type(exc).__name__)
 
     # ------------------------------------------------------------------ helpers
+    def _fresh(self) -> _Registered | None:
+        """The registry as ``_current`` has it, if that needs no database work now."""
+        ring = self.ctx.registry.cached_keyring()
+        cached = self._registered
+        if ring is not None and cached is not None and cached.ring is ring:
+            return cached
+        return None
+
     def _current(self) -> _Registered:
         """The registry's keyring and issuers, re-read only when the trust version moves."""
         ring = self.ctx.registry.keyring()
@@ -566,6 +709,33 @@ class CodeService:
             self._nodes[key] = client
         return client
 
+    def _async_node_client(self, row: Any) -> AsyncNodeClient:
+        """The issuer's client for the running event loop (one pool for every issuer)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the first call (or a test's new loop): a fresh pool
+            self._loop, self._pool, self._anodes = loop, None, {}
+        key = (row.region, row.endpoint, row.enc_outbound)
+        client = self._anodes.get(key)
+        if client is not None:
+            return client
+        if self.ctx.clients is not None:
+            send: Any = ThreadedSend(self.ctx.clients(row.endpoint))
+        else:
+            if self._pool is None:
+                self._pool = Http1Pool()
+            send = self._pool.request
+        client = AsyncNodeClient(
+            row.endpoint,
+            self.ctx.registry.outbound_token(row),
+            send=send,
+            timeout=STATUS_TIMEOUT,
+            name=f"issuer {row.region}",
+        )
+        for old in [k for k in self._anodes if k[0] == row.region]:
+            del self._anodes[old]
+        self._anodes[key] = client
+        return client
+
     @staticmethod
     def _decide(
         decider: Decider,
@@ -604,6 +774,20 @@ _LATEST_SUMMARY = (
     .order_by(hub_feed.c.seq.desc())
     .limit(1)
 )
+
+
+def _verify_purpose(region: str | None, checkpoint: str | None) -> str:
+    purpose = f"Mode 2 验码 at {region or 'no region'}"
+    return f"{purpose} for checkpoint {checkpoint}" if checkpoint else purpose
+
+
+def _audited(checked: Verification) -> bool:
+    """A status read for the caller (from the issuer or a summary) leaves an audit row.
+
+    A national code, or a code answered from its own claims, shows only what the holder
+    already shows: nothing of the person's was read, so nothing is written.
+    """
+    return checked.sid is not None and checked.status in ("online", "summary")
 
 
 def _region_scope(caller: Caller) -> str | None:

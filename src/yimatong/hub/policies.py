@@ -348,6 +348,16 @@ class PolicyDecider:
         self._sets: dict[str, tuple[float, PolicySet]] = {}
         self._riskmap: tuple[float, RiskMap] | None = None
 
+    def ready(self, region: str) -> bool:
+        """True if a decision under ``region``'s policy now needs no database work.
+
+        Mode 2's verify route runs on the event loop and calls the decider there only then;
+        otherwise (about once a second per region) in a worker thread.
+        """
+        tick = time.monotonic()
+        riskmap, cached = self._riskmap, self._sets.get(region)
+        return riskmap is not None and riskmap[0] > tick and cached is not None and cached[0] > tick
+
     def _risk_map(self, monotonic: float) -> RiskMap:
         cached = self._riskmap
         if cached is not None and cached[0] > monotonic:

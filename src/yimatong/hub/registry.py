@@ -15,7 +15,10 @@ Who may change what:
   an issuer has no current key (the first keys, or after every key was revoked) may the hub
   admin give it keys on possession alone.
 - Revocation takes effect in the next trust version; the hub's own signers that use the key
-  (hosted regions, Mode 3) hear of it at once through ``on_revoke``.
+  (hosted regions, Mode 3) hear of it at once through ``on_revoke``. Mode 2 verifies against
+  :meth:`Registry.keyring`, which looks at the trust version at most every ``KEYRING_TTL``
+  seconds: a change made through this process is seen at its next verify, one made by
+  another worker or process within ``KEYRING_TTL``.
 
 Every change (issuer registered or updated, key added, rotated, retired or revoked) is
 appended to ``registry_changes`` with who made it: the credential's name and role (``hub`` for
@@ -27,7 +30,9 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from random import Random
 from typing import Any
@@ -44,7 +49,7 @@ from yimatong.adapters.crypto import (
     load_verifying_key,
 )
 from yimatong.adapters.db.counters import current_value, next_value
-from yimatong.adapters.db.database import Database
+from yimatong.adapters.db.database import Database, UnitOfWork
 from yimatong.adapters.db.tables import issuer_keys, issuers, registry_changes
 from yimatong.adapters.messages import (
     ProvedKey,
@@ -59,7 +64,14 @@ from yimatong.credentials import Caller, add_credential
 from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, YimatongError
 
-__all__ = ["HUB_KEYSTORE", "ISSUER_KINDS", "MAX_CHANGES_PAGE", "NATIONAL", "Registry"]
+__all__ = [
+    "HUB_KEYSTORE",
+    "ISSUER_KINDS",
+    "KEYRING_TTL",
+    "MAX_CHANGES_PAGE",
+    "NATIONAL",
+    "Registry",
+]
 
 log = logging.getLogger("yimatong.hub")
 
@@ -67,6 +79,10 @@ log = logging.getLogger("yimatong.hub")
 NATIONAL = "000000"
 ISSUER_KINDS = ("native", "legacy", "hosted", "national")
 MAX_CHANGES_PAGE = 1000
+#: Seconds Mode 2 verifies against its keyring before it reads the trust version again: the
+#: bound within which a key revoked (or an issuer suspended) by another hub worker or process
+#: stops verifying here. A change made through this process's registry is seen at once.
+KEYRING_TTL = 1.0
 
 #: The hub publishing its own keystore's keys (role ``hub``: no credential can carry it).
 HUB_KEYSTORE = Caller(role="hub", name="hub:keystore")
@@ -124,14 +140,22 @@ class Registry:
         clock: Callable[[], datetime],
         rng: Random,
         signing_key: Callable[[], SigningKey],
+        monotonic: Callable[[], float] = time.monotonic,
+        keyring_ttl: float = KEYRING_TTL,
     ) -> None:
         self.db = db
         self.cipher = cipher
         self.clock = clock
         self.rng = rng
         self._signing_key = signing_key
+        self._monotonic = monotonic
+        self._keyring_ttl = keyring_ttl
         self._lock = threading.Lock()
         self._keyring: tuple[int, Keyring] | None = None
+        #: when the trust version was last read (monotonic), None: read it at the next verify
+        self._keyring_checked: float | None = None
+        #: moves with every change made here, so a version read before it is not trusted after
+        self._changes = 0
         self._revocation_listeners: list[RevocationListener] = []
 
     def on_revoke(self, listener: RevocationListener) -> None:
@@ -184,7 +208,7 @@ class Registry:
             _check_possession(region, key, start, entry.possession, field)
             parsed.append((key, start, entry.not_after))
         token = None
-        with self.db.uow() as uow:
+        with self._change() as uow:
             conn = uow.conn
             version = next_value(conn, "trust")
             values: dict[str, Any] = {
@@ -277,7 +301,7 @@ class Registry:
         start = not_before.replace(microsecond=0)
         key = _parse_key(public_key, "public_key")
         _check_possession(region, key, start, possession, "possession")
-        with self.db.uow() as uow:
+        with self._change() as uow:
             conn = uow.conn
             if (
                 conn.execute(select(issuers.c.region).where(issuers.c.region == region)).first()
@@ -325,7 +349,7 @@ class Registry:
             raise InvalidInput("kid must be hex", field="kid") from None
         now = self.clock()
         when = min(at, now) if at is not None and caller.role == "hub" else now
-        with self.db.uow() as uow:
+        with self._change() as uow:
             conn = uow.conn
             row = conn.execute(
                 select(issuer_keys.c.revoked_at).where(
@@ -360,7 +384,7 @@ class Registry:
         if caller.role != "hub":
             raise Forbidden("only the hub retires keys from its own keystores")
         now = self.clock()
-        with self.db.uow() as uow:
+        with self._change() as uow:
             conn = uow.conn
             row = conn.execute(
                 select(issuer_keys.c.not_after).where(
@@ -392,7 +416,7 @@ class Registry:
 
     def ensure_national(self, now: datetime) -> None:
         """The hub itself is the issuer of national codes (``iss`` 000000)."""
-        with self.db.uow() as uow:
+        with self._change() as uow:
             conn = uow.conn
             if conn.execute(select(issuers.c.region).where(issuers.c.region == NATIONAL)).first():
                 return
@@ -427,6 +451,7 @@ class Registry:
     def publish_own_keys(self, regions: Sequence[str]) -> None:
         """Put the hub's own keys (national, hosted regions) into the registry it serves."""
         now = self.clock()
+        # Called for every trust-list read: the keyring is read again only if it changed.
         with self.db.uow() as uow:
             conn = uow.conn
             known = {r.kid for r in conn.execute(select(issuer_keys.c.kid)).all()}
@@ -496,6 +521,22 @@ class Registry:
                 changed = True
             if changed:
                 uow.commit()
+        if changed:
+            self._changed()
+
+    @contextmanager
+    def _change(self) -> Iterator[UnitOfWork]:
+        """A transaction that moves the trust version: the keyring is read again after it."""
+        try:
+            with self.db.uow() as uow:
+                yield uow
+        finally:
+            self._changed()
+
+    def _changed(self) -> None:
+        with self._lock:
+            self._changes += 1
+            self._keyring_checked = None
 
     # ------------------------------------------------------------------- reads
     def version(self) -> int:
@@ -554,31 +595,55 @@ class Registry:
         }
         return version, sign_document(payload, self._signing_key())
 
+    def cached_keyring(self) -> Keyring | None:
+        """The keyring if its trust version was read less than ``KEYRING_TTL`` ago, else None.
+
+        No database work: the event loop may call it (Mode 2's verify route).
+        """
+        checked, cached = self._keyring_checked, self._keyring
+        if checked is None or cached is None or self._monotonic() - checked >= self._keyring_ttl:
+            return None
+        return cached[1]
+
     def keyring(self) -> Keyring:
-        """Every registered key, parsed once per trust-list version (Mode 2's verify path)."""
+        """Every registered key, parsed once per trust-list version (Mode 2's verify path).
+
+        The trust version is read at most every ``KEYRING_TTL`` seconds (and at once after a
+        change made through this registry), so a verify costs no database round trip.
+        """
+        ring = self.cached_keyring()
+        if ring is not None:
+            return ring
+        tick = self._monotonic()
+        changes = self._changes
         with self.db.read() as conn:
             version = current_value(conn, "trust")
             cached = self._keyring
             if cached is not None and cached[0] == version:
-                return cached[1]
-            rows = conn.execute(
-                select(issuer_keys)
-                .join(issuers, issuers.c.region == issuer_keys.c.region)
-                .where(issuers.c.status == "active")  # a suspended issuer's codes fail
-            ).all()
-        ring = Keyring(
-            TrustedKey(
-                kid=r.kid,
-                issuer=r.region,
-                key=load_verifying_key(r.public_der),
-                not_before=r.not_before,
-                not_after=r.not_after,
-                revoked_at=r.revoked_at,
-            )
-            for r in rows
-        )
+                ring = cached[1]
+            else:
+                rows = conn.execute(
+                    select(issuer_keys)
+                    .join(issuers, issuers.c.region == issuer_keys.c.region)
+                    .where(issuers.c.status == "active")  # a suspended issuer's codes fail
+                ).all()
+                ring = Keyring(
+                    TrustedKey(
+                        kid=r.kid,
+                        issuer=r.region,
+                        key=load_verifying_key(r.public_der),
+                        not_before=r.not_before,
+                        not_after=r.not_after,
+                        revoked_at=r.revoked_at,
+                    )
+                    for r in rows
+                )
         with self._lock:
-            self._keyring = (version, ring)
+            current = self._keyring
+            if current is None or current[0] <= version:
+                self._keyring = (version, ring)
+            if changes == self._changes:  # no change of ours committed while we read
+                self._keyring_checked = tick
         return ring
 
     def issuer(self, region: str) -> Any:

@@ -200,7 +200,8 @@ class TallyBuffer:
     """Counts kept in memory by one worker and written every ``FLUSH_SECONDS`` (Mode 2 calls).
 
     ``count`` is a dict update under a lock; the write happens in the request that finds the
-    buffer older than the interval (one short transaction every few seconds per worker), in
+    buffer older than the interval (one short transaction every few seconds per worker; on the
+    event loop, in a worker thread that request starts), in
     ``flush`` (a dashboard reads the figures: it writes this worker's first) and at close. A
     write that fails (the database busy) keeps the counts for the next one.
     """
@@ -222,12 +223,21 @@ class TallyBuffer:
         self._flushing = threading.Lock()
         self._last = monotonic()
 
-    def count(self, kind: str, *, region: str = "", grp: str = "", label: str = "") -> None:
+    def count(
+        self, kind: str, *, region: str = "", grp: str = "", label: str = "", write: bool = True
+    ) -> bool:
+        """Count one event; True if the buffer is due to be written.
+
+        With ``write`` (a worker thread) a due buffer is written here; without it (the event
+        loop, which must not wait on the database) the caller has ``flush`` run elsewhere.
+        """
         key = (kind, truncate_hour(self.clock()), region[:6], grp[:32], label[:16])
         with self._lock:
             self._counts[key] = self._counts.get(key, 0) + 1
-        if self._monotonic() - self._last >= self.interval:
+        due = self._monotonic() - self._last >= self.interval
+        if due and write:
             self.flush(wait=False)
+        return due
 
     def pending(self) -> int:
         with self._lock:
