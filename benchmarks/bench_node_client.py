@@ -8,9 +8,9 @@ core where there is one, and measures the CPU time of this process per call (use
 
 * ``httpx.Client``, calls in turn on one keep-alive connection (the hub before);
 * ``httpx.AsyncClient``, 16 calls at a time on uvloop;
-* ``adapters.http1.Http1Pool``, 16 calls at a time on uvloop (the hub now).
+* ``adapters.nodehttp.PooledSend`` (aiohttp), 16 calls at a time on uvloop (the hub now).
 
-Rounds alternate the three; medians, and each as a ratio to ``Http1Pool`` in the same run.
+Rounds alternate the three; medians, and each as a ratio to ``PooledSend`` in the same run.
 
     .venv/bin/python benchmarks/bench_node_client.py [--calls 3000] [--rounds 3]
 """
@@ -33,7 +33,7 @@ import httpx
 import orjson
 import uvloop
 
-from yimatong.adapters.http1 import Http1Pool
+from yimatong.adapters.nodehttp import PooledSend
 
 SERVER = """
 import orjson
@@ -93,20 +93,18 @@ def async_httpx(url: str, calls: int) -> float:
     return uvloop.run(main())
 
 
-def http1_pool(url: str, calls: int) -> float:
+def pooled_send(url: str, calls: int) -> float:
     async def main() -> float:
-        pool = Http1Pool()
+        send = PooledSend()
 
         async def one() -> object:
-            answer = await pool.request(
-                "POST", url, headers=HEADERS, body=orjson.dumps(BODY), timeout=5
-            )
+            answer = await send("POST", url, headers=HEADERS, body=orjson.dumps(BODY), timeout=5)
             return orjson.loads(answer.body)
 
         try:
             return await _concurrent(calls, one)
         finally:
-            pool.close()
+            await send.aclose()
 
     return uvloop.run(main())
 
@@ -141,17 +139,17 @@ def main() -> None:
             figures: dict[str, list[float]] = {
                 "httpx.Client": [],
                 "httpx.AsyncClient": [],
-                "Http1Pool": [],
+                "PooledSend": [],
             }
             for _ in range(args.rounds):
                 figures["httpx.Client"].append(sync_httpx(url, args.calls))
                 figures["httpx.AsyncClient"].append(async_httpx(url, args.calls))
-                figures["Http1Pool"].append(http1_pool(url, args.calls))
+                figures["PooledSend"].append(pooled_send(url, args.calls))
         finally:
             server.terminate()
             server.wait()
-    ours = statistics.median(figures["Http1Pool"])
-    print(f"{'client':<20}{'CPU µs per call':>18}{'× Http1Pool':>14}")
+    ours = statistics.median(figures["PooledSend"])
+    print(f"{'client':<20}{'CPU µs per call':>18}{'× PooledSend':>14}")
     for name, values in figures.items():
         cpu = statistics.median(values)
         print(f"{name:<20}{cpu * 1e6:>18.0f}{cpu / ours:>14.1f}")

@@ -3,8 +3,8 @@
 It takes an ``httpx.Client`` (or builds one), so tests can hand in a Starlette ``TestClient``
 (an httpx client over an in-process ASGI app) or talk to a real process over loopback.
 :class:`AsyncNodeClient` is the same for a caller on the event loop (the hub's Mode 2 status
-call), sending through ``adapters.http1.Http1Pool`` (keep-alive connections, a fraction of
-httpx's CPU per call), or through a synchronous client in a worker thread
+call), sending through ``adapters.nodehttp.PooledSend`` (aiohttp's keep-alive connections, a
+fraction of httpx's CPU per call), or through a synchronous client in a worker thread
 (:class:`ThreadedSend`: a test's in-process node).
 Network failures, timeouts and 5xx answers become :class:`Unavailable`; problem-details
 answers become the matching domain error, so callers handle one exception tree. An answer that
@@ -23,7 +23,7 @@ import httpx
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from yimatong.adapters.http1 import Answer, HttpError
+from yimatong.adapters.nodehttp import Answer, HttpError
 from yimatong.domain import errors
 
 __all__ = ["AsyncNodeClient", "AsyncSend", "NodeClient", "ThreadedSend"]
@@ -136,7 +136,7 @@ class NodeClient:
 
 
 class AsyncSend(Protocol):
-    """How :class:`AsyncNodeClient` sends: ``Http1Pool.request`` or a :class:`ThreadedSend`."""
+    """How :class:`AsyncNodeClient` sends: a ``PooledSend`` or a :class:`ThreadedSend`."""
 
     async def __call__(
         self, method: str, url: str, *, headers: Mapping[str, str], body: bytes, timeout: float

@@ -23,10 +23,10 @@ Where the colour comes from (``status``):
 
 ``CodeService.averify`` is the same answer for the event loop (Mode 2's verify route): the
 signature is checked there, the native issuer is asked over keep-alive connections
-(``adapters.http1``), and the audit row is committed by the audit log's writer thread while
-the request waits for it; only what needs the database or a synchronous adapter (a refresh of
-the keyring or of a policy, a hosted region, a legacy system, a summary to fall back on) goes
-to a worker thread.
+(``adapters.nodehttp``, aiohttp), and the audit row is committed by the audit log's writer
+thread while the request waits for it; only what needs the database or a synchronous adapter
+(a refresh of the keyring or of a policy, a hosted region, a legacy system, a summary to fall
+back on) goes to a worker thread.
 
 A code that fails any check is ``InvalidCode`` (422, opaque). A legacy code whose system does
 not answer is ``Unavailable`` (503): a legacy code carries nothing to fall back on, and a
@@ -51,9 +51,9 @@ from starlette.concurrency import run_in_threadpool
 from yimatong.adapters.db.audit import AuditWriter
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.tables import hub_feed
-from yimatong.adapters.http1 import Http1Pool
 from yimatong.adapters.hubclient import AsyncNodeClient, NodeClient, ThreadedSend
 from yimatong.adapters.legacy_hbjkm import HbjkmAdapter, LegacyVerdict
+from yimatong.adapters.nodehttp import PooledSend
 from yimatong.adapters.wire.code import PREFIX, Keyring, encode_code, peek_code, verify_code_at
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.edge import is_digits
@@ -190,7 +190,7 @@ class CodeService:
         self._nodes: dict[tuple[str, str, bytes | None], NodeClient] = {}
         # averify's clients: one connection pool for the event loop they belong to
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pool: Http1Pool | None = None
+        self._pool: PooledSend | None = None
         self._anodes: dict[tuple[str, str, bytes | None], AsyncNodeClient] = {}
         self._legacy: dict[tuple[str, str, bytes | None], LegacyAdapter] = {}
         self._down_until: dict[str, datetime] = {}
@@ -215,7 +215,7 @@ class CodeService:
         """``close``, on the event loop that ``averify`` ran on (the node's shutdown)."""
         pool, self._loop, self._pool, self._anodes = self._pool, None, None, {}
         if pool is not None:
-            pool.close()
+            await pool.aclose()
         await run_in_threadpool(self.close)
 
     # ------------------------------------------------------------------ use cases
@@ -722,8 +722,8 @@ class CodeService:
             send: Any = ThreadedSend(self.ctx.clients(row.endpoint))
         else:
             if self._pool is None:
-                self._pool = Http1Pool()
-            send = self._pool.request
+                self._pool = PooledSend()
+            send = self._pool
         client = AsyncNodeClient(
             row.endpoint,
             self.ctx.registry.outbound_token(row),

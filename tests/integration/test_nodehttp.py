@@ -1,4 +1,4 @@
-"""The hub's keep-alive HTTP/1.1 client (adapters/http1.py) against a server on loopback.
+"""The hub's keep-alive client for Mode 2 (adapters/nodehttp.py) against a server on loopback.
 
 The server is a few lines of asyncio that answer what each test scripts, so that what the
 client does with a connection (reuse it, drop it, send again) can be seen from the server side.
@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from yimatong.adapters.http1 import MAX_ANSWER, Http1Pool, HttpError
+from yimatong.adapters.nodehttp import MAX_ANSWER, HttpError, PooledSend
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 
@@ -75,10 +75,10 @@ class Server:
 def test_requests_in_turn_share_one_keep_alive_connection_and_send_their_headers() -> None:
     async def main() -> None:
         server = Server(lambda r, w, n: server.keep_alive(r, w, n))
-        pool = Http1Pool()
+        pool = PooledSend()
         async with server as url:
             answers = [
-                await pool.request(
+                await pool(
                     "POST",
                     url + "/v1/codes/verify?x=1",
                     headers={"authorization": "Bearer t"},
@@ -87,7 +87,7 @@ def test_requests_in_turn_share_one_keep_alive_connection_and_send_their_headers
                 )
                 for _ in range(3)
             ]
-        pool.close()
+        await pool.aclose()
         assert [a.body for a in answers] == [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
         assert answers[0].status == 200
         assert answers[0].headers["content-type"] == "application/json"
@@ -111,14 +111,14 @@ def test_concurrent_requests_each_get_their_own_answer_on_their_own_connection()
                 await w.drain()
 
         server = Server(echo)
-        pool = Http1Pool()
+        pool = PooledSend()
         async with server as url:
             bodies = [f'{{"i": {i}}}'.encode() for i in range(8)]
             answers = await asyncio.gather(
-                *(pool.request("POST", url, headers={}, body=b, timeout=2) for b in bodies)
+                *(pool("POST", url, headers={}, body=b, timeout=2) for b in bodies)
             )
-            again = await pool.request("POST", url, headers={}, body=b"{}", timeout=2)
-        pool.close()
+            again = await pool("POST", url, headers={}, body=b"{}", timeout=2)
+        await pool.aclose()
         assert [a.body for a in answers] == bodies
         assert again.body == b"{}"
         assert server.connections == 8  # the ninth request took an idle one
@@ -137,10 +137,10 @@ def test_a_chunked_answer_is_read_whole() -> None:
         await asyncio.sleep(1)
 
     async def main() -> bytes:
-        pool = Http1Pool()
+        pool = PooledSend()
         async with Server(chunked) as url:
-            answer = await pool.request("GET", url, headers={}, timeout=2)
-        pool.close()
+            answer = await pool("GET", url, headers={}, body=b"", timeout=2)
+        await pool.aclose()
         return answer.body
 
     assert asyncio.run(main()) == b'{"a": 1}'
@@ -158,12 +158,12 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_and_the_request_s
             await w.drain()
 
         server = Server(once)
-        pool = Http1Pool()
+        pool = PooledSend()
         async with server as url:
-            first = await pool.request("POST", url, headers={}, body=b"{}", timeout=2)
+            first = await pool("POST", url, headers={}, body=b"{}", timeout=2)
             await asyncio.sleep(pause)  # with a pause, the close reaches the idle connection
-            second = await pool.request("POST", url, headers={}, body=b"{}", timeout=2)
-        pool.close()
+            second = await pool("POST", url, headers={}, body=b"{}", timeout=2)
+        await pool.aclose()
         assert (first.body, second.body) == (b'{"conn": 1}', b'{"conn": 2}')
         assert len(server.requests) == 2  # each sent once where it was answered
 
@@ -179,11 +179,11 @@ def test_connection_close_in_the_answer_is_honoured() -> None:
                 await w.drain()
 
         server = Server(closing)
-        pool = Http1Pool()
+        pool = PooledSend()
         async with server as url:
             for _ in range(3):
-                await pool.request("GET", url, headers={}, timeout=2)
-        pool.close()
+                await pool("GET", url, headers={}, body=b"", timeout=2)
+        await pool.aclose()
         return server.connections
 
     assert asyncio.run(main()) == 3
@@ -213,25 +213,26 @@ def test_no_complete_answer_is_an_http_error(script: str, message: str) -> None:
         await w.drain()
 
     async def main() -> None:
-        pool = Http1Pool()
+        pool = PooledSend()
         async with Server(handler) as url:
             with pytest.raises(HttpError, match=message):
-                await pool.request("POST", url, headers={}, body=b"{}", timeout=0.3)
-        pool.close()
+                await pool("POST", url, headers={}, body=b"{}", timeout=0.3)
+        await pool.aclose()
 
     asyncio.run(main())
 
 
 def test_a_refused_connection_and_a_header_with_a_line_break_are_http_errors() -> None:
     async def main() -> None:
-        pool = Http1Pool()
+        pool = PooledSend()
         async with Server(lambda r, w, n: asyncio.sleep(0)) as url:
             pass  # the server is gone: its port refuses
         with pytest.raises(HttpError, match="cannot connect"):
-            await pool.request("GET", url, headers={}, timeout=1)
+            await pool("GET", url, headers={}, body=b"", timeout=1)
         with pytest.raises(HttpError, match="line break"):
-            await pool.request("GET", url, headers={"x": "a\r\nb: c"}, timeout=1)
+            await pool("GET", url, headers={"x": "a\r\nb: c"}, body=b"", timeout=1)
         with pytest.raises(HttpError, match="not an http"):
-            await pool.request("GET", "ftp://127.0.0.1/", headers={}, timeout=1)
+            await pool("GET", "ftp://127.0.0.1/", headers={}, body=b"", timeout=1)
+        await pool.aclose()
 
     asyncio.run(main())
