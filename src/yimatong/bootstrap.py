@@ -24,7 +24,8 @@ from yimatong.adapters.db.leader import JobLeader, JobLock
 from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.retention import Housekeeper
 from yimatong.adapters.hubclient import NodeClient
-from yimatong.adapters.sms import FileSms, SmsGateway
+from yimatong.adapters.periodic import Periodic
+from yimatong.adapters.sms import FileSms, SmsGateway, SmsOutbox
 from yimatong.config import Settings
 from yimatong.credentials import Caller, CredentialCache, hash_token
 from yimatong.domain.assessment import load_default_ruleset
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("yimatong")
+#: Seconds between the job leader's offers of the SMS the gateway did not take at once.
+SMS_RETRY_SECONDS = 10.0
 
 
 def system_clock() -> datetime:
@@ -96,10 +99,11 @@ def build_issuer(
     cipher = FieldCipher.from_spec(settings.data_keys)
     rng = rng or random.SystemRandom()
     assert settings.sms_log is not None
+    outbox = SmsOutbox(db, sms or FileSms(settings.sms_log), cipher)
     phonebook = PhoneBook(
         lookup_key=settings.federation_secret,
         cipher=cipher,
-        sms=sms or FileSms(settings.sms_log),
+        outbox=outbox,
         rng=rng,
     )
     service = IssuerService(
@@ -129,14 +133,18 @@ def build_issuer(
         service.on_new_subject = lambda sid: link.backfill_now([sid])
 
     housekeeper = Housekeeper(db, clock)
+    # Messages the gateway did not take at once are offered again by the job leader.
+    sms_retry = Periodic("sms-outbox", lambda: outbox.deliver(now=clock()), SMS_RETRY_SECONDS)
 
     def start_jobs() -> None:
         housekeeper.start()
+        sms_retry.start()
         if link is not None:
             link.start()
 
     def stop_jobs() -> None:
         housekeeper.stop()
+        sms_retry.stop()
         if link is not None:
             link.stop()
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from yimatong.adapters.crypto import FieldCipher
 from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import accounts, otps, sessions
-from yimatong.adapters.sms import SmsGateway
+from yimatong.adapters.sms import SmsOutbox
 from yimatong.credentials import Caller, hash_token, new_token
 from yimatong.domain.errors import InvalidInput, Unauthorized
 
@@ -62,13 +62,13 @@ class PhoneBook:
         *,
         lookup_key: bytes,
         cipher: FieldCipher,
-        sms: SmsGateway,
+        outbox: SmsOutbox,
         rng: Random,
         policy: OtpPolicy | None = None,
     ) -> None:
         self._lookup_key = lookup_key
         self._cipher = cipher
-        self._sms = sms
+        self.outbox = outbox  # messages go out after their transaction commits
         self._rng = rng
         self.policy = policy or OtpPolicy()
 
@@ -96,7 +96,9 @@ class PhoneBook:
         else:
             conn.execute(update(otps).where(otps.c.phone_hash == ph).values(**values))
         minutes = int(self.policy.ttl.total_seconds() // 60)
-        self._sms.send(phone, f"【一码通】验证码 {code}，{minutes} 分钟内有效。", now=now)
+        self.outbox.enqueue(
+            conn, phone, f"【一码通】验证码 {code}，{minutes} 分钟内有效。", now=now
+        )
 
     def sign_in(
         self, conn: Connection, phone: str, code: str, *, now: datetime
@@ -142,6 +144,7 @@ class PhoneBook:
     # ------------------------------------------------------------ consent codes
     def send_link_code(
         self,
+        conn: Connection,
         phone: str,
         *,
         sid: str,
@@ -150,7 +153,8 @@ class PhoneBook:
         relationship: str,
         now: datetime,
     ) -> bytes:
-        """Text a subject's phone on record a code that consents to one link; its HMAC back.
+        """Queue, in ``conn``'s transaction, a text to a subject's phone on record with a code
+        that consents to one link; its HMAC back.
 
         The message names who asks by the last four digits of their phone, so the person can
         tell a relative from a stranger, and what they ask for. It carries nothing else the
@@ -159,7 +163,8 @@ class PhoneBook:
         code = f"{self._rng.randrange(1_000_000):06d}"
         minutes = int(self.policy.ttl.total_seconds() // 60)
         asked = "以您本人的身份关联" if relationship == "self" else "代办"
-        self._sms.send(
+        self.outbox.enqueue(
+            conn,
             phone,
             f"【一码通】手机尾号 {requester[-4:]} 的用户申请{asked}您的健康码。"
             f"如同意，请把验证码 {code} 告诉对方，{minutes} 分钟内有效；如不认识对方，请勿告知。",

@@ -30,9 +30,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import accounts, link_requests, links, subjects
-from yimatong.adapters.sms import SmsUnavailable
 from yimatong.credentials import Caller, require_role
-from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yimatong.issuer.accounts import mask_phone
 from yimatong.issuer.core import Access, IssuerCore
 
@@ -155,17 +154,16 @@ class ProxyUseCases(IssuerCore):
         code_hash = None
         if record_phone is not None:
             requester = self.phonebook.account_phone(conn, account_id)
-            try:
-                code_hash = self.phonebook.send_link_code(
-                    record_phone,
-                    sid=sid,
-                    account_id=account_id,
-                    requester=requester,
-                    relationship=relationship,
-                    now=now,
-                )
-            except SmsUnavailable:
-                raise Unavailable("the SMS gateway did not take the message; try again") from None
+            # Sent after this transaction commits (the outbox), whatever the gateway does now.
+            code_hash = self.phonebook.send_link_code(
+                conn,
+                record_phone,
+                sid=sid,
+                account_id=account_id,
+                requester=requester,
+                relationship=relationship,
+                now=now,
+            )
         values: dict[str, Any] = {
             "relationship": relationship,
             "code_hash": code_hash,

@@ -55,9 +55,13 @@ class IssuerService(ActivityUseCases, SubjectUseCases, CodeUseCases, CorrectionU
             self.phonebook.phone_hash(phone).hex(),
             what="one-time codes asked for this phone",
         )
+        now = self.clock()
         with self.db.uow() as uow:
-            self.phonebook.send_code(uow.conn, phone, now=self.clock())
+            self.phonebook.send_code(uow.conn, phone, now=now)
             uow.commit()
+        # After the commit: a code whose hash was never stored is never sent. A gateway that
+        # does not take it now leaves it queued for the job leader's next round.
+        self.phonebook.outbox.deliver(now=now)
 
     def open_session(self, phone: str, otp: str, *, client: str) -> tuple[str, datetime]:
         """Phone + one-time code → a session; attempts are limited per client address."""

@@ -88,6 +88,7 @@ class SubjectUseCases(ProxyUseCases):
                 # Someone's record already: what was typed in is not used, and not compared.
                 view = self._link_existing(conn, caller, sid, rel, own_phone, now)
                 uow.commit()
+                self.phonebook.outbox.deliver(now=now)  # a consent code, if one was queued
                 return view
             masked_name = identity.mask_name(name)
             masked_id = identity.mask_id(number)

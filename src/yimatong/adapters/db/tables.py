@@ -194,6 +194,23 @@ otps = Table(
     Column("attempts", Integer, nullable=False, default=0),
 )
 
+sms_outbox = Table(
+    "sms_outbox",
+    metadata,
+    # Text messages committed in the transaction they belong to (a one-time code, a consent
+    # code) and handed to the gateway after it: a message is never sent for a change that was
+    # rolled back, nor lost to a gateway that was down. A row is deleted once the gateway took
+    # it; phone and text are encrypted (the text holds a code).
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("enc_phone", LargeBinary, nullable=False),
+    Column("enc_text", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("next_try_at", TS, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", String(200)),
+    Index("ix_sms_outbox_next_try_at", "next_try_at"),
+)
+
 sessions = Table(
     "sessions",
     metadata,
