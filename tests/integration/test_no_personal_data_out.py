@@ -44,8 +44,8 @@ def test_no_name_id_number_or_phone_reaches_a_log_line_a_problem_or_the_metrics(
     wrong = ID_NUMBER[:-1] + ("0" if ID_NUMBER[-1] != "0" else "1")
     call("POST", "/v1/applications", headers=me,
          json={"name": NAME, "id_type": "111", "id_number": wrong})  # fmt: skip
-    r = call("POST", "/v1/applications", headers=me,
-             json={"name": NAME, "id_type": "111", "id_number": ID_NUMBER, "phone": PHONE})  # fmt: skip
+    mine = {"name": NAME, "id_type": "111", "id_number": ID_NUMBER, "phone": PHONE}
+    r = call("POST", "/v1/applications", headers=me, json=mine)
     assert r.status_code == 201, r.text
     sid = r.json()["sid"]
     call("POST", "/v1/applications", headers=me,
