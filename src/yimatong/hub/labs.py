@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -43,6 +44,7 @@ from yimatong.domain.edge import BadValue, EventTimes, check_text
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
 from yimatong.domain.identity import DocumentChecks, Pseudonyms
 from yimatong.domain.regions import default_divisions
+from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import copy_feed, resolve_sid
 
@@ -106,6 +108,17 @@ class Labs:
             )
             token = add_credential(
                 conn, name=f"lab-{lab_id}", role="lab", now=now, rng=self.ctx.rng, scope=lab_id
+            )
+            translog.append(
+                conn,
+                "lab.registered",
+                now,
+                by=translog.actor(caller),
+                lab_id=lab_id,
+                name=name,
+                region=region,
+                kid=key.kid.hex(),
+                alg=key.alg.value,
             )
             uow.commit()
         return {
@@ -187,6 +200,21 @@ class Labs:
             )
             uow.conn.execute(
                 uploads.update().where(uploads.c.batch_id == batch_id).values(first_seq=first)
+            )
+            translog.append(
+                uow.conn,
+                "results.batch",
+                now,
+                by=translog.actor(caller),
+                lab_id=lab_id,
+                batch_id=batch_id,
+                rows=len(checked.sids),
+                first_seq=first,
+                last_seq=last,
+                sha256=translog.batch_digest(
+                    (sid, "test", orjson.loads(body))
+                    for sid, body in zip(checked.sids, checked.bodies, strict=True)
+                ),
             )
             uow.commit()
         return {

@@ -1,0 +1,190 @@
+"""The hub's transparency log: each change is appended in its own transaction, without
+personal data; signed tree heads and proofs over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import FakeClock
+from tests.integration.conftest import make_id
+from tests.integration.hub_data_helpers import Hub, lab_key, sign_batch, start_hub
+from yimatong.adapters.crypto import Algorithm, generate_signing_key
+from yimatong.adapters.db.tables import hub_feed, log_entries
+from yimatong.adapters.messages import prove_key, prove_rotation
+from yimatong.adapters.signed import canonical
+from yimatong.domain.merkle import leaf_hash
+
+GD = "440000"
+
+
+@pytest.fixture
+def hub(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Hub]:
+    hub, close = start_hub(db_url, tmp_path, clock)
+    yield hub
+    close()
+
+
+def _entries(hub: Hub) -> list[dict[str, Any]]:
+    with hub.node.db.read() as conn:
+        rows = conn.execute(select(log_entries).order_by(log_entries.c.idx)).all()
+    assert [r.idx for r in rows] == list(range(len(rows)))  # dense, from 0
+    for r in rows:
+        assert r.leaf_hash == leaf_hash(r.entry)
+        assert canonical(json.loads(r.entry)) == r.entry  # stored as its RFC 8785 bytes
+    return [json.loads(r.entry) | {"_kind": r.kind} for r in rows]
+
+
+def _kinds(hub: Hub) -> list[str]:
+    return [e["kind"] for e in _entries(hub)]
+
+
+def test_the_hub_logs_its_own_registration_and_keys_at_start(hub: Hub) -> None:
+    entries = _entries(hub)
+    assert [e["kind"] for e in entries] == ["issuer.registered", "key.added"]
+    first, key = entries
+    assert first["region"] == "000000" and first["by"] == {"role": "hub", "scope": None}
+    assert first["detail"]["kind"] == "national" and first["_kind"] == "issuer.registered"
+    assert key["kid"] == hub.node.service.hub_key().kid.hex()
+    assert key["at"] == hub.clock().isoformat()
+
+
+def test_risk_changes_and_policies_are_logged_whole(hub: Hub) -> None:
+    before = len(_entries(hub))
+    r = hub.client.put(
+        "/v1/risk-areas/330106002",
+        json={"level": "high", "from": "2026-11-01T00:00:00+08:00"},
+        headers=hub.token("authority", "330000"),
+    )
+    assert r.status_code == 200, r.text
+    rule = {"===": [{"var": "code.colour"}, "green"]}
+    r = hub.client.put(
+        "/v1/policies/330000",
+        json={"place_kind": "any", "rule": rule, "description": "绿码通行"},
+        headers=hub.token("authority", "330000"),
+    )
+    assert r.status_code == 200, r.text
+    risk, policy = _entries(hub)[before:]
+    assert risk["kind"] == "risk.set"
+    assert risk["by"] == {"role": "authority", "scope": "330000"}
+    assert risk["version"] == 1
+    assert risk["changes"] == [
+        {"area": "330106002", "level": "high", "from": "2026-10-31T16:00:00+00:00", "to": None}
+    ]
+    assert policy["kind"] == "policy.set"
+    assert (policy["region"], policy["place_kind"], policy["rule"]) == ("330000", "any", rule)
+    assert policy["description"] == "绿码通行"
+
+
+def test_issuer_keys_are_logged_and_a_refused_change_rolls_its_entry_back(hub: Hub) -> None:
+    admin = hub.token("admin")
+    first, second, third = (generate_signing_key(Algorithm.EDDSA) for _ in range(3))
+    now = hub.clock()
+    r = hub.client.post(
+        "/v1/issuers",
+        json={"region": GD, "name": "广东", "endpoint": "http://gd",
+              "keys": [prove_key(first, GD, now).to_json()]},
+        headers=admin,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    logged = _kinds(hub)
+    assert logged[-2:] == ["issuer.registered", "key.added"]
+    # Registering again with a new key is refused after the update was appended in the same
+    # transaction: the entry goes with the rollback.
+    r = hub.client.post(
+        "/v1/issuers",
+        json={"region": GD, "name": "广东", "endpoint": "http://gd",
+              "keys": [prove_key(second, GD, now).to_json()]},
+        headers=admin,
+    )  # fmt: skip
+    assert r.status_code == 403, r.text
+    assert _kinds(hub) == logged
+    entry = prove_key(second, GD, now).to_json()
+    rotation = {**entry, **prove_rotation(first, GD, entry["public_key"], now)}
+    r = hub.client.post(f"/v1/issuers/{GD}/keys", json=rotation, headers=hub.token("node", GD))
+    assert r.status_code == 201, r.text
+    r = hub.client.delete(f"/v1/issuers/{GD}/keys/{first.kid.hex()}", headers=admin)
+    assert r.status_code == 200, r.text
+    rotated, revoked = _entries(hub)[-2:]
+    assert rotated["kind"] == "key.rotated" and rotated["kid"] == second.kid.hex()
+    assert rotated["detail"]["proved_by"] == first.kid.hex()
+    assert rotated["by"] == {"role": "node", "scope": GD}
+    assert revoked["kind"] == "key.revoked" and revoked["kid"] == first.kid.hex()
+    assert revoked["by"] == {"role": "admin", "scope": None}
+    assert third.kid.hex() not in json.dumps(_entries(hub))
+
+
+def test_fact_batches_are_logged_as_a_hash_never_the_people(hub: Hub) -> None:
+    number = make_id("330106", "19800101", "123")
+    facts = [
+        {"id_type": "111", "id_number": number, "kind": "case", "status": "confirmed",
+         "since": "2026-11-18T09:00:00+08:00"},
+        {"subject": "a" * 32, "kind": "contact", "last_exposure": "2026-11-17T09:00:00+08:00"},
+    ]  # fmt: skip
+    r = hub.client.post(
+        "/v1/facts", json={"facts": facts}, headers=hub.token("authority", "330000")
+    )
+    assert r.status_code == 200, r.text
+    entry = _entries(hub)[-1]
+    assert entry["kind"] == "facts.batch"
+    assert (entry["rows"], entry["accepted"]) == (2, 2)
+    assert entry["kinds"] == {"case": 1, "contact": 1}
+    with hub.node.db.read() as conn:
+        feed = conn.execute(select(hub_feed).order_by(hub_feed.c.seq)).all()
+    # Whoever holds the feed rows (the hub's auditors) recomputes the digest.
+    rows = [[f.sid, f.kind, f.body] for f in feed]
+    assert entry["sha256"] == hashlib.sha256(canonical(rows)).hexdigest()
+    text = json.dumps(entry, ensure_ascii=False)
+    assert number not in text and "a" * 32 not in text
+    assert all(f.sid not in text for f in feed)
+
+
+def test_labs_and_their_batches_are_logged_as_a_hash(hub: Hub) -> None:
+    key = lab_key()
+    r = hub.client.post(
+        "/v1/labs",
+        json={
+            "lab_id": "zj-lab-01",
+            "name": "杭州某医学检验实验室",
+            "region": "330106",
+            "public_key": base64.b64encode(key.public.spki_der()).decode(),
+        },
+        headers=hub.token("admin"),
+    )
+    assert r.status_code == 201, r.text
+    lab = {"Authorization": f"Bearer {r.json()['credential']}"}
+    number = make_id("420881", "19750704", "031")
+    results = [
+        {"id_type": "111", "id_number": number, "sampled_at": "2026-11-19T08:00:00+08:00",
+         "reported_at": "2026-11-19T20:00:00+08:00", "result": "negative"},
+    ]  # fmt: skip
+    r = hub.client.post(
+        "/v1/test-results", json=sign_batch(key, "zj-lab-01", "b-1", results), headers=lab
+    )
+    assert r.status_code == 200, r.text
+    registered, batch = _entries(hub)[-2:]
+    assert registered["kind"] == "lab.registered"
+    assert (registered["lab_id"], registered["region"]) == ("zj-lab-01", "330106")
+    assert registered["kid"] == key.public.kid.hex()
+    assert batch["kind"] == "results.batch"
+    assert (batch["lab_id"], batch["batch_id"], batch["rows"]) == ("zj-lab-01", "b-1", 1)
+    with hub.node.db.read() as conn:
+        feed = conn.execute(select(hub_feed)).all()
+    assert (
+        batch["sha256"]
+        == hashlib.sha256(canonical([[f.sid, f.kind, f.body] for f in feed])).hexdigest()
+    )
+    assert number not in json.dumps(batch) and feed[0].sid not in json.dumps(batch)
+    # the repeated batch is acknowledged and not logged twice
+    before = len(_entries(hub))
+    hub.client.post(
+        "/v1/test-results", json=sign_batch(key, "zj-lab-01", "b-1", results), headers=lab
+    )
+    assert len(_entries(hub)) == before
