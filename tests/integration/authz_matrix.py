@@ -76,6 +76,10 @@ POST   /signout                                      home   401    401    home  
 GET    /checkpoint                                   signin 401    401    ok     403    403    403    403    403    401    ok     403    403    403    403    401
 GET    /checkpoint/sw.js                             ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
 GET    /v1/trust-list                                ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+GET    /v1/log/sth                                   ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+GET    /v1/log/entries                               ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+GET    /v1/log/proof/inclusion                       ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+GET    /v1/log/proof/consistency                     ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
 POST   /v1/issuers                                   401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
 POST   /v1/issuers/{region}/keys                     401    401    401    403    403    403    403    ok     ok     401    403    403    403    403    403    401
 DELETE /v1/issuers/{region}/keys/{kid}               401    401    401    403    403    403    403    ok     ok     401    403    403    403    403    403    401

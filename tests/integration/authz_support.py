@@ -681,6 +681,12 @@ def _prepare_hub(
     filled = _fill(path, {k: v for k, v in values.items() if "{" + k + "}" in path})
     if path in ("/admin/policies", "/admin/policies/edit") and method == "GET":
         filled += f"?region={region}"
+    # The transparency log: the first entry, and proofs within the log's first entry.
+    filled += {
+        "/v1/log/entries": "?start=0",
+        "/v1/log/proof/inclusion": "?index=0&size=1",
+        "/v1/log/proof/consistency": "?first=0&second=1",
+    }.get(path, "")
     return Prepared(filled, json=bodies.get((method, path)), form=forms.get((method, path)))
 
 

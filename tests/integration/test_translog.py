@@ -19,8 +19,8 @@ from tests.integration.hub_data_helpers import Hub, lab_key, sign_batch, start_h
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
 from yimatong.adapters.db.tables import hub_feed, log_entries
 from yimatong.adapters.messages import prove_key, prove_rotation
-from yimatong.adapters.signed import canonical
-from yimatong.domain.merkle import leaf_hash
+from yimatong.adapters.signed import canonical, verify_document
+from yimatong.domain.merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
 
 GD = "440000"
 
@@ -188,3 +188,95 @@ def test_labs_and_their_batches_are_logged_as_a_hash(hub: Hub) -> None:
         "/v1/test-results", json=sign_batch(key, "zj-lab-01", "b-1", results), headers=lab
     )
     assert len(_entries(hub)) == before
+
+
+# ------------------------------------------------------------------------------ HTTP
+def _risk(hub: Hub, area: str) -> None:
+    r = hub.client.put(
+        f"/v1/risk-areas/{area}",
+        json={"level": "medium", "from": "2026-11-01T00:00:00+08:00"},
+        headers=hub.token("authority", "330000"),
+    )
+    assert r.status_code == 200, r.text
+
+
+def _sth(hub: Hub) -> dict[str, Any]:
+    r = hub.client.get("/v1/log/sth")  # anonymous
+    assert r.status_code == 200, r.text
+    return verify_document(r.json(), hub.hub_keys())
+
+
+def _b64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def test_the_signed_head_covers_every_entry_served(hub: Hub) -> None:
+    for area in ("330106002", "330106008", "330106009"):
+        _risk(hub, area)
+    hub.node.service.translog.sign_head()
+    head = _sth(hub)
+    assert (head["type"], head["log"]) == ("tree-head", "yimatong-hub")
+    assert head["tree_size"] == len(_entries(hub)) == 5
+    r = hub.client.get("/v1/log/entries", params={"start": 0, "end": 100})
+    assert r.status_code == 200, r.text
+    items = r.json()["entries"]
+    assert [i["index"] for i in items] == list(range(5))  # the end is cut at the log's end
+    leaves = [leaf_hash(_b64(i["leaf_input"])) for i in items]
+    assert MerkleTree(leaves).root() == _b64(head["root_hash"])
+    assert items[-1]["entry"]["changes"][0]["area"] == "330106009"
+    for i, leaf in enumerate(leaves):
+        r = hub.client.get("/v1/log/proof/inclusion", params={"index": i, "size": 5})
+        assert r.status_code == 200, r.text
+        proof = r.json()
+        assert _b64(proof["leaf_hash"]) == leaf
+        path = [_b64(p) for p in proof["inclusion_path"]]
+        assert verify_inclusion(i, 5, leaf, path, _b64(head["root_hash"]))
+
+
+def test_a_new_head_is_signed_only_when_the_log_grew_and_is_consistent(hub: Hub) -> None:
+    log = hub.node.service.translog
+    log.sign_head()
+    first = _sth(hub)
+    assert log.sign_head() is None  # nothing new: no new head
+    _risk(hub, "330106002")
+    _risk(hub, "330106008")
+    assert log.sign_head() is not None
+    second = _sth(hub)
+    assert second["tree_size"] == first["tree_size"] + 2
+    r = hub.client.get(
+        "/v1/log/proof/consistency",
+        params={"first": first["tree_size"], "second": second["tree_size"]},
+    )
+    assert r.status_code == 200, r.text
+    path = [_b64(p) for p in r.json()["consistency_path"]]
+    assert verify_consistency(
+        first["tree_size"],
+        second["tree_size"],
+        _b64(first["root_hash"]),
+        _b64(second["root_hash"]),
+        path,
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        ("/v1/log/entries", {"start": -1}, 422),
+        ("/v1/log/entries", {"start": 1, "end": 1}, 422),
+        ("/v1/log/entries", {"start": "x"}, 422),
+        ("/v1/log/entries", {"start": 10**20}, 422),
+        ("/v1/log/entries", {"start": 50}, 404),
+        ("/v1/log/proof/inclusion", {"index": 2, "size": 2}, 422),
+        ("/v1/log/proof/inclusion", {"index": 0}, 422),
+        ("/v1/log/proof/inclusion", {"index": 0, "size": 50}, 404),
+        ("/v1/log/proof/consistency", {"first": 2, "second": 1}, 422),
+        ("/v1/log/proof/consistency", {"first": 1, "second": 50}, 404),
+    ],
+)
+def test_bad_or_out_of_range_log_parameters_are_problems(
+    hub: Hub, path: str, params: dict[str, Any], status: int
+) -> None:
+    r = hub.client.get(path, params=params)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["status"] == status

@@ -18,6 +18,7 @@ from yimatong.adapters.db.tallies import TallyBuffer
 from yimatong.config import Settings
 from yimatong.domain.errors import Unavailable
 from yimatong.hub.registry import NATIONAL, Registry
+from yimatong.hub.translog import TransparencyLog
 
 __all__ = ["HubContext"]
 
@@ -45,12 +46,15 @@ class HubContext:
     limits: Limiter = field(init=False)
     #: Mode 2 calls counted in memory for the dashboards, written every few seconds
     tallies: TallyBuffer = field(init=False)
+    #: the transparency log: its signed tree heads, entries and proofs
+    translog: TransparencyLog = field(init=False)
     _keys: keystore.SigningKeyCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._keys = keystore.SigningKeyCache(self.cipher)
         self.limits = Limiter(self.db, self.clock, self.settings.limits)
         self.tallies = TallyBuffer(self.db, self.clock)
+        self.translog = TransparencyLog(self.db, self.clock, self.hub_key)
         self.registry = Registry(
             db=self.db,
             cipher=self.cipher,
