@@ -44,6 +44,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -646,6 +647,12 @@ def _prepare_hub(
             "place_kind": "any",
             "rule": rule,
             "description": "绿码通行",
+        },
+        ("POST", "/v1/log/read-digests"): {
+            "day": (now - timedelta(days=1, minutes=10)).date().isoformat(),
+            "reads": 1,
+            "by_role": {"staff": 1},
+            "sha256": "0" * 64,
         },
         ("POST", "/v1/lookups"): {
             "id_type": "111",

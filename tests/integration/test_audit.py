@@ -135,6 +135,12 @@ NOT_PERSONAL = {
         "GET /v1/policies/{region}/history",
         "GET /v1/registry/changes",
         "GET /v1/stats/{figure}",
+        # The transparency log holds no personal data (docs/transparency.md).
+        "GET /v1/log/sth",
+        "GET /v1/log/entries",
+        "GET /v1/log/proof/inclusion",
+        "GET /v1/log/proof/consistency",
+        "POST /v1/log/read-digests",
     },
 }
 

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from tests.conftest import FakeClock
 from tests.integration.conftest import make_id
 from tests.integration.hub_data_helpers import Hub, lab_key, sign_batch, start_hub
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
-from yimatong.adapters.db.tables import hub_feed, log_entries
+from yimatong.adapters.db.audit import audit
+from yimatong.adapters.db.tables import audit_log, hub_feed, log_entries
 from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.signed import canonical, verify_document
+from yimatong.credentials import Caller
 from yimatong.domain.merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
 
 GD = "440000"
@@ -280,3 +283,40 @@ def test_bad_or_out_of_range_log_parameters_are_problems(
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["status"] == status
+
+
+# ------------------------------------------------------------------ daily read digests
+def _reads(hub: Hub, *sids: str) -> None:
+    with hub.node.db.uow() as uow:
+        staff = Caller(role="staff", name="staff-li-wei")
+        audit(uow.conn, staff, "subject.read", sids, "case investigation", hub.clock())
+        uow.commit()
+
+
+def test_each_days_reads_are_logged_as_a_digest_once_the_day_is_over(
+    hub: Hub, clock: FakeClock
+) -> None:
+    log = hub.node.service.translog
+    _reads(hub, "a" * 32, "b" * 32)
+    assert log.log_read_digests() == []  # the day is not over
+    clock.advance(days=1)
+    day = (clock() - timedelta(days=1)).date().isoformat()
+    assert log.log_read_digests() == [day]
+    assert log.log_read_digests() == []  # once
+    entry = _entries(hub)[-1]
+    assert entry["kind"] == "reads.digest"
+    assert (entry["node"], entry["day"], entry["reads"]) == ("000000", day, 2)
+    assert entry["by_role"] == {"staff": 2}
+    with hub.node.db.read() as conn:
+        rows = conn.execute(select(audit_log).order_by(audit_log.c.at, audit_log.c.id)).all()
+    expected = [[r.at.isoformat(), r.actor, r.actor_role, r.action, r.sid, r.purpose] for r in rows]
+    assert entry["sha256"] == hashlib.sha256(canonical(expected)).hexdigest()
+    text = json.dumps(entry)
+    assert "a" * 32 not in text and "staff-li-wei" not in text
+    # A hub that was down catches up the days it missed (a day without reads has no digest).
+    _reads(hub, "c" * 32)
+    clock.advance(days=2)
+    _reads(hub, "d" * 32)
+    clock.advance(days=2)
+    days = [(clock() - timedelta(days=n)).date().isoformat() for n in (4, 2)]
+    assert log.log_read_digests() == days

@@ -105,9 +105,12 @@ def build_hub(
     ]
     # The transparency log's signed tree head, when the log has grown since the last one.
     heads = Periodic("tree-heads", ctx.translog.sign_head, settings.sth_interval)
+    # Each day's digest of the reads of personal data at the hub, into the log (hourly look).
+    digests = Periodic("read-digests", ctx.translog.log_read_digests, 3600)
 
     def start_jobs() -> None:
         heads.start()
+        digests.start()
         for keeper in housekeepers:
             keeper.start()
         for link in links:
@@ -115,6 +118,7 @@ def build_hub(
 
     def stop_jobs() -> None:
         heads.stop()
+        digests.stop()
         for keeper in housekeepers:
             keeper.stop()
         for link in links:

@@ -25,22 +25,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, insert, select
 
 from yimatong.adapters.crypto import SigningKey
+from yimatong.adapters.db.audit import (
+    DIGEST_CATCH_UP,
+    DIGEST_MARGIN,
+    day_digest,
+    days_to_digest,
+)
 from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.tables import log_entries, tree_heads
 from yimatong.adapters.db.upsert import insert_ignore
 from yimatong.adapters.signed import canonical, sign_document
 from yimatong.credentials import Caller
-from yimatong.domain.errors import InvalidInput, NotFound
+from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yimatong.domain.merkle import MerkleTree, leaf_hash
 
 __all__ = [
@@ -58,6 +65,13 @@ __all__ = [
 LOG_ID = "yimatong-hub"
 #: The most entries one ``GET /v1/log/entries`` returns.
 MAX_ENTRIES = 1000
+#: The hub's own region: the node of its own daily read digests.
+NATIONAL = "000000"
+#: How many recent digest entries are read to find a node's last digested day.
+DIGEST_SCAN = 2000
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+#: The hub itself as the log shows it (its own jobs).
+HUB_ITSELF = {"role": "hub", "scope": None}
 
 
 def actor(caller: Caller) -> dict[str, Any]:
@@ -164,6 +178,71 @@ class TransparencyLog:
                 select(tree_heads).order_by(tree_heads.c.tree_size.desc()).limit(1)
             ).first()
 
+    # ------------------------------------------------------- daily read digests
+    def log_read_digests(self, node: str = NATIONAL) -> list[str]:
+        """Append the digest of each whole UTC day of the hub's own audit log (reads of
+        personal data by anyone but the person; ``adapters/db/audit.day_digest``) not logged
+        yet: yesterday, and the days since the last digest, at most ``DIGEST_CATCH_UP`` back
+        (the hourly job on the leader); a day without reads has none. The days logged."""
+        # A day is digested once it has been over for DIGEST_MARGIN (reads still committing).
+        with self.db.read() as conn:
+            last = _last_digest_day(conn, node)
+        done = []
+        for day in days_to_digest(self.clock(), last):
+            with self.db.uow() as uow:
+                digest = day_digest(uow.conn, day)
+                if digest["reads"]:  # a day without reads has no digest
+                    append(
+                        uow.conn, "reads.digest", self.clock(), by=HUB_ITSELF, node=node, **digest
+                    )
+                    uow.commit()
+                    done.append(day.isoformat())
+        return done
+
+    def add_read_digest(
+        self,
+        caller: Caller,
+        *,
+        day: date,
+        reads: int,
+        by_role: Mapping[str, int],
+        sha256: str,
+    ) -> dict[str, Any]:
+        """POST /v1/log/read-digests (an issuer node): its digest of one whole UTC day of its
+        own audit log, as ``adapters/db/audit.day_digest`` makes it, into the log with the
+        node's region. The same digest again is acknowledged; another one for a day already
+        logged is a conflict (a node's past reads do not change)."""
+        if caller.role != "node" or not caller.scope:
+            raise Forbidden("this needs an issuer node's credential")
+        yesterday = (self.clock().astimezone(UTC) - DIGEST_MARGIN).date() - timedelta(days=1)
+        if day > yesterday:
+            raise InvalidInput("a day is digested once it is over (UTC)", field="day")
+        if day <= yesterday - timedelta(days=DIGEST_CATCH_UP):
+            raise InvalidInput(f"a digest older than {DIGEST_CATCH_UP} days", field="day")
+        if not _HEX64.fullmatch(sha256):
+            raise InvalidInput("sha256 is 64 lowercase hex digits", field="sha256")
+        if reads < 1 or sum(by_role.values()) != reads or any(n < 0 for n in by_role.values()):
+            raise InvalidInput("reads must be the sum of by_role, at least 1", field="reads")
+        node = caller.scope
+        digest = {
+            "day": day.isoformat(),
+            "reads": reads,
+            "by_role": dict(sorted(by_role.items())),
+            "sha256": sha256,
+        }
+        with self.db.uow() as uow:
+            logged = _digest_entry(uow.conn, node, day)
+            if logged is not None:
+                index, entry = logged
+                if entry.get("sha256") != sha256 or entry.get("reads") != reads:
+                    raise Conflict(f"the reads of {node} on {day} are logged with another digest")
+                return {"index": index, "duplicate": True}
+            index = append(
+                uow.conn, "reads.digest", self.clock(), by=actor(caller), node=node, **digest
+            )
+            uow.commit()
+        return {"index": index, "duplicate": False}
+
     # ---------------------------------------------------------------- entries
     def entries(self, start: int, end: int | None = None) -> dict[str, Any]:
         """GET /v1/log/entries: entries ``start`` ≤ index < ``end``, at most MAX_ENTRIES."""
@@ -236,6 +315,34 @@ class TransparencyLog:
                 raise RuntimeError("the transparency log has a gap")
             self._tree.append(bytes(row.leaf_hash))
         return len(self._tree)
+
+
+def _recent_digests(conn: Connection, node: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, entry) of the recent read digests of ``node`` in the log, newest first."""
+    rows = conn.execute(
+        select(log_entries.c.idx, log_entries.c.entry)
+        .where(log_entries.c.kind == "reads.digest")
+        .order_by(log_entries.c.idx.desc())
+        .limit(DIGEST_SCAN)
+    ).all()
+    for row in rows:
+        entry = orjson.loads(row.entry)
+        if entry.get("node") == node:
+            yield int(row.idx), entry
+
+
+def _last_digest_day(conn: Connection, node: str) -> date | None:
+    """The latest day whose read digest for ``node`` is in the log."""
+    for _, entry in _recent_digests(conn, node):
+        return date.fromisoformat(entry["day"])
+    return None
+
+
+def _digest_entry(conn: Connection, node: str, day: date) -> tuple[int, dict[str, Any]] | None:
+    for index, entry in _recent_digests(conn, node):
+        if entry.get("day") == day.isoformat():
+            return index, entry
+    return None
 
 
 def _head_document(row: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table, and_, func, or_, select, update
@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
+from yimatong.adapters.db.audit import day_digest, days_to_digest
 from yimatong.adapters.db.partitions import lock_mirror
 from yimatong.adapters.db.tables import (
     assessments,
@@ -82,6 +83,8 @@ class SyncReport:
     reassessed: int = 0
     #: feed rows that could not be applied this round (kept in ``feed_quarantine``)
     quarantined: int = 0
+    #: days of this node's reads of personal data digested into the hub's log
+    read_digests: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -185,6 +188,7 @@ class HubLink:
             for name, step in (
                 ("keys", self._publish_keys),
                 ("push", self._push),
+                ("digests", self._push_read_digests),
                 ("backfill", self._backfill),
                 ("feed", self._pull_feed),
                 ("risk", self._pull_risk),
@@ -251,6 +255,23 @@ class HubLink:
             report.pushed += len(rows)
             if len(rows) < self.batch:
                 return
+
+    def _push_read_digests(self, report: SyncReport) -> None:
+        """Each whole UTC day of this node's audit log (every read of a person's data by
+        anyone but the person), as a digest, to the hub's transparency log
+        (docs/transparency.md); a day without reads sends nothing. The last day done is kept
+        in ``sync_state`` ("read_digest", by its ordinal)."""
+        done = self._cursor("read_digest")
+        last = date.fromordinal(done) if done else None
+        for day in days_to_digest(self.clock(), last):
+            with self.db.read() as conn:
+                digest = day_digest(conn, day)
+            if digest["reads"]:
+                self.client.post_json("/v1/log/read-digests", digest)
+                report.read_digests += 1
+            with self.db.uow() as uow:
+                self._save_cursor(uow.conn, "read_digest", day.toordinal(), self.clock())
+                uow.commit()
 
     def _publish_keys(self, report: SyncReport) -> None:
         """Keys both ways: revocations from the hub in, rotations and revocations out.
