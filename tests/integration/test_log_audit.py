@@ -5,6 +5,7 @@ one line that says what is wrong."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import delete, select, update
 
 from tests.conftest import FakeClock
 from tests.integration.hub_data_helpers import Hub, start_hub
+from yimatong.adapters import keystore
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
 from yimatong.adapters.db.tables import log_entries, tree_heads
 from yimatong.adapters.hubclient import NodeClient
@@ -135,10 +137,10 @@ def test_a_head_signed_by_another_key_fails_even_when_pinned_nothing(hub: Hub) -
         _auditor(hub).check(AuditState())
 
 
-def test_a_pinned_key_that_is_not_the_hubs_refuses_its_trust_list(hub: Hub) -> None:
+def test_a_pinned_key_that_is_not_the_hubs_learns_nothing_and_fails_the_head(hub: Hub) -> None:
     _grow(hub, "330106002")
     stranger = generate_signing_key(Algorithm.EDDSA).public
-    with pytest.raises(LogProblem, match="trust list does not verify"):
+    with pytest.raises(LogProblem, match="does not verify: signed by an unknown key"):
         _auditor(hub, pinned={stranger.kid: stranger}).check(AuditState())
 
 
@@ -152,3 +154,28 @@ def test_a_tampered_signature_fails(hub: Hub) -> None:
         uow.commit()
     with pytest.raises(LogProblem, match="bad signature"):
         _auditor(hub).check(AuditState())
+
+
+def test_a_hub_key_announced_ahead_is_learnt_and_the_heads_it_signs_pass(
+    hub: Hub, clock: FakeClock
+) -> None:
+    _grow(hub, "330106002")
+    state = AuditState()
+    _auditor(hub).check(state)
+    old = hub.node.service.hub_key().kid
+    # The hub announces its next key an hour ahead (the trust list, signed by the current key,
+    # lists it), and the auditor's round in that hour learns it.
+    ctx = hub.node.service
+    with ctx.db.uow() as uow:
+        new = keystore.create_key(
+            uow.conn, ctx.cipher, Algorithm.EDDSA, region="000000", now=clock(),
+            starts=clock() + timedelta(hours=1),
+        )  # fmt: skip
+        uow.commit()
+    _auditor(hub).check(state)
+    assert set(state.keys) == {old, new.kid}
+    clock.advance(hours=2)
+    _grow(hub, "330106008")
+    assert ctx.hub_key().kid == new.kid
+    result = _auditor(hub).check(state)
+    assert result.previous_size == 3 and result.tree_size > 3
