@@ -22,6 +22,7 @@ An ID number in a row is used only to compute the subject's ``sid`` and is never
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import operator
 import re
@@ -31,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -39,6 +39,7 @@ from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_
 from yimatong.adapters.db.tables import labs, uploads
 from yimatong.adapters.db.tallies import Key, feed_tally
 from yimatong.adapters.messages import batch_message
+from yimatong.adapters.signed import canonical
 from yimatong.credentials import Caller, add_credential, require_role
 from yimatong.domain.edge import BadValue, EventTimes, check_text
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
@@ -211,10 +212,7 @@ class Labs:
                 rows=len(checked.sids),
                 first_seq=first,
                 last_seq=last,
-                sha256=translog.batch_digest(
-                    (sid, "test", orjson.loads(body))
-                    for sid, body in zip(checked.sids, checked.bodies, strict=True)
-                ),
+                sha256=checked.digest,
             )
             uow.commit()
         return {
@@ -283,6 +281,8 @@ class _Checked:
     sids: list[str]
     bodies: list[str]
     counts: dict[Key, int]
+    #: the transparency log's digest of the rows (``translog.batch_digest``)
+    digest: str
 
 
 class _Rows:
@@ -306,6 +306,9 @@ class _Rows:
         # {"sampled_at", "reported_at", "outcome", **common}: the times are isoformat() and
         # the outcome one of OUTCOMES, none of which json.dumps escapes.
         self._tail = ", " + json.dumps(common)[1:]
+        # The same body's RFC 8785 form up to its outcome (keys sorted: lab, lab_id,
+        # lab_region, outcome, reported_at, sampled_at), for the transparency log's digest.
+        self._canonical_head = canonical(common)[:-1].decode() + ',"outcome":"'
         self._tally = {
             outcome: feed_tally(
                 {
@@ -378,7 +381,16 @@ class _Rows:
             key = self._tally[outcome]
             if n and key is not None:
                 counts[key] = counts.get(key, 0) + n
-        return _Checked(sids, bodies, counts)
+        # translog.batch_digest of [sid, "test", body] per row, written straight as the RFC 8785
+        # text: sids are hex, times isoformat() and outcomes plain words, none of which JCS
+        # escapes (test_translog recomputes it from the feed rows).
+        head = self._canonical_head
+        canonical_rows = ",".join(
+            f'["{sid}","test",{head}{out}","reported_at":"{rep[1]}","sampled_at":"{smp[1]}"}}]'
+            for sid, smp, rep, out in zip(sids, samples, reports, outcomes, strict=True)
+        )
+        digest = hashlib.sha256(f"[{canonical_rows}]".encode()).hexdigest()
+        return _Checked(sids, bodies, counts, digest)
 
     def _row(self, i: int, row: Any) -> tuple[str, tuple[datetime, str], tuple[datetime, str], str]:
         """One row by the general checks, in their order; InvalidInput naming the row."""
