@@ -16,12 +16,14 @@ Pure functions over SHA-256, no storage and no clock:
   enough to append leaves and compute the new root without the old leaves, which is what
   ``yimatong log verify`` keeps between runs.
 
-Why not ``pymerkle``: its proofs are its own format (1-based indices, a path with the leaf in
-it and left/right bits beside it), not RFC 9162 audit paths, which every other log client
-(Go's transparency-dev/merkle, Rust's ct-merkle, a browser) reads; its stores are its own
-SQLite file or memory, while each log entry here must be written in the transaction of the
-change it records. The hashing and the four algorithms are a few dozen lines and are checked
-against the published RFC 6962 test vectors (tests/vectors/merkle) and by property tests.
+Why not ``pymerkle`` (7.0.0, looked at for this): its proofs are its own format (indices from
+one, a path that starts with the leaf, left/right bits beside it), not RFC 9162 audit paths,
+which every other log client (Go's transparency-dev/merkle, Rust's ct-merkle, a browser)
+reads; its stores are its own SQLite file or memory, while each log entry here must be written
+in the transaction of the change it records; and it is GPL-3.0-or-later (this package is
+Apache-2.0) and pins ``cachetools`` to one exact version. The hashing and the four algorithms
+are a few dozen lines and are checked against the published RFC 6962 test vectors
+(tests/vectors/merkle) and by property tests.
 """
 
 from __future__ import annotations
