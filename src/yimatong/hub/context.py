@@ -18,7 +18,7 @@ from yimatong.adapters.db.tallies import TallyBuffer
 from yimatong.config import Settings
 from yimatong.domain.errors import Unavailable
 from yimatong.hub.registry import NATIONAL, Registry
-from yimatong.hub.translog import TransparencyLog
+from yimatong.hub.translog import HubLog
 
 __all__ = ["HubContext"]
 
@@ -47,14 +47,14 @@ class HubContext:
     #: Mode 2 calls counted in memory for the dashboards, written every few seconds
     tallies: TallyBuffer = field(init=False)
     #: the transparency log: its signed tree heads, entries and proofs
-    translog: TransparencyLog = field(init=False)
+    translog: HubLog = field(init=False)
     _keys: keystore.SigningKeyCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._keys = keystore.SigningKeyCache(self.cipher)
         self.limits = Limiter(self.db, self.clock, self.settings.limits)
         self.tallies = TallyBuffer(self.db, self.clock)
-        self.translog = TransparencyLog(self.db, self.clock, self.hub_key)
+        self.translog = HubLog(self.db, self.clock, self.hub_key)
         self.registry = Registry(
             db=self.db,
             cipher=self.cipher,

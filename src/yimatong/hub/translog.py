@@ -1,38 +1,22 @@
-"""The hub's transparency log: what changed, appended in the transaction of the change.
+"""The hub's transparency log (docs/transparency.md).
 
-Every change that decides colours or who is trusted, and that is not a rule applied to a fact,
-is appended here (docs/transparency.md): risk-area changes, entry-policy versions, issuer
-registration and key changes, lab registration, and each batch of facts or test results —
-a batch as the SHA-256 of its content, never the content (``batch_digest``). An entry is a
-JSON object ``{"kind", "at", ...}`` stored as its RFC 8785 canonical bytes, with RFC 9162's
-leaf hash beside it (``domain/merkle.py``).
-
-``append`` takes the entry's index from the ``log`` counter, whose row lock is held until the
-transaction commits (``adapters/db/counters.py``): indexes are dense and become visible in
-order, and a transaction that rolls back takes its entry (and its index) with it. Writers call
-it last, just before their commit, so the lock is held for as short a time as possible and is
-always the last one a writer takes (no lock-order cycle with the other counters).
-
-``TransparencyLog`` serves the log (``hub/api_log.py``, docs/transparency.md): signed tree
-heads (STH) over the first N entries, pages of entries, and RFC 9162 inclusion and consistency
-proofs. Each worker keeps the leaf hashes in memory (32 bytes an entry) and reads only the
-entries appended since it last looked; a head is signed by the hub's list-signing key, the one
-that signs the trust list, on the job leader every ``YMT_STH_INTERVAL`` seconds when the log
-has grown (``sign_head``).
+Every change at the hub that decides colours or who is trusted, and that is not a rule applied
+to a fact, is appended to it with ``append`` (``adapters/translog.py``): risk-area changes,
+entry-policy versions, issuer registration and key changes, lab registration, and each batch of
+facts or test results — a batch as the SHA-256 of its content, never the content. ``HubLog``
+adds what only the hub does: each node's daily digest of its reads of personal data. Its heads
+are signed by the hub's list-signing key, the one that signs the trust list.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from yimatong.adapters.crypto import SigningKey
 from yimatong.adapters.db.audit import (
@@ -41,18 +25,24 @@ from yimatong.adapters.db.audit import (
     day_digest,
     days_to_digest,
 )
-from yimatong.adapters.db.counters import next_value
 from yimatong.adapters.db.database import Database
-from yimatong.adapters.db.tables import log_entries, tree_heads
-from yimatong.adapters.db.upsert import insert_ignore
-from yimatong.adapters.signed import canonical, sign_document
+from yimatong.adapters.db.tables import log_entries
+from yimatong.adapters.translog import (
+    MAX_ENTRIES,
+    TransparencyLog,
+    actor,
+    append,
+    batch_digest,
+    entry_bytes,
+    head_payload,
+)
 from yimatong.credentials import Caller
-from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from yimatong.domain.merkle import MerkleTree, leaf_hash
+from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
 
 __all__ = [
     "LOG_ID",
     "MAX_ENTRIES",
+    "HubLog",
     "TransparencyLog",
     "actor",
     "append",
@@ -61,10 +51,8 @@ __all__ = [
     "head_payload",
 ]
 
-#: The ``log`` of every tree head the hub signs (an issuer's own log will name itself).
+#: The ``log`` of every tree head the hub signs.
 LOG_ID = "yimatong-hub"
-#: The most entries one ``GET /v1/log/entries`` returns.
-MAX_ENTRIES = 1000
 #: The hub's own region: the node of its own daily read digests.
 NATIONAL = "000000"
 #: How many recent digest entries are read to find a node's last digested day.
@@ -74,109 +62,11 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 HUB_ITSELF = {"role": "hub", "scope": None}
 
 
-def actor(caller: Caller) -> dict[str, Any]:
-    """Who made a change, as the log shows it: the credential's role and scope (a region, a
-    lab), never its name (a member of staff's credential may be named after them)."""
-    return {"role": caller.role, "scope": caller.scope}
-
-
-def batch_digest(rows: Iterable[Sequence[Any]]) -> str:
-    """The hex SHA-256 of the canonical JSON of a batch's rows as the feed holds them, each
-    ``[sid, kind, body]``: what the log keeps of a batch of facts or results. ``sid`` is a
-    keyed pseudonym, so the digest confirms nothing about a person to whoever lacks the
-    federation secret; the hub's own auditors recompute it from the feed rows."""
-    return hashlib.sha256(canonical([list(r) for r in rows])).hexdigest()
-
-
-def entry_bytes(kind: str, at: datetime, body: Mapping[str, Any]) -> bytes:
-    return canonical({**body, "kind": kind, "at": at.isoformat()})
-
-
-def append(conn: Connection, kind: str, now: datetime, **body: Any) -> int:
-    """Append one entry in ``conn``'s transaction; its index (0 for the first)."""
-    entry = entry_bytes(kind, now, {k: v for k, v in body.items() if v is not None})
-    index = next_value(conn, "log") - 1
-    conn.execute(
-        insert(log_entries).values(
-            idx=index, kind=kind, entry=entry, leaf_hash=leaf_hash(entry), appended_at=now
-        )
-    )
-    return index
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def head_payload(tree_size: int, root: bytes, signed_at: datetime) -> dict[str, Any]:
-    """What a signed tree head signs (its RFC 8785 bytes, as every signed document)."""
-    return {
-        "type": "tree-head",
-        "log": LOG_ID,
-        "tree_size": tree_size,
-        "root_hash": b64(root),
-        "timestamp": signed_at.isoformat(),
-    }
-
-
-class TransparencyLog:
+class HubLog(TransparencyLog):
     def __init__(
         self, db: Database, clock: Callable[[], datetime], signing_key: Callable[[], SigningKey]
     ) -> None:
-        self.db = db
-        self.clock = clock
-        self._signing_key = signing_key
-        self._tree = MerkleTree()
-        self._lock = threading.Lock()
-
-    # ------------------------------------------------------------------ heads
-    def sign_head(self) -> dict[str, Any] | None:
-        """Sign a head over every entry now in the log, unless the latest head has that size
-        already (the periodic job); the new head's document, or None."""
-        with self._lock:
-            with self.db.read() as conn:
-                size = self._refresh(conn)
-                latest = conn.execute(
-                    select(tree_heads.c.tree_size).order_by(tree_heads.c.tree_size.desc()).limit(1)
-                ).scalar()
-            if latest is not None and latest >= size:
-                return None
-            root = self._tree.root(size)
-        now = self.clock().astimezone(UTC).replace(microsecond=0)
-        key = self._signing_key()
-        document = sign_document(head_payload(size, root, now), key)
-        raw = document["signature"]["value"]
-        with self.db.uow() as uow:
-            # Another worker that signed the same size first keeps its head.
-            insert_ignore(
-                uow.conn,
-                tree_heads,
-                {
-                    "tree_size": size,
-                    "root_hash": root,
-                    "signed_at": now,
-                    "kid": key.kid,
-                    "alg": key.alg.value,
-                    "signature": base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)),
-                },
-            )
-            uow.commit()
-        return document
-
-    def latest_head(self) -> dict[str, Any]:
-        """GET /v1/log/sth: the newest signed tree head (one is signed if none is yet)."""
-        row = self._latest_row()
-        if row is None:
-            self.sign_head()
-            row = self._latest_row()
-        assert row is not None
-        return _head_document(row)
-
-    def _latest_row(self) -> Any:
-        with self.db.read() as conn:
-            return conn.execute(
-                select(tree_heads).order_by(tree_heads.c.tree_size.desc()).limit(1)
-            ).first()
+        super().__init__(db, clock, signing_key, LOG_ID)
 
     # ------------------------------------------------------- daily read digests
     def log_read_digests(self, node: str = NATIONAL) -> list[str]:
@@ -243,79 +133,6 @@ class TransparencyLog:
             uow.commit()
         return {"index": index, "duplicate": False}
 
-    # ---------------------------------------------------------------- entries
-    def entries(self, start: int, end: int | None = None) -> dict[str, Any]:
-        """GET /v1/log/entries: entries ``start`` ≤ index < ``end``, at most MAX_ENTRIES."""
-        if start < 0 or (end is not None and end <= start):
-            raise InvalidInput("entries need 0 <= start < end", field="end")
-        stop = start + MAX_ENTRIES if end is None else min(end, start + MAX_ENTRIES)
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(log_entries.c.idx, log_entries.c.entry)
-                .where(log_entries.c.idx >= start, log_entries.c.idx < stop)
-                .order_by(log_entries.c.idx)
-            ).all()
-        if not rows:
-            raise NotFound(f"the log has no entry {start}")
-        return {
-            "start": start,
-            "entries": [
-                {"index": r.idx, "leaf_input": b64(r.entry), "entry": orjson.loads(r.entry)}
-                for r in rows
-            ],
-        }
-
-    # ----------------------------------------------------------------- proofs
-    def inclusion(self, index: int, size: int) -> dict[str, Any]:
-        """GET /v1/log/proof/inclusion: the audit path of entry ``index`` in the tree of
-        ``size`` entries."""
-        if not 0 <= index < size:
-            raise InvalidInput("an inclusion proof needs 0 <= index < size", field="index")
-        with self._lock:
-            self._have(size)
-            return {
-                "leaf_index": index,
-                "tree_size": size,
-                "leaf_hash": b64(self._tree.leaf(index)),
-                "inclusion_path": [b64(h) for h in self._tree.inclusion_path(index, size)],
-            }
-
-    def consistency(self, first: int, second: int) -> dict[str, Any]:
-        """GET /v1/log/proof/consistency: the tree of ``first`` entries is a prefix of the
-        tree of ``second``."""
-        if not 0 <= first <= second:
-            raise InvalidInput("a consistency proof needs 0 <= first <= second", field="first")
-        with self._lock:
-            self._have(second)
-            return {
-                "first": first,
-                "second": second,
-                "consistency_path": [b64(h) for h in self._tree.consistency_path(first, second)],
-            }
-
-    # ---------------------------------------------------------------- helpers
-    def _have(self, size: int) -> None:
-        """The tree holds ``size`` entries (reading new ones); NotFound beyond the log."""
-        if size > len(self._tree):
-            with self.db.read() as conn:
-                self._refresh(conn)
-        if size > len(self._tree):
-            raise NotFound(f"the log has {len(self._tree)} entries, not {size}")
-
-    def _refresh(self, conn: Connection) -> int:
-        """Read the entries appended since this worker last looked; the tree's size."""
-        known = len(self._tree)
-        rows = conn.execute(
-            select(log_entries.c.idx, log_entries.c.leaf_hash)
-            .where(log_entries.c.idx >= known)
-            .order_by(log_entries.c.idx)
-        ).all()
-        for i, row in enumerate(rows):
-            if row.idx != known + i:  # indexes are dense (the counter): never expected
-                raise RuntimeError("the transparency log has a gap")
-            self._tree.append(bytes(row.leaf_hash))
-        return len(self._tree)
-
 
 def _recent_digests(conn: Connection, node: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(index, entry) of the recent read digests of ``node`` in the log, newest first."""
@@ -343,14 +160,3 @@ def _digest_entry(conn: Connection, node: str, day: date) -> tuple[int, dict[str
         if entry.get("day") == day.isoformat():
             return index, entry
     return None
-
-
-def _head_document(row: Any) -> dict[str, Any]:
-    return {
-        "payload": head_payload(row.tree_size, bytes(row.root_hash), row.signed_at),
-        "signature": {
-            "kid": bytes(row.kid).hex(),
-            "alg": row.alg,
-            "value": base64.urlsafe_b64encode(bytes(row.signature)).rstrip(b"=").decode(),
-        },
-    }
