@@ -181,6 +181,10 @@ GET    /v1/corrections/{correction_id}               401    ok     404    403   
 POST   /v1/corrections/{correction_id}/decision      401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 GET    /v1/keys                                      ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /v1/risk-areas                                ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/sth                                   ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/entries                               ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/inclusion                       ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/consistency                     ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 PUT    /v1/risk-areas/{code}                         401    403    403    403    403    ok     403    403    ok     401    401    401    401    401    401    401
 POST   /v1/subjects/{sid}/lookup                     401    403    403    403    403    403    403    ok     403    401    401    401    401    401    401    401
 GET    /v1/hub/trust-list                            401    403    403    ok     403    403    403    403    403    401    401    401    401    401    401    401
@@ -250,6 +254,10 @@ GET    /v1/corrections/{correction_id}               401    ok     404    403   
 POST   /v1/corrections/{correction_id}/decision      401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 GET    /v1/keys                                      ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /v1/risk-areas                                ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/sth                                   ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/entries                               ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/inclusion                       ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/consistency                     ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 PUT    /v1/risk-areas/{code}                         401    403    403    403    403    ok     403    403    ok     401    401    401    401    401    401    401
 POST   /v1/subjects/{sid}/lookup                     401    403    403    403    403    403    403    ok     403    401    401    401    401    401    401    401
 GET    /v1/hub/trust-list                            401    403    403    503    403    403    403    403    403    401    401    401    401    401    401    401

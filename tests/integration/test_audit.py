@@ -111,6 +111,11 @@ NOT_PERSONAL = {
         "GET /v1/hub/risk-areas",
         "GET /v1/hub/policies/{region}",
         "POST /v1/hub/scans",
+        # The issuer's own transparency log holds no personal data (docs/transparency.md).
+        "GET /v1/log/sth",
+        "GET /v1/log/entries",
+        "GET /v1/log/proof/inclusion",
+        "GET /v1/log/proof/consistency",
     },
     "hub": {
         "GET /healthz",

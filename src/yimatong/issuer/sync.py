@@ -85,6 +85,8 @@ class SyncReport:
     quarantined: int = 0
     #: days of this node's reads of personal data digested into the hub's log
     read_digests: int = 0
+    #: heads of this issuer's own transparency log signed this round
+    log_heads: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -189,6 +191,7 @@ class HubLink:
                 ("keys", self._publish_keys),
                 ("push", self._push),
                 ("digests", self._push_read_digests),
+                ("log", self._sign_log_head),
                 ("backfill", self._backfill),
                 ("feed", self._pull_feed),
                 ("risk", self._pull_risk),
@@ -255,6 +258,11 @@ class HubLink:
             report.pushed += len(rows)
             if len(rows) < self.batch:
                 return
+
+    def _sign_log_head(self, report: SyncReport) -> None:
+        """A new signed head of this issuer's own log when it grew (docs/transparency.md)."""
+        if self.service.translog.sign_head() is not None:
+            report.log_heads += 1
 
     def _push_read_digests(self, report: SyncReport) -> None:
         """Each whole UTC day of this node's audit log (every read of a person's data by
