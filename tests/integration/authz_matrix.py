@@ -81,6 +81,7 @@ GET    /v1/log/entries                               ok     401    401    ok    
 GET    /v1/log/proof/inclusion                       ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
 GET    /v1/log/proof/consistency                     ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
 POST   /v1/log/read-digests                          401    401    401    403    403    403    403    ok     403    401    403    403    403    403    ok     401
+POST   /v1/log/witness                               401    401    401    403    403    403    403    ok     403    401    403    403    403    403    403    401
 POST   /v1/issuers                                   401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
 POST   /v1/issuers/{region}/keys                     401    401    401    403    403    403    403    ok     ok     401    403    403    403    403    403    401
 DELETE /v1/issuers/{region}/keys/{kid}               401    401    401    403    403    403    403    ok     ok     401    403    403    403    403    403    401

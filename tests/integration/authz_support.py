@@ -657,6 +657,10 @@ def _prepare_hub(
             "by_role": {"staff": 1},
             "sha256": "0" * 64,
         },
+        # the newest head of the own region's issuer log (another region's node: not its own)
+        ("POST", "/v1/log/witness"): {"head": az.fed.zj.service.translog.latest_head()}
+        if path == "/v1/log/witness"
+        else {},
         ("POST", "/v1/lookups"): {
             "id_type": "111",
             "id_number": zj.number,

@@ -146,6 +146,7 @@ NOT_PERSONAL = {
         "GET /v1/log/proof/inclusion",
         "GET /v1/log/proof/consistency",
         "POST /v1/log/read-digests",
+        "POST /v1/log/witness",
     },
 }
 

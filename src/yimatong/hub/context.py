@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from yimatong.adapters import keystore
-from yimatong.adapters.crypto import FieldCipher, SigningKey
+from yimatong.adapters.crypto import FieldCipher, SigningKey, VerifyingKey, load_verifying_key
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.tallies import TallyBuffer
@@ -54,7 +54,7 @@ class HubContext:
         self._keys = keystore.SigningKeyCache(self.cipher)
         self.limits = Limiter(self.db, self.clock, self.settings.limits)
         self.tallies = TallyBuffer(self.db, self.clock)
-        self.translog = HubLog(self.db, self.clock, self.hub_key)
+        self.translog = HubLog(self.db, self.clock, self.hub_key, self._issuer_log_keys)
         self.registry = Registry(
             db=self.db,
             cipher=self.cipher,
@@ -62,6 +62,14 @@ class HubContext:
             rng=self.rng,
             signing_key=self.hub_key,
         )
+
+    def _issuer_log_keys(self, region: str) -> dict[bytes, VerifyingKey]:
+        """The keys that may sign the heads of ``region``'s own log: its unrevoked keys."""
+        return {
+            kid: load_verifying_key(row.public_der)
+            for kid, row in self.registry.region_keys(region).items()
+            if row.revoked_at is None
+        }
 
     def hub_key(self) -> SigningKey:
         """The hub's key: signs the lists it serves and national (converted) codes."""

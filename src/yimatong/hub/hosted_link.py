@@ -89,6 +89,12 @@ class InProcessHub:
                     sha256=body["sha256"],
                 )
             )
+        if path == "/v1/log/witness":
+            return _plain(
+                self.ctx.translog.witness(
+                    self.caller, body["head"], list(body.get("consistency_path", []))
+                )
+            )
         raise NotFound(f"no in-process route for POST {path}")
 
     def request(self, method: str, path: str, **_: Any) -> Any:

@@ -53,7 +53,7 @@ from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.periodic import Periodic
 from yimatong.adapters.signed import verify_document
 from yimatong.domain.edge import MAX_ID, check_id, is_digits, parse_time_or_none
-from yimatong.domain.errors import YimatongError
+from yimatong.domain.errors import Forbidden, Unavailable, YimatongError
 from yimatong.domain.facts import CaseStatus, Colour, ContactKind, RiskLevel, TestOutcome
 from yimatong.domain.identity import is_sid
 from yimatong.issuer.services import IssuerService
@@ -87,6 +87,8 @@ class SyncReport:
     read_digests: int = 0
     #: heads of this issuer's own transparency log signed this round
     log_heads: int = 0
+    #: heads of this issuer's own log the hub witnessed this round
+    witnessed: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -260,9 +262,32 @@ class HubLink:
                 return
 
     def _sign_log_head(self, report: SyncReport) -> None:
-        """A new signed head of this issuer's own log when it grew (docs/transparency.md)."""
-        if self.service.translog.sign_head() is not None:
-            report.log_heads += 1
+        """A new signed head of this issuer's own log when it grew, and the hub's witness of
+        the newest head (docs/transparency.md): sent with the consistency path from the size
+        the hub witnessed last ("witness" in ``sync_state``: that size + 1; 0 never)."""
+        own = self.service.translog
+        try:
+            if own.sign_head() is not None:
+                report.log_heads += 1
+            head = own.latest_head()
+        except Unavailable:
+            return  # no active signing key: no head to sign (codes say so: 503) until one is
+        size = int(head["payload"]["tree_size"])
+        witnessed = self._cursor("witness") - 1
+        if witnessed == size:
+            return
+        path = own.consistency(witnessed, size)["consistency_path"] if witnessed > 0 else []
+        try:
+            self.client.post_json("/v1/log/witness", {"head": head, "consistency_path": path})
+        except Forbidden:
+            # Signed by a key the hub does not have (yet): one being registered, or revoked.
+            # The next head, signed by a registered key, is witnessed; a fork (409) is an error.
+            log.warning("the hub did not witness this issuer's log head: its key is not trusted")
+            return
+        report.witnessed += 1
+        with self.db.uow() as uow:
+            self._save_cursor(uow.conn, "witness", size + 1, self.clock())
+            uow.commit()
 
     def _push_read_digests(self, report: SyncReport) -> None:
         """Each whole UTC day of this node's audit log (every read of a person's data by
