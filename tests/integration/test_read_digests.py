@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from tests.conftest import FakeClock
 from tests.integration.conftest import Federation
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
-from yimatong.adapters.db.audit import audit, day_digest
+from yimatong.adapters.db.audit import audit
+from yimatong.adapters.db.read_digest import day_digest
 from yimatong.adapters.db.tables import log_entries
 from yimatong.adapters.signed import sign_document, verify_document
 from yimatong.credentials import Caller, add_credential

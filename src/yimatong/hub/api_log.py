@@ -21,7 +21,7 @@ __all__ = ["PUBLIC", "ReadDigest", "WitnessRequest", "router"]
 
 
 class ReadDigest(BaseModel):
-    """One UTC day of a node's audit log, as ``adapters/db/audit.day_digest`` makes it."""
+    """One UTC day of a node's audit log, as ``adapters/db/read_digest.day_digest`` makes it."""
 
     model_config = ConfigDict(extra="forbid")
     day: date

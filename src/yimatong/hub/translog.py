@@ -21,13 +21,13 @@ import orjson
 from sqlalchemy import Connection, select
 
 from yimatong.adapters.crypto import SigningKey, VerifyingKey
-from yimatong.adapters.db.audit import (
+from yimatong.adapters.db.database import Database
+from yimatong.adapters.db.read_digest import (
     DIGEST_CATCH_UP,
     DIGEST_MARGIN,
     day_digest,
     days_to_digest,
 )
-from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.tables import log_entries
 from yimatong.adapters.signed import BadDocument, sign_document, verify_document
 from yimatong.adapters.translog import (
@@ -149,7 +149,7 @@ class HubLog(TransparencyLog):
     # ------------------------------------------------------- daily read digests
     def log_read_digests(self, node: str = NATIONAL) -> list[str]:
         """Append the digest of each whole UTC day of the hub's own audit log (reads of
-        personal data by anyone but the person; ``adapters/db/audit.day_digest``) not logged
+        personal data by anyone but the person; ``adapters/db/read_digest.day_digest``) not logged
         yet: yesterday, and the days since the last digest, at most ``DIGEST_CATCH_UP`` back
         (the hourly job on the leader); a day without reads has none. The days logged."""
         # A day is digested once it has been over for DIGEST_MARGIN (reads still committing).
@@ -177,7 +177,7 @@ class HubLog(TransparencyLog):
         sha256: str,
     ) -> dict[str, Any]:
         """POST /v1/log/read-digests (an issuer node): its digest of one whole UTC day of its
-        own audit log, as ``adapters/db/audit.day_digest`` makes it, into the log with the
+        own audit log, as ``adapters/db/read_digest.day_digest`` makes it, into the log with the
         node's region. The same digest again is acknowledged; another one for a day already
         logged is a conflict (a node's past reads do not change)."""
         if caller.role != "node" or not caller.scope:

@@ -32,8 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
-from yimatong.adapters.db.audit import day_digest, days_to_digest
 from yimatong.adapters.db.partitions import lock_mirror
+from yimatong.adapters.db.read_digest import day_digest, days_to_digest
 from yimatong.adapters.db.tables import (
     assessments,
     case_facts,

@@ -8,37 +8,20 @@ name, an ID number or a phone: the log must be safe to show the person it is abo
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.tables import audit_log
-from yimatong.adapters.signed import canonical
 from yimatong.credentials import Caller
 from yimatong.domain.errors import Unavailable
 
-__all__ = [
-    "ANONYMOUS",
-    "DIGEST_CATCH_UP",
-    "DIGEST_MARGIN",
-    "AuditWriter",
-    "audit",
-    "audit_rows",
-    "day_digest",
-    "days_to_digest",
-]
-
-#: How long after midnight (UTC) a day's reads are digested (reads still committing).
-DIGEST_MARGIN = timedelta(minutes=10)
-#: A node that was down for days digests at most this many missing days at once.
-DIGEST_CATCH_UP = 31
+__all__ = ["ANONYMOUS", "AuditWriter", "audit", "audit_rows"]
 
 #: The reader of a public route (a conversion: the code is the proof).
 ANONYMOUS = Caller(role="anonymous", name="anonymous")
@@ -74,54 +57,6 @@ def audit_rows(
         }
         for sid in dict.fromkeys(sids)
     ]
-
-
-def days_to_digest(now: datetime, last: date | None) -> list[date]:
-    """The whole UTC days to digest at ``now`` after the ``last`` one digested (None: only
-    yesterday), at most ``DIGEST_CATCH_UP`` back, oldest first."""
-    yesterday = (now.astimezone(UTC) - DIGEST_MARGIN).date() - timedelta(days=1)
-    first = yesterday if last is None else last + timedelta(days=1)
-    first = max(first, yesterday - timedelta(days=DIGEST_CATCH_UP - 1))
-    return [first + timedelta(days=n) for n in range((yesterday - first).days + 1)]
-
-
-def day_digest(conn: Connection, day: date) -> dict[str, Any]:
-    """The digest of one UTC day of the audit log, for the transparency log: how many reads,
-    by role, and the hex SHA-256 of the RFC 8785 canonical JSON of that day's rows in order,
-    each ``[at, actor, actor_role, action, sid, purpose]`` — what the node's auditors recompute
-    from ``audit_log``; nothing in it names anyone. The rows are hashed as they stream by (the
-    canonical form of a list is its items' canonical forms between brackets, comma-separated),
-    so a busy day costs no memory."""
-    start = datetime.combine(day, time(0), tzinfo=UTC)
-    rows = conn.execute(
-        select(
-            audit_log.c.at,
-            audit_log.c.actor,
-            audit_log.c.actor_role,
-            audit_log.c.action,
-            audit_log.c.sid,
-            audit_log.c.purpose,
-        )
-        .where(audit_log.c.at >= start, audit_log.c.at < start + timedelta(days=1))
-        .order_by(audit_log.c.at, audit_log.c.id),
-        execution_options={"yield_per": 5000},
-    )
-    digest = hashlib.sha256(b"[")
-    roles: Counter[str] = Counter()
-    for n, r in enumerate(rows):
-        if n:
-            digest.update(b",")
-        digest.update(
-            canonical([r.at.isoformat(), r.actor, r.actor_role, r.action, r.sid, r.purpose])
-        )
-        roles[r.actor_role] += 1
-    digest.update(b"]")
-    return {
-        "day": day.isoformat(),
-        "reads": sum(roles.values()),
-        "by_role": dict(sorted(roles.items())),
-        "sha256": digest.hexdigest(),
-    }
 
 
 @dataclass
