@@ -36,6 +36,7 @@ from yimatong.issuer.api import issuer_router
 from yimatong.issuer.relay import HubRelay
 from yimatong.issuer.services import IssuerService
 from yimatong.issuer.sync import HubLink
+from yimatong.log_routes import log_router
 from yimatong.web.admin import ISSUER_ADMIN_PUBLIC_PATHS, issuer_admin_pages
 from yimatong.web.checkpoint import CHECKPOINT_PUBLIC_PATHS, RELAY_API, checkpoint_pages, key_entry
 from yimatong.web.citizen import CITIZEN_PUBLIC_PATHS, citizen_pages
@@ -135,16 +136,21 @@ def build_issuer(
     housekeeper = Housekeeper(db, clock)
     # Messages the gateway did not take at once are offered again by the job leader.
     sms_retry = Periodic("sms-outbox", lambda: outbox.deliver(now=clock()), SMS_RETRY_SECONDS)
+    # The issuer's own transparency log: a signed head when it grew (the hub link's round
+    # signs one too, before the hub is told).
+    heads = Periodic("tree-heads", service.translog.sign_head, settings.sth_interval)
 
     def start_jobs() -> None:
         housekeeper.start()
         sms_retry.start()
+        heads.start()
         if link is not None:
             link.start()
 
     def stop_jobs() -> None:
         housekeeper.stop()
         sms_retry.stop()
+        heads.stop()
         if link is not None:
             link.stop()
 
@@ -199,6 +205,7 @@ def build_issuer(
     app.include_router(issuer_router(service))
     app.include_router(api_scans.router(service))
     app.include_router(api_federation.router(service))
+    app.include_router(log_router(service.translog))  # this issuer's own transparency log
     app.include_router(
         basic_pages(
             pages,

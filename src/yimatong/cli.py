@@ -583,9 +583,11 @@ def creds_revoke(
 # ------------------------------------------------------- commands kept in their own modules
 def _register() -> None:
     from yimatong.cli_checkpoint import checkpoint, policy, verify
+    from yimatong.cli_log import log
     from yimatong.cli_ops import ops_commands
 
     main.add_command(verify)
+    main.add_command(log)
     main.add_command(checkpoint)
     main.add_command(policy)
     for command in ops_commands():

@@ -22,6 +22,7 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_HOSTED_DB_{region} | hub only: a hosted region's database (needed on PostgreSQL) | SQLite |
 | YMT_HUB_KEY | the hub's public key (base64 DER) to pin; else trust on first use | none |
 | YMT_SYNC_INTERVAL | seconds between rounds of an issuer's sync with the hub | 5 |
+| YMT_STH_INTERVAL | hub only: seconds between signed tree heads of its transparency log | 60 |
 | YMT_TRUSTED_PROXIES | proxies (addresses, networks) whose X-Forwarded-For counts | none |
 | YMT_MAX_IN_FLIGHT | requests one worker serves at once; more wait or get 503 | 32 |
 | YMT_QUEUE_BUDGET_MS | longest a request waits for a slot before it gets 503 | 20 |
@@ -92,6 +93,8 @@ class Settings:
     hub_token: str | None = None
     hub_key: str | None = None
     sync_interval: float = 5.0
+    #: hub only: how often the transparency log's leader signs a new tree head (if it grew)
+    sth_interval: float = 60.0
     extra: Mapping[str, str] = field(default_factory=dict)
     #: reverse proxies (addresses or networks) whose X-Forwarded-For names the client
     trusted_proxies: tuple[str, ...] = ()
@@ -137,6 +140,7 @@ class Settings:
             hub_token=env.get("YMT_HUB_TOKEN") or None,
             hub_key=env.get("YMT_HUB_KEY") or None,
             sync_interval=float(_int(env, "YMT_SYNC_INTERVAL", 5)),
+            sth_interval=float(_int(env, "YMT_STH_INTERVAL", 60, minimum=1)),
             # Hub only: YMT_HOSTED_DB_<region>, the database of each region it hosts (Mode 3).
             extra={k: v for k, v in env.items() if k.startswith("YMT_HOSTED_DB_")},
             trusted_proxies=_networks(env, "YMT_TRUSTED_PROXIES"),

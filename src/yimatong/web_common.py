@@ -164,7 +164,8 @@ def _problem_response(status: int) -> dict[str, Any]:
 
 
 #: Routes ("METHOD /path-template") an anonymous caller may use: sign-in, health, and
-#: public documents (the lists every verifier downloads are public by design).
+#: public documents (the lists every verifier downloads, and the transparency log, are public
+#: by design).
 PUBLIC_PATHS = frozenset(
     {
         "GET /healthz",
@@ -177,6 +178,11 @@ PUBLIC_PATHS = frozenset(
         "POST /v1/auth/session",
         "GET /v1/risk-areas",
         "GET /v1/keys",
+        # Every node's transparency log (log_routes.py): public by design.
+        "GET /v1/log/sth",
+        "GET /v1/log/entries",
+        "GET /v1/log/proof/inclusion",
+        "GET /v1/log/proof/consistency",
     }
 )
 

@@ -76,6 +76,12 @@ POST   /signout                                      home   401    401    home  
 GET    /checkpoint                                   signin 401    401    ok     403    403    403    403    403    401    ok     403    403    403    403    401
 GET    /checkpoint/sw.js                             ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
 GET    /v1/trust-list                                ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+GET    /v1/log/sth                                   ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+GET    /v1/log/entries                               ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+GET    /v1/log/proof/inclusion                       ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+GET    /v1/log/proof/consistency                     ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
+POST   /v1/log/read-digests                          401    401    401    403    403    403    403    ok     403    401    403    403    403    403    ok     401
+POST   /v1/log/witness                               401    401    401    403    403    403    403    ok     403    401    403    403    403    403    403    401
 POST   /v1/issuers                                   401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
 POST   /v1/issuers/{region}/keys                     401    401    401    403    403    403    403    ok     ok     401    403    403    403    403    403    401
 DELETE /v1/issuers/{region}/keys/{kid}               401    401    401    403    403    403    403    ok     ok     401    403    403    403    403    403    401
@@ -176,6 +182,10 @@ GET    /v1/corrections/{correction_id}               401    ok     404    403   
 POST   /v1/corrections/{correction_id}/decision      401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 GET    /v1/keys                                      ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /v1/risk-areas                                ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/sth                                   ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/entries                               ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/inclusion                       ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/consistency                     ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 PUT    /v1/risk-areas/{code}                         401    403    403    403    403    ok     403    403    ok     401    401    401    401    401    401    401
 POST   /v1/subjects/{sid}/lookup                     401    403    403    403    403    403    403    ok     403    401    401    401    401    401    401    401
 GET    /v1/hub/trust-list                            401    403    403    ok     403    403    403    403    403    401    401    401    401    401    401    401
@@ -245,6 +255,10 @@ GET    /v1/corrections/{correction_id}               401    ok     404    403   
 POST   /v1/corrections/{correction_id}/decision      401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 GET    /v1/keys                                      ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /v1/risk-areas                                ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/sth                                   ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/entries                               ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/inclusion                       ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/consistency                     ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 PUT    /v1/risk-areas/{code}                         401    403    403    403    403    ok     403    403    ok     401    401    401    401    401    401    401
 POST   /v1/subjects/{sid}/lookup                     401    403    403    403    403    403    403    ok     403    401    401    401    401    401    401    401
 GET    /v1/hub/trust-list                            401    403    403    503    403    403    403    403    403    401    401    401    401    401    401    401

@@ -44,6 +44,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -549,6 +550,9 @@ def _prepare_issuer(
     filled = _fill(path, {k: v for k, v in values.items() if "{" + k + "}" in path})
     if path.startswith("/v1/subjects/{sid}/") and method in ("GET", "DELETE"):
         filled += "?purpose=核实"  # staff say why they read a person's data
+    if path.startswith("/v1/log/"):
+        _log_has_an_entry(az, kind, street, at)
+        filled += _LOG_QUERY.get(path, "")
     return Prepared(
         az.prefix(kind) + filled,
         json=bodies.get((method, path)),
@@ -647,6 +651,16 @@ def _prepare_hub(
             "rule": rule,
             "description": "绿码通行",
         },
+        ("POST", "/v1/log/read-digests"): {
+            "day": (now - timedelta(days=1, minutes=10)).date().isoformat(),
+            "reads": 1,
+            "by_role": {"staff": 1},
+            "sha256": "0" * 64,
+        },
+        # the newest head of the own region's issuer log (another region's node: not its own)
+        ("POST", "/v1/log/witness"): {"head": az.fed.zj.service.translog.latest_head()}
+        if path == "/v1/log/witness"
+        else {},
         ("POST", "/v1/lookups"): {
             "id_type": "111",
             "id_number": zj.number,
@@ -681,7 +695,30 @@ def _prepare_hub(
     filled = _fill(path, {k: v for k, v in values.items() if "{" + k + "}" in path})
     if path in ("/admin/policies", "/admin/policies/edit") and method == "GET":
         filled += f"?region={region}"
+    # The transparency log: the first entry, and proofs within the log's first entry.
+    filled += _LOG_QUERY.get(path, "")
     return Prepared(filled, json=bodies.get((method, path)), form=forms.get((method, path)))
+
+
+#: The query of each transparency-log read: the first entry, proofs within the first entry.
+_LOG_QUERY = {
+    "/v1/log/entries": "?start=0",
+    "/v1/log/proof/inclusion": "?index=0&size=1",
+    "/v1/log/proof/consistency": "?first=0&second=1",
+}
+
+
+def _log_has_an_entry(az: AuthzFederation, kind: str, street: str, at: str) -> None:
+    """An issuer's log starts empty: a risk change by its authority puts a first entry in."""
+    client = az.client(kind)
+    if client.get(f"{az.prefix(kind)}/v1/log/entries?start=0").status_code == 200:
+        return
+    r = client.put(
+        f"{az.prefix(kind)}/v1/risk-areas/{street}",
+        json={"level": "low", "from": at},
+        headers=az.headers(kind, "authority"),
+    )
+    assert r.status_code == 200, r.text
 
 
 def json_text(value: Any) -> str:

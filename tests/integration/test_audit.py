@@ -111,6 +111,11 @@ NOT_PERSONAL = {
         "GET /v1/hub/risk-areas",
         "GET /v1/hub/policies/{region}",
         "POST /v1/hub/scans",
+        # The issuer's own transparency log holds no personal data (docs/transparency.md).
+        "GET /v1/log/sth",
+        "GET /v1/log/entries",
+        "GET /v1/log/proof/inclusion",
+        "GET /v1/log/proof/consistency",
     },
     "hub": {
         "GET /healthz",
@@ -135,6 +140,13 @@ NOT_PERSONAL = {
         "GET /v1/policies/{region}/history",
         "GET /v1/registry/changes",
         "GET /v1/stats/{figure}",
+        # The transparency log holds no personal data (docs/transparency.md).
+        "GET /v1/log/sth",
+        "GET /v1/log/entries",
+        "GET /v1/log/proof/inclusion",
+        "GET /v1/log/proof/consistency",
+        "POST /v1/log/read-digests",
+        "POST /v1/log/witness",
     },
 }
 

@@ -229,7 +229,7 @@ def test_every_route_refuses_anonymous_callers_except_the_public_ones(issuer: Is
                 _is_problem(r, 401, "unauthorized")
             assert r.status_code < 500, key
     assert seen >= 15
-    # The public set is exactly sign-in, health and public documents.
+    # The public set is exactly sign-in, health and public documents (lists, the log).
     assert {p.split(" ", 1)[1] for p in PUBLIC_PATHS} <= {
         "/healthz",
         "/readyz",
@@ -241,6 +241,10 @@ def test_every_route_refuses_anonymous_callers_except_the_public_ones(issuer: Is
         "/v1/auth/session",
         "/v1/risk-areas",
         "/v1/keys",
+        "/v1/log/sth",
+        "/v1/log/entries",
+        "/v1/log/proof/inclusion",
+        "/v1/log/proof/consistency",
     }
 
 

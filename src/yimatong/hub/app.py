@@ -17,10 +17,11 @@ from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.engine import upgrade
 from yimatong.adapters.db.leader import JobLeader, JobLock
 from yimatong.adapters.db.retention import Housekeeper
+from yimatong.adapters.periodic import Periodic
 from yimatong.adapters.sms import SmsGateway
 from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, system_clock
 from yimatong.config import Settings
-from yimatong.hub import api_codes, api_data, api_policies, api_stats
+from yimatong.hub import api_codes, api_data, api_log, api_policies, api_stats
 from yimatong.hub.api_registry import registry_router
 from yimatong.hub.codes import CodeService
 from yimatong.hub.context import HubContext
@@ -38,9 +39,13 @@ from yimatong.web_common import PUBLIC_PATHS, install_common, sync_gauges
 
 __all__ = ["HUB_PUBLIC_PATHS", "build_hub"]
 
-#: Anyone may read the signed lists; citizens may convert a code they hold (the code is the proof).
+#: Anyone may read the signed lists and the transparency log; citizens may convert a code they
+#: hold (the code is the proof).
 HUB_PUBLIC_PATHS = (
-    PUBLIC_PATHS | {"GET /v1/trust-list", "POST /v1/codes/convert"} | api_policies.PUBLIC
+    PUBLIC_PATHS
+    | {"GET /v1/trust-list", "POST /v1/codes/convert"}
+    | api_policies.PUBLIC
+    | api_log.PUBLIC
 )
 
 
@@ -100,14 +105,22 @@ def build_hub(
     housekeepers = [Housekeeper(db, clock)] + [
         Housekeeper(n.db, clock) for n in hosted_regions.nodes.values()
     ]
+    # The transparency log's signed tree head, when the log has grown since the last one.
+    heads = Periodic("tree-heads", ctx.translog.sign_head, settings.sth_interval)
+    # Each day's digest of the reads of personal data at the hub, into the log (hourly look).
+    digests = Periodic("read-digests", ctx.translog.log_read_digests, 3600)
 
     def start_jobs() -> None:
+        heads.start()
+        digests.start()
         for keeper in housekeepers:
             keeper.start()
         for link in links:
             link.start()
 
     def stop_jobs() -> None:
+        heads.stop()
+        digests.stop()
         for keeper in housekeepers:
             keeper.stop()
         for link in links:
@@ -175,6 +188,7 @@ def build_hub(
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))
     app.include_router(api_policies.router(ctx))
+    app.include_router(api_log.router(ctx))
     app.include_router(api_stats.router(ctx))
     closers: list[Callable[[], None]] = []
     app.include_router(hub_admin_pages(pages, ctx, on_close=closers.append))

@@ -11,13 +11,14 @@ from typing import Any
 import httpx
 
 from yimatong.adapters import keystore
-from yimatong.adapters.crypto import FieldCipher, SigningKey
+from yimatong.adapters.crypto import FieldCipher, SigningKey, VerifyingKey, load_verifying_key
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.limits import Limiter
 from yimatong.adapters.db.tallies import TallyBuffer
 from yimatong.config import Settings
 from yimatong.domain.errors import Unavailable
 from yimatong.hub.registry import NATIONAL, Registry
+from yimatong.hub.translog import HubLog
 
 __all__ = ["HubContext"]
 
@@ -45,12 +46,15 @@ class HubContext:
     limits: Limiter = field(init=False)
     #: Mode 2 calls counted in memory for the dashboards, written every few seconds
     tallies: TallyBuffer = field(init=False)
+    #: the transparency log: its signed tree heads, entries and proofs
+    translog: HubLog = field(init=False)
     _keys: keystore.SigningKeyCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._keys = keystore.SigningKeyCache(self.cipher)
         self.limits = Limiter(self.db, self.clock, self.settings.limits)
         self.tallies = TallyBuffer(self.db, self.clock)
+        self.translog = HubLog(self.db, self.clock, self.hub_key, self._issuer_log_keys)
         self.registry = Registry(
             db=self.db,
             cipher=self.cipher,
@@ -58,6 +62,14 @@ class HubContext:
             rng=self.rng,
             signing_key=self.hub_key,
         )
+
+    def _issuer_log_keys(self, region: str) -> dict[bytes, VerifyingKey]:
+        """The keys that may sign the heads of ``region``'s own log: its unrevoked keys."""
+        return {
+            kid: load_verifying_key(row.public_der)
+            for kid, row in self.registry.region_keys(region).items()
+            if row.revoked_at is None
+        }
 
     def hub_key(self) -> SigningKey:
         """The hub's key: signs the lists it serves and national (converted) codes."""

@@ -18,6 +18,7 @@ number or phone. An ID number given by an authority or a lab is used only to com
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from yimatong.domain.edge import CLOCK_SKEW, check_event, format_time
 from yimatong.domain.errors import Forbidden, InvalidInput, NotFound
 from yimatong.domain.identity import DocumentChecks, DocumentType, Pseudonyms, is_sid
 from yimatong.domain.regions import default_divisions
+from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.hub.data_risk import area_within
 
@@ -337,6 +339,16 @@ class NationalData:
             )
         with self.db.uow() as uow:
             seqs = append_feed(uow.conn, rows)
+            translog.append(
+                uow.conn,
+                "facts.batch",
+                now,
+                by=translog.actor(caller),
+                rows=len(rows),
+                accepted=len(seqs),
+                kinds=dict(sorted(Counter(fact.kind for fact in facts).items())),
+                sha256=translog.batch_digest((r["sid"], r["kind"], r["body"]) for r in rows),
+            )
             uow.commit()
         return {
             "accepted": len(seqs),

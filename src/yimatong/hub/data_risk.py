@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from yimatong.adapters.db.risk import (
     RiskCache,
@@ -33,6 +33,7 @@ from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Forbidden, InvalidInput
 from yimatong.domain.facts import RiskLevel
 from yimatong.domain.regions import Region, default_divisions
+from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 
 __all__ = [
@@ -100,6 +101,7 @@ class RiskAreas:
         self._check(caller, change, "code")
         with self.ctx.db.uow() as uow:
             version = set_risk_period(uow.conn, area, level, start, end, caller.name)
+            _log(uow.conn, caller, version, [change], self.ctx.clock())
             uow.commit()
         return {"area": area, "level": level.value, "from": start, "to": end, "version": version}
 
@@ -120,6 +122,7 @@ class RiskAreas:
             version = next_risk_version(uow.conn)
             for c in changes:
                 set_risk_period(uow.conn, c.area, c.level, c.start, c.end, set_by, version=version)
+            _log(uow.conn, caller, version, changes, self.ctx.clock())
             uow.commit()
         return {
             "version": version,
@@ -284,6 +287,24 @@ class RiskAreas:
             raise InvalidInput(
                 "to must be after from", field="to" if field == "code" else f"{field}.to"
             )
+
+
+def _log(
+    conn: Connection, caller: Caller, version: int, changes: Sequence[RiskChange], now: datetime
+) -> None:
+    """One log entry per risk-list version: every change in it (the batch's note stays in the
+    hub's own history: free text is not published)."""
+    translog.append(
+        conn,
+        "risk.set",
+        now,
+        by=translog.actor(caller),
+        version=version,
+        changes=[
+            {"area": c.area, "level": c.level.value, "from": _iso(c.start), "to": _iso(c.end)}
+            for c in changes
+        ],
+    )
 
 
 def _place(code: str) -> str:

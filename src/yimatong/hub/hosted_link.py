@@ -12,7 +12,7 @@ step is the hub's ``HostedRegions.sync_keys`` (``HubLink(sync_keys=...)``), not 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -79,6 +79,22 @@ class InProcessHub:
             return _plain(self._data.add_summaries(self.caller, summaries))
         if path == "/v1/subjects/register":
             return _plain(self._data.register_subjects(self.caller, list(body["sids"])))
+        if path == "/v1/log/read-digests":
+            return _plain(
+                self.ctx.translog.add_read_digest(
+                    self.caller,
+                    day=date.fromisoformat(body["day"]),
+                    reads=int(body["reads"]),
+                    by_role=body["by_role"],
+                    sha256=body["sha256"],
+                )
+            )
+        if path == "/v1/log/witness":
+            return _plain(
+                self.ctx.translog.witness(
+                    self.caller, body["head"], list(body.get("consistency_path", []))
+                )
+            )
         raise NotFound(f"no in-process route for POST {path}")
 
     def request(self, method: str, path: str, **_: Any) -> Any:

@@ -22,6 +22,7 @@ An ID number in a row is used only to compute the subject's ``sid`` and is never
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import operator
 import re
@@ -38,11 +39,13 @@ from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_
 from yimatong.adapters.db.tables import labs, uploads
 from yimatong.adapters.db.tallies import Key, feed_tally
 from yimatong.adapters.messages import batch_message
+from yimatong.adapters.signed import canonical
 from yimatong.credentials import Caller, add_credential, require_role
 from yimatong.domain.edge import BadValue, EventTimes, check_text
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
 from yimatong.domain.identity import DocumentChecks, Pseudonyms
 from yimatong.domain.regions import default_divisions
+from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import copy_feed, resolve_sid
 
@@ -106,6 +109,17 @@ class Labs:
             )
             token = add_credential(
                 conn, name=f"lab-{lab_id}", role="lab", now=now, rng=self.ctx.rng, scope=lab_id
+            )
+            translog.append(
+                conn,
+                "lab.registered",
+                now,
+                by=translog.actor(caller),
+                lab_id=lab_id,
+                name=name,
+                region=region,
+                kid=key.kid.hex(),
+                alg=key.alg.value,
             )
             uow.commit()
         return {
@@ -188,6 +202,18 @@ class Labs:
             uow.conn.execute(
                 uploads.update().where(uploads.c.batch_id == batch_id).values(first_seq=first)
             )
+            translog.append(
+                uow.conn,
+                "results.batch",
+                now,
+                by=translog.actor(caller),
+                lab_id=lab_id,
+                batch_id=batch_id,
+                rows=len(checked.sids),
+                first_seq=first,
+                last_seq=last,
+                sha256=checked.digest,
+            )
             uow.commit()
         return {
             "batch_id": batch_id,
@@ -255,6 +281,8 @@ class _Checked:
     sids: list[str]
     bodies: list[str]
     counts: dict[Key, int]
+    #: the transparency log's digest of the rows (``translog.batch_digest``)
+    digest: str
 
 
 class _Rows:
@@ -278,6 +306,9 @@ class _Rows:
         # {"sampled_at", "reported_at", "outcome", **common}: the times are isoformat() and
         # the outcome one of OUTCOMES, none of which json.dumps escapes.
         self._tail = ", " + json.dumps(common)[1:]
+        # The same body's RFC 8785 form up to its outcome (keys sorted: lab, lab_id,
+        # lab_region, outcome, reported_at, sampled_at), for the transparency log's digest.
+        self._canonical_head = canonical(common)[:-1].decode() + ',"outcome":"'
         self._tally = {
             outcome: feed_tally(
                 {
@@ -350,7 +381,16 @@ class _Rows:
             key = self._tally[outcome]
             if n and key is not None:
                 counts[key] = counts.get(key, 0) + n
-        return _Checked(sids, bodies, counts)
+        # translog.batch_digest of [sid, "test", body] per row, written straight as the RFC 8785
+        # text: sids are hex, times isoformat() and outcomes plain words, none of which JCS
+        # escapes (test_translog recomputes it from the feed rows).
+        head = self._canonical_head
+        canonical_rows = ",".join(
+            f'["{sid}","test",{head}{out}","reported_at":"{rep[1]}","sampled_at":"{smp[1]}"}}]'
+            for sid, smp, rep, out in zip(sids, samples, reports, outcomes, strict=True)
+        )
+        digest = hashlib.sha256(f"[{canonical_rows}]".encode()).hexdigest()
+        return _Checked(sids, bodies, counts, digest)
 
     def _row(self, i: int, row: Any) -> tuple[str, tuple[datetime, str], tuple[datetime, str], str]:
         """One row by the general checks, in their order; InvalidInput naming the row."""

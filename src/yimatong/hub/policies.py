@@ -38,6 +38,7 @@ from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Forbidden, InvalidInput
 from yimatong.domain.facts import RiskMap
 from yimatong.domain.regions import default_divisions
+from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.rules.certlogic import validate
 from yimatong.verifier.demo import demo_policy_entries
@@ -148,6 +149,7 @@ class EntryPolicies:
             valid_from=valid_from,
             valid_to=valid_to,
             set_by=caller.name,
+            by=translog.actor(caller),
         )
 
     def seed(self, entries: Iterable[Mapping[str, Any]], *, set_by: str = "demo") -> int:
@@ -174,6 +176,7 @@ class EntryPolicies:
                 valid_from=parse_time(entry["valid_from"]) if entry.get("valid_from") else None,
                 valid_to=parse_time(entry["valid_to"]) if entry.get("valid_to") else None,
                 set_by=set_by,
+                by={"role": "hub", "scope": None},
             )
             count += 1
         return count
@@ -188,6 +191,7 @@ class EntryPolicies:
         valid_from: datetime | None,
         valid_to: datetime | None,
         set_by: str,
+        by: dict[str, Any],
     ) -> dict[str, Any]:
         if place_kind not in PLACE_KINDS:
             raise InvalidInput(
@@ -216,6 +220,20 @@ class EntryPolicies:
                     set_by=set_by,
                     created_at=now,
                 )
+            )
+            # The policy is public (the signed list): the log holds all of it.
+            translog.append(
+                conn,
+                "policy.set",
+                now,
+                by=by,
+                region=region,
+                place_kind=place_kind,
+                version=version,
+                rule=rule,
+                description=description,
+                valid_from=_iso(start),
+                valid_to=_iso(valid_to),
             )
             uow.commit()
         return {

@@ -22,7 +22,8 @@ Who may change what:
 
 Every change (issuer registered or updated, key added, rotated, retired or revoked) is
 appended to ``registry_changes`` with who made it: the credential's name and role (``hub`` for
-the hub itself), when, and what.
+the hub itself), when, and what; and, in the same transaction, to the public transparency log
+(``hub/translog.py``), there with the credential's role and scope only.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from yimatong.adapters.wire.code import Keyring, TrustedKey
 from yimatong.credentials import Caller, add_credential
 from yimatong.domain.edge import is_digits
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, YimatongError
+from yimatong.hub import translog
 
 __all__ = [
     "HUB_KEYSTORE",
@@ -731,7 +733,9 @@ class Registry:
         kid: bytes | None = None,
         **detail: Any,
     ) -> None:
-        """Append one change to ``registry_changes`` (never a name, ID number or secret)."""
+        """Append one change to ``registry_changes`` (never a name, ID number or secret) and
+        to the transparency log (who by role and scope, not by credential name)."""
+        detail = {k: v for k, v in detail.items() if v is not None}
         conn.execute(
             insert(registry_changes).values(
                 at=now,
@@ -741,8 +745,18 @@ class Registry:
                 region=region,
                 kid=kid,
                 trust_version=version,
-                detail={k: v for k, v in detail.items() if v is not None},
+                detail=detail,
             )
+        )
+        translog.append(
+            conn,
+            action,
+            now,
+            by=translog.actor(caller),
+            region=region,
+            kid=kid.hex() if kid is not None else None,
+            trust_version=version,
+            detail=detail,
         )
 
     def _announce_revocation(self, region: str, kid: bytes) -> None:

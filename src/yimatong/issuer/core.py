@@ -21,7 +21,7 @@ from sqlalchemy import Connection, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from yimatong.adapters import keystore
-from yimatong.adapters.crypto import FieldCipher
+from yimatong.adapters.crypto import FieldCipher, SigningKey
 from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.limits import Limiter
@@ -38,11 +38,12 @@ from yimatong.adapters.db.tables import (
     sync_state,
     test_results,
 )
+from yimatong.adapters.translog import TransparencyLog
 from yimatong.adapters.wire.code import Keyring
 from yimatong.credentials import Caller, require_role
 from yimatong.domain import identity
 from yimatong.domain.assessment import Assessment, RuleSet, StayCondition, assess_at
-from yimatong.domain.errors import InvalidInput, NotFound
+from yimatong.domain.errors import InvalidInput, NotFound, Unavailable
 from yimatong.domain.facts import (
     CaseFact,
     CaseStatus,
@@ -135,6 +136,9 @@ class IssuerCore:
         # Caches: the signing key and keyring (filled by codes.py), the risk areas (reassess).
         self._lock = threading.Lock()
         self._signing = keystore.SigningKeyCache(cipher)
+        #: this issuer's own transparency log (docs/transparency.md), its heads signed by the
+        #: issuer's signing key (the one the hub's trust list has) and witnessed by the hub
+        self.translog = TransparencyLog(db, clock, self._log_key, f"yimatong-issuer-{region}")
         self._keyring: tuple[float, Keyring] | None = None
         self._risk = RiskCache()
         #: seconds spent by reassess_many reading, applying the rules and writing (a bench
@@ -142,6 +146,14 @@ class IssuerCore:
         self.reassess_timings = {"read": 0.0, "rules": 0.0, "write": 0.0, "subjects": 0.0}
         #: called after a new subject is stored (the hub link fetches its national data)
         self.on_new_subject: Callable[[str], None] | None = None
+
+    def _log_key(self) -> SigningKey:
+        """The key that signs this issuer's log heads: its active signing key."""
+        with self.db.read() as conn:
+            key = self._signing.get(conn, region=self.region, now=self.clock())
+        if key is None:
+            raise Unavailable("this issuer has no active signing key; run `yimatong keys new`")
+        return key
 
     def data_age(self, now: datetime) -> dict[str, Any]:
         """How fresh the national data behind assessments is (None: this node has no hub).

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from yimatong.adapters import translog
 from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import corrections, stays
@@ -139,6 +140,16 @@ class CorrectionUseCases(IssuerCore):
                 )
             self._audit(conn, caller, "correction.decide", row.sid, note[:200], now)
             self.reassess(conn, row.sid, now)
+            # Public: that a correction was decided, and how; not whose, nor the note.
+            translog.append(
+                conn,
+                "correction.decided",
+                now,
+                by=translog.actor(caller),
+                correction=correction_id,
+                correction_kind=row.kind,
+                decision="accepted" if accept else "rejected",
+            )
             uow.commit()
         return self.get_correction(caller, correction_id)
 

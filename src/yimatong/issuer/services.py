@@ -28,6 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from yimatong.adapters import translog
 from yimatong.adapters.db.risk import risk_changes, set_risk_period
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import Forbidden, InvalidInput
@@ -93,6 +94,21 @@ class IssuerService(ActivityUseCases, SubjectUseCases, CodeUseCases, CorrectionU
             raise InvalidInput("to must be after from", field="to")
         with self.db.uow() as uow:
             version = set_risk_period(uow.conn, area, level, start, end, caller.name)
+            translog.append(
+                uow.conn,
+                "risk.set",
+                self.clock(),
+                by=translog.actor(caller),
+                version=version,
+                changes=[
+                    {
+                        "area": area,
+                        "level": level.value,
+                        "from": start.isoformat(),
+                        "to": end.isoformat() if end else None,
+                    }
+                ],
+            )
             uow.commit()
         return {"area": area, "level": level.value, "from": start, "to": end, "version": version}
 

@@ -24,7 +24,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table, and_, func, or_, select, update
@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
 from yimatong.adapters.db.partitions import lock_mirror
+from yimatong.adapters.db.read_digest import day_digest, days_to_digest
 from yimatong.adapters.db.tables import (
     assessments,
     case_facts,
@@ -52,7 +53,7 @@ from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.periodic import Periodic
 from yimatong.adapters.signed import verify_document
 from yimatong.domain.edge import MAX_ID, check_id, is_digits, parse_time_or_none
-from yimatong.domain.errors import YimatongError
+from yimatong.domain.errors import Forbidden, Unavailable, YimatongError
 from yimatong.domain.facts import CaseStatus, Colour, ContactKind, RiskLevel, TestOutcome
 from yimatong.domain.identity import is_sid
 from yimatong.issuer.services import IssuerService
@@ -82,6 +83,12 @@ class SyncReport:
     reassessed: int = 0
     #: feed rows that could not be applied this round (kept in ``feed_quarantine``)
     quarantined: int = 0
+    #: days of this node's reads of personal data digested into the hub's log
+    read_digests: int = 0
+    #: heads of this issuer's own transparency log signed this round
+    log_heads: int = 0
+    #: heads of this issuer's own log the hub witnessed this round
+    witnessed: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -185,6 +192,8 @@ class HubLink:
             for name, step in (
                 ("keys", self._publish_keys),
                 ("push", self._push),
+                ("digests", self._push_read_digests),
+                ("log", self._sign_log_head),
                 ("backfill", self._backfill),
                 ("feed", self._pull_feed),
                 ("risk", self._pull_risk),
@@ -251,6 +260,51 @@ class HubLink:
             report.pushed += len(rows)
             if len(rows) < self.batch:
                 return
+
+    def _sign_log_head(self, report: SyncReport) -> None:
+        """A new signed head of this issuer's own log when it grew, and the hub's witness of
+        the newest head (docs/transparency.md): sent with the consistency path from the size
+        the hub witnessed last ("witness" in ``sync_state``: that size + 1; 0 never)."""
+        own = self.service.translog
+        try:
+            if own.sign_head() is not None:
+                report.log_heads += 1
+            head = own.latest_head()
+        except Unavailable:
+            return  # no active signing key: no head to sign (codes say so: 503) until one is
+        size = int(head["payload"]["tree_size"])
+        witnessed = self._cursor("witness") - 1
+        if witnessed == size:
+            return
+        path = own.consistency(witnessed, size)["consistency_path"] if witnessed > 0 else []
+        try:
+            self.client.post_json("/v1/log/witness", {"head": head, "consistency_path": path})
+        except Forbidden:
+            # Signed by a key the hub does not have (yet): one being registered, or revoked.
+            # The next head, signed by a registered key, is witnessed; a fork (409) is an error.
+            log.warning("the hub did not witness this issuer's log head: its key is not trusted")
+            return
+        report.witnessed += 1
+        with self.db.uow() as uow:
+            self._save_cursor(uow.conn, "witness", size + 1, self.clock())
+            uow.commit()
+
+    def _push_read_digests(self, report: SyncReport) -> None:
+        """Each whole UTC day of this node's audit log (every read of a person's data by
+        anyone but the person), as a digest, to the hub's transparency log
+        (docs/transparency.md); a day without reads sends nothing. The last day done is kept
+        in ``sync_state`` ("read_digest", by its ordinal)."""
+        done = self._cursor("read_digest")
+        last = date.fromordinal(done) if done else None
+        for day in days_to_digest(self.clock(), last):
+            with self.db.read() as conn:
+                digest = day_digest(conn, day)
+            if digest["reads"]:
+                self.client.post_json("/v1/log/read-digests", digest)
+                report.read_digests += 1
+            with self.db.uow() as uow:
+                self._save_cursor(uow.conn, "read_digest", day.toordinal(), self.clock())
+                uow.commit()
 
     def _publish_keys(self, report: SyncReport) -> None:
         """Keys both ways: revocations from the hub in, rotations and revocations out.

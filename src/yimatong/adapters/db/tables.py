@@ -59,6 +59,7 @@ __all__ = [
     "labs",
     "link_requests",
     "links",
+    "log_entries",
     "metadata",
     "otps",
     "policies",
@@ -75,6 +76,7 @@ __all__ = [
     "sync_state",
     "tallies",
     "test_results",
+    "tree_heads",
     "uploads",
 ]
 
@@ -588,6 +590,35 @@ tallies = Table(
     Column("grp", String(32), primary_key=True),  # a lab id, a code's issuer; "" when none
     Column("label", String(16), primary_key=True),  # colour | decision | outcome | call
     Column("n", BigInteger, nullable=False),
+)
+
+log_entries = Table(
+    "log_entries",
+    metadata,
+    # The transparency log (hub/translog.py, docs/transparency.md): append-only, one row per
+    # change the log records, written in the transaction of that change. ``entry`` is the
+    # entry's canonical JSON (RFC 8785), never personal data (a batch of facts is there as the
+    # SHA-256 of its content); ``leaf_hash`` is RFC 9162's SHA-256(0x00 ‖ entry). Nothing
+    # updates or deletes a row (and the retention purge does not touch it).
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),  # 0, 1, 2, ...
+    Column("kind", String(32), nullable=False),
+    Column("entry", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("appended_at", TS, nullable=False),
+)
+
+tree_heads = Table(
+    "tree_heads",
+    metadata,
+    # The log's signed tree heads: the Merkle tree hash of its first ``tree_size`` entries,
+    # signed by the hub's list-signing key at ``signed_at`` (hub/translog.py rebuilds the
+    # signed document from these columns).
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("signed_at", TS, nullable=False),
+    Column("kid", LargeBinary(8), nullable=False),
+    Column("alg", Integer, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
 )
 
 # ------------------------------------------------------------------------- every node: limits
