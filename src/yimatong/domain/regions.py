@@ -41,6 +41,7 @@ __all__ = [
     "Divisions",
     "Level",
     "Region",
+    "area_prefix",
     "default_divisions",
     "level_of",
     "validate_area",
@@ -94,6 +95,17 @@ def level_of(code: str) -> Level | None:
     if code.endswith("00"):
         return Level.CITY
     return Level.COUNTY
+
+
+def area_prefix(area: str) -> str:
+    """The code prefix shared by an area and everything inside it (330000 → 33, 330100 → 3301)."""
+    if len(area) > 6:
+        return area
+    if area.endswith("0000"):
+        return area[:2]
+    if area.endswith("00"):
+        return area[:4]
+    return area
 
 
 @dataclass(frozen=True, slots=True)

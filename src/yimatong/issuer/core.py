@@ -61,7 +61,7 @@ from yimatong.domain.facts import (
     TestOutcome,
     TestResult,
 )
-from yimatong.domain.regions import Divisions
+from yimatong.domain.regions import Divisions, area_prefix
 from yimatong.issuer.accounts import PhoneBook
 
 __all__ = ["CHINA_TZ", "Access", "IssuerCore", "Status"]
@@ -497,23 +497,14 @@ _MAX_AREA_RANGES = 64
 
 def _risk_prefixes(risk: RiskMap) -> list[str]:
     """The code prefixes under which a stay can be at medium or high risk, none inside another."""
-    codes = sorted({_prefix(p.area) for p in risk.periods if p.level is not RiskLevel.LOW}, key=len)
+    codes = sorted(
+        {area_prefix(p.area) for p in risk.periods if p.level is not RiskLevel.LOW}, key=len
+    )
     kept: list[str] = []
     for code in codes:
         if not any(code.startswith(k) for k in kept):
             kept.append(code)
     return sorted(kept)
-
-
-def _prefix(area: str) -> str:
-    """The code prefix shared by an area and everything inside it (330000 → 33, 330100 → 3301)."""
-    if len(area) > 6:
-        return area
-    if area.endswith("0000"):
-        return area[:2]
-    if area.endswith("00"):
-        return area[:4]
-    return area
 
 
 #: The stays a stay rule can look at, of a list of subjects (see _assessment_facts).

@@ -56,6 +56,7 @@ from yimatong.domain.edge import MAX_ID, check_id, is_digits, parse_time_or_none
 from yimatong.domain.errors import Forbidden, Unavailable, YimatongError
 from yimatong.domain.facts import CaseStatus, Colour, ContactKind, RiskLevel, TestOutcome
 from yimatong.domain.identity import is_sid
+from yimatong.domain.regions import area_prefix
 from yimatong.issuer.services import IssuerService
 
 __all__ = ["HubApi", "HubLink", "SyncReport"]
@@ -693,7 +694,7 @@ class HubLink:
 
     # ----------------------------------------------------------------- helpers
     def _mark_for_review(self, conn: Connection, areas: set[str], now: datetime) -> None:
-        prefixes = {_prefix(a) for a in areas}
+        prefixes = {area_prefix(a) for a in areas}
         # A code and everything inside it share the prefix: a range the area index answers
         # (':' sorts right after '9'), where LIKE 'p%' would read every stay.
         condition = or_(*(and_(stays.c.area >= p, stays.c.area < p + ":") for p in prefixes))
@@ -806,14 +807,3 @@ def _reason(exc: BaseException) -> str:
     """Why a row was refused, for the quarantine table and the health view (200 characters)."""
     text = exc.message if isinstance(exc, YimatongError) else str(exc)
     return f"{type(exc).__name__}: {text}"[:200]
-
-
-def _prefix(area: str) -> str:
-    """The code prefix shared by an area and everything inside it (330000 → 33, 330100 → 3301)."""
-    if len(area) > 6:
-        return area
-    if area.endswith("0000"):
-        return area[:2]
-    if area.endswith("00"):
-        return area[:4]
-    return area
