@@ -69,8 +69,11 @@ class LiveServer:
         self.thread.join(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in
+    # this thread while it is open, and a later test file in the same pytest-xdist worker
+    # that calls asyncio.run() would find it ("cannot be called from a running event loop").
     if not Path(CHROMIUM).exists():
         why = f"browser tests need Chromium at {CHROMIUM} (apt-get install -y chromium)"
         if os.environ.get("YMT_REQUIRE_BROWSER"):  # CI: never skip them silently
