@@ -278,8 +278,8 @@ class CodeService:
             await self._acount(region=region or "", label="refused")
             raise
         await self._acount(region=region or "", grp=checked.issuer, label="verify")
-        if _audited(checked):
-            purpose = f"{_verify_purpose(region, checkpoint)} ({checked.status})"
+        purpose = _audit_purpose(checked, _verify_purpose(region, checkpoint))
+        if purpose is not None:
             await self._audits.awrite(caller, "code.verify", [checked.sid], purpose, now)
         result = checked.view()
         decider = self.ctx.decider
@@ -362,10 +362,11 @@ class CodeService:
         self, caller: Caller | None, checked: Verification, action: str, purpose: str, now: datetime
     ) -> None:
         """A status the hub read for the caller is audited (``_audited`` says when)."""
-        if not _audited(checked):
+        audited = _audit_purpose(checked, purpose)
+        if audited is None:
             return
         # Group commits: the row is durable before the answer, one flush for many readers.
-        self._audits.write(caller, action, [checked.sid], f"{purpose} ({checked.status})", now)
+        self._audits.write(caller, action, [checked.sid], audited, now)
 
     def check(self, code: str, now: datetime) -> Verification:
         """Verify ``code`` and find its current status; InvalidCode or Unavailable if not."""
@@ -779,6 +780,12 @@ _LATEST_SUMMARY = (
 def _verify_purpose(region: str | None, checkpoint: str | None) -> str:
     purpose = f"Mode 2 验码 at {region or 'no region'}"
     return f"{purpose} for checkpoint {checkpoint}" if checkpoint else purpose
+
+
+def _audit_purpose(checked: Verification, purpose: str) -> str | None:
+    """The audit row's purpose for a read of ``checked`` (with the status it was read from),
+    or None when nothing of the person's was read (``_audited``)."""
+    return f"{purpose} ({checked.status})" if _audited(checked) else None
 
 
 def _audited(checked: Verification) -> bool:
