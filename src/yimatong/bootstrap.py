@@ -132,6 +132,10 @@ def build_issuer(
             interval=settings.sync_interval,
         )
         service.on_new_subject = lambda sid: link.backfill_now([sid])
+    service.override_hourly_limit = settings.override_hourly_limit
+    pinned_keys = _pinned_hub_keys(settings)
+    # The hub's keys, for its signed approvals of overrides above the hourly limit.
+    service.hub_keys = lambda: pinned_keys or (link.trusted_keys() if link else {})
 
     housekeeper = Housekeeper(db, clock)
     # Messages the gateway did not take at once are offered again by the job leader.

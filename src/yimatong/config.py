@@ -23,6 +23,7 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_HUB_KEY | the hub's public key (base64 DER) to pin; else trust on first use | none |
 | YMT_SYNC_INTERVAL | seconds between rounds of an issuer's sync with the hub | 5 |
 | YMT_STH_INTERVAL | hub only: seconds between signed tree heads of its transparency log | 60 |
+| YMT_OVERRIDE_HOURLY_LIMIT | issuer: manual colours (people an hour) before the hub approves | 20 |
 | YMT_TRUSTED_PROXIES | proxies (addresses, networks) whose X-Forwarded-For counts | none |
 | YMT_MAX_IN_FLIGHT | requests one worker serves at once; more wait or get 503 | 32 |
 | YMT_QUEUE_BUDGET_MS | longest a request waits for a slot before it gets 503 | 20 |
@@ -95,6 +96,8 @@ class Settings:
     sync_interval: float = 5.0
     #: hub only: how often the transparency log's leader signs a new tree head (if it grew)
     sth_interval: float = 60.0
+    #: issuer only: people overridden per hour in the region before the hub must approve too
+    override_hourly_limit: int = 20
     extra: Mapping[str, str] = field(default_factory=dict)
     #: reverse proxies (addresses or networks) whose X-Forwarded-For names the client
     trusted_proxies: tuple[str, ...] = ()
@@ -141,6 +144,7 @@ class Settings:
             hub_key=env.get("YMT_HUB_KEY") or None,
             sync_interval=float(_int(env, "YMT_SYNC_INTERVAL", 5)),
             sth_interval=float(_int(env, "YMT_STH_INTERVAL", 60, minimum=1)),
+            override_hourly_limit=_int(env, "YMT_OVERRIDE_HOURLY_LIMIT", 20, minimum=0),
             # Hub only: YMT_HOSTED_DB_<region>, the database of each region it hosts (Mode 3).
             extra={k: v for k, v in env.items() if k.startswith("YMT_HOSTED_DB_")},
             trusted_proxies=_networks(env, "YMT_TRUSTED_PROXIES"),

@@ -82,6 +82,7 @@ GET    /v1/log/proof/inclusion                       ok     401    401    ok    
 GET    /v1/log/proof/consistency                     ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
 POST   /v1/log/read-digests                          401    401    401    403    403    403    403    ok     403    401    403    403    403    403    ok     401
 POST   /v1/log/witness                               401    401    401    403    403    403    403    ok     403    401    403    403    403    403    403    401
+POST   /v1/overrides/approvals                       401    401    401    403    403    403    403    403    403    401    403    403    403    403    403    401
 POST   /v1/issuers                                   401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
 POST   /v1/issuers/{region}/keys                     401    401    401    403    403    403    403    ok     ok     401    403    403    403    403    403    401
 DELETE /v1/issuers/{region}/keys/{kid}               401    401    401    403    403    403    403    ok     ok     401    403    403    403    403    403    401
@@ -180,6 +181,12 @@ POST   /v1/corrections                               401    ok     404    403   
 GET    /v1/corrections                               401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 GET    /v1/corrections/{correction_id}               401    ok     404    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 POST   /v1/corrections/{correction_id}/decision      401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
+POST   /v1/overrides                                 401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+GET    /v1/overrides                                 401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+GET    /v1/overrides/{override_id}                   401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /v1/overrides/{override_id}/approval          401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /v1/overrides/{override_id}/refusal           401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /v1/overrides/{override_id}/hub-approval      401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
 GET    /v1/keys                                      ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /v1/risk-areas                                ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /v1/log/sth                                   ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
@@ -253,6 +260,12 @@ POST   /v1/corrections                               401    ok     404    403   
 GET    /v1/corrections                               401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 GET    /v1/corrections/{correction_id}               401    ok     404    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 POST   /v1/corrections/{correction_id}/decision      401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
+POST   /v1/overrides                                 401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+GET    /v1/overrides                                 401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+GET    /v1/overrides/{override_id}                   401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /v1/overrides/{override_id}/approval          401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /v1/overrides/{override_id}/refusal           401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /v1/overrides/{override_id}/hub-approval      401    403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
 GET    /v1/keys                                      ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /v1/risk-areas                                ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /v1/log/sth                                   ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401

@@ -44,11 +44,12 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import insert
 
 from tests.conftest import FakeClock
 from tests.integration.conftest import make_id
@@ -63,11 +64,13 @@ from tests.integration.modes_support import (
 )
 from yimatong.adapters import keystore
 from yimatong.adapters.crypto import Algorithm, SigningKey, generate_signing_key
+from yimatong.adapters.db.tables import contact_facts
 from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.signed import canonical
 from yimatong.bootstrap import Node
-from yimatong.credentials import add_credential
+from yimatong.credentials import Caller, add_credential
 from yimatong.domain.limits import LIMITS, env_key
+from yimatong.issuer.overrides import OverrideSubject
 from yimatong.legacy import sign
 
 __all__ = ["HOSTED", "KINDS", "AuthzFederation", "authz_federation"]
@@ -184,6 +187,66 @@ class AuthzFederation:
         )
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
+
+    def node(self, kind: str) -> Node:
+        """The issuer node of ``kind`` (Zhejiang's own, or the one the hub hosts)."""
+        return self.hosted if kind == "hosted" else self.fed.zj
+
+    def recorded_fact(self, kind: str) -> int:
+        """A contact fact of the citizen's subject as the node mirrors it from the hub's feed
+        (what an override rests on): its feed seq."""
+        seq = 10_000_000 + next(self.ids)
+        now = self.fed.clock()
+        with self.node(kind).db.uow() as uow:
+            uow.conn.execute(
+                insert(contact_facts).values(
+                    sid=self.issued[kind].sid,
+                    kind="close",
+                    last_exposure=now - timedelta(hours=1),
+                    origin=seq,
+                    expires_at=now + timedelta(days=30),
+                )
+            )
+            uow.commit()
+        return seq
+
+    def override_body(self, kind: str) -> dict[str, Any]:
+        return {
+            "colour": "red",
+            "reason": "contact_upgraded",
+            "note": "流调上调",
+            "expires_at": (self.fed.clock() + timedelta(days=1)).isoformat(),
+            "subjects": [
+                {
+                    "subject": self.issued[kind].sid,
+                    "fact": {"kind": "contact", "seq": self.recorded_fact(kind)},
+                }
+            ],
+        }
+
+    def override(self, kind: str, *, waiting: bool = False) -> dict[str, Any]:
+        """An override of the citizen's subject asked by another member of the authority
+        (pending), or also approved by a second one above the hourly limit (awaiting the hub)."""
+        service = self.node(kind).service
+        body = self.override_body(kind)
+        person = body["subjects"][0]
+        view = service.request_override(
+            Caller(role="authority", name="authz-asker"),
+            colour=body["colour"],
+            reason=body["reason"],
+            note=body["note"],
+            expires_at=datetime.fromisoformat(body["expires_at"]),
+            people=[OverrideSubject(person["subject"], "contact", person["fact"]["seq"])],
+        )
+        if waiting:
+            limit, service.override_hourly_limit = service.override_hourly_limit, 0
+            try:
+                view = service.approve_override(
+                    Caller(role="authority", name="authz-approver"), view["id"]
+                )
+            finally:
+                service.override_hourly_limit = limit
+        return view
 
     def zj_key(self) -> SigningKey:
         zj = self.fed.zj
@@ -466,6 +529,14 @@ def _prepare_issuer(
         values["request_id"] = str(request)
     if path == "/v1/subjects/{sid}/proxies/{account}" and method == "DELETE":
         values["account"] = str(_new_proxy(az, kind))
+    hub_approval: dict[str, Any] | None = None
+    if "{override_id}" in path:
+        waiting = path.endswith("/hub-approval")
+        made = az.override(kind, waiting=waiting)
+        values["override_id"] = str(made["id"])
+        if waiting:
+            national = Caller(role="authority", name="national-cdc")
+            hub_approval = az.fed.ctx.translog.approve_override(national, made["hub_request"])
     decided = ("/v1/corrections/{correction_id}/decision", "/admin/corrections/{correction_id}")
     if path in decided and method == "POST":
         values["correction_id"] = str(az.correction(kind, issued.citizen, issued.sid))
@@ -492,6 +563,8 @@ def _prepare_issuer(
             "statement": "那天我不在那里",
         },
         ("POST", "/v1/corrections/{correction_id}/decision"): {"accept": False, "note": "核实"},
+        ("POST", "/v1/overrides/{override_id}/refusal"): {"note": "无依据"},
+        ("POST", "/v1/overrides/{override_id}/hub-approval"): {"approval": hub_approval},
         ("PUT", "/v1/risk-areas/{code}"): {"level": "medium", "from": at},
         ("PUT", "/v1/subjects/{sid}/proxies/{account}/grants"): {
             "itinerary": True,
@@ -512,6 +585,8 @@ def _prepare_issuer(
             ]
         },
     }
+    if (method, path) == ("POST", "/v1/overrides"):
+        bodies[(method, path)] = az.override_body(kind)
     az.client(kind).cookies.clear()
     if path == "/v1/auth/session":
         phone = az.phone()
@@ -631,6 +706,16 @@ def _prepare_hub(
             "public_key": public_key,
         },
         ("POST", "/v1/subjects/register"): {"sids": [zj.sid]},
+        ("POST", "/v1/overrides/approvals"): {
+            "region": region,
+            "override": 1,
+            "colour": "red",
+            "reason": "contact_upgraded",
+            "subjects": 1,
+            "sids_sha256": "0" * 64,
+            "requested_at": at,
+            "expires_at": (now + timedelta(days=1)).isoformat(),
+        },
         ("POST", "/v1/summaries"): {
             "summaries": [{"sid": zj.sid, "colour": "green", "reasons": [], "assessed_at": at}]
         },

@@ -7,11 +7,12 @@ countersigns the newest head of the issuer's own log).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from yimatong.domain.overrides import MAX_SUBJECTS, REASONS
 from yimatong.hub.context import HubContext
 from yimatong.issuer.api import caller_of
 from yimatong.log_routes import PUBLIC, log_router
@@ -44,6 +45,20 @@ class WitnessRequest(BaseModel):
     )
 
 
+class OverrideApprovalRequest(BaseModel):
+    """An issuer's manual colour as it asks the hub to approve it (its ``hub_request``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    region: str = Field(pattern=r"^[0-9]{6}$")
+    override: int = Field(ge=1, le=2**53 - 1)
+    colour: Literal["green", "yellow", "red"]
+    reason: Literal[tuple(REASONS)]  # type: ignore[valid-type]
+    subjects: int = Field(ge=1, le=MAX_SUBJECTS)
+    sids_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    requested_at: str = Field(max_length=40)
+    expires_at: str = Field(max_length=40)
+
+
 def router(ctx: HubContext) -> APIRouter:
     r = APIRouter(default_response_class=ORJSONResponse, tags=["transparency log"])
     log = ctx.translog
@@ -70,5 +85,13 @@ def router(ctx: HubContext) -> APIRouter:
     )
     def witness(body: WitnessRequest, request: Request) -> dict[str, Any]:
         return ctx.translog.witness(caller_of(request), body.head, body.consistency_path)
+
+    @r.post(
+        "/v1/overrides/approvals",
+        tags=["overrides"],
+        summary="The national authority approves a manual colour above a region's hourly limit",
+    )
+    def approve_override(body: OverrideApprovalRequest, request: Request) -> dict[str, Any]:
+        return ctx.translog.approve_override(caller_of(request), body.model_dump())
 
     return r

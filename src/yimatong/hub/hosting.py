@@ -45,6 +45,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from yimatong.adapters import keystore
+from yimatong.adapters.crypto import VerifyingKey
 from yimatong.adapters.db.tables import issuers
 from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.sms import SmsGateway
@@ -167,6 +168,8 @@ class HostedRegions:
                 settings = hosted_settings(ctx.settings, region)
                 with _region_lock(ctx.settings.state_dir, region):
                     node = build_issuer(settings, clock=clock, rng=rng, sms=sms, migrate=True)
+                    # Its hub is this hub: the hub's own key signs approvals of overrides.
+                    node.service.hub_keys = hosted._hub_keys
                     hosted.nodes[region] = node
                     hosted._register(region)
                     hosted._sync_keys(region)
@@ -176,6 +179,10 @@ class HostedRegions:
             raise
         ctx.registry.on_revoke(hosted._revoked)
         return hosted
+
+    def _hub_keys(self) -> dict[bytes, VerifyingKey]:
+        key = self.ctx.hub_key()
+        return {key.kid: key.public}
 
     def mount(self, app: FastAPI) -> None:
         """Serve each hosted node under ``/regions/{region}`` (its own auth, docs and limits)."""

@@ -167,6 +167,41 @@ class HubLog(TransparencyLog):
                     done.append(day.isoformat())
         return done
 
+    # ------------------------------------------------------------- overrides
+    def approve_override(self, caller: Caller, request: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /v1/overrides/approvals (the national health authority): approve an issuer's
+        manual colour that took its region above the hourly limit (docs/overrides.md).
+
+        The request is the override as the issuer shows it (``hub_request``); the approval is
+        logged here as ``override.hub_approved`` and answered as a document signed by the
+        hub's key, which the issuer checks against its own override before it takes effect.
+        A regional authority cannot approve: the point is someone outside the region."""
+        if caller.role != "authority" or caller.scope is not None:
+            raise Forbidden(
+                "approving a manual colour above the limit needs the national authority"
+            )
+        now = self.clock()
+        for name in ("requested_at", "expires_at"):
+            try:
+                when = datetime.fromisoformat(str(request[name]))
+            except ValueError:
+                raise InvalidInput(f"{name} must be an RFC 3339 time", field=name) from None
+            if when.tzinfo is None:
+                raise InvalidInput(f"{name} must carry its offset", field=name)
+        if datetime.fromisoformat(str(request["expires_at"])) <= now:
+            raise InvalidInput("this override has expired", field="expires_at")
+        body = dict(request)
+        with self.db.uow() as uow:
+            index = append(uow.conn, "override.hub_approved", now, by=actor(caller), **body)
+            uow.commit()
+        payload = {
+            "type": "override-approval",
+            **body,
+            "approved_at": now.isoformat(),
+            "log_index": index,
+        }
+        return sign_document(payload, self._signing_key())
+
     def add_read_digest(
         self,
         caller: Caller,

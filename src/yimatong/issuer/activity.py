@@ -18,11 +18,12 @@ business, as ``proxies.proxies`` is); a proxy's read is audited like any other.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
-from yimatong.adapters.db.tables import audit_log, corrections, stays
+from yimatong.adapters.db.tables import audit_log, colour_changes, corrections, stays, tree_heads
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.facts import StaySource
 from yimatong.issuer.subjects import SubjectUseCases
@@ -91,7 +92,68 @@ class ActivityUseCases(SubjectUseCases):
                 ]
             else:
                 out["withheld"].append("reads")
+            if access.is_self:
+                out["colours"] = self._colour_history(conn, sid)
+            else:
+                out["withheld"].append("colours")
             uow.commit()
+        return out
+
+    def _colour_history(self, conn: Connection, sid: str) -> list[dict[str, Any]]:
+        """Each change of the person's colour, newest first, with what it came from: the rules'
+        reasons (rule and event time) and any manual colour, linked to its entry in this
+        issuer's transparency log and the inclusion proof of that entry."""
+        size = conn.execute(select(func.max(tree_heads.c.tree_size))).scalar() or 0
+        rows = conn.execute(
+            select(
+                colour_changes.c.at,
+                colour_changes.c.colour_from,
+                colour_changes.c.colour_to,
+                colour_changes.c.ruleset,
+                colour_changes.c.reasons,
+            )
+            .where(colour_changes.c.sid == sid)
+            .order_by(colour_changes.c.at.desc(), colour_changes.c.id.desc())
+            .limit(ACTIVITY_LIMIT)
+        ).all()
+        out = []
+        for r in rows:
+            reasons = r.reasons if isinstance(r.reasons, list) else json.loads(r.reasons)
+            manual = []
+            for reason in reasons:
+                detail = reason.get("detail") or {}
+                if not str(reason.get("code", "")).startswith("override."):
+                    continue
+                index = detail.get("log_index")
+                manual.append(
+                    {
+                        "override": detail.get("override"),
+                        "reason": reason["code"].removeprefix("override."),
+                        "fact": {"kind": detail.get("fact_kind"), "seq": detail.get("fact_seq")},
+                        "expires_at": detail.get("expires_at"),
+                        "log": self.translog.log_id,
+                        "log_index": index,
+                        # In a signed head yet: the proof against the newest one.
+                        "inclusion_proof": (
+                            f"/v1/log/proof/inclusion?index={index}&size={size}"
+                            if index is not None and index < size
+                            else None
+                        ),
+                    }
+                )
+            out.append(
+                {
+                    "at": r.at,
+                    "colour_from": r.colour_from,
+                    "colour_to": r.colour_to,
+                    "ruleset": r.ruleset,
+                    "reasons": [
+                        {k: reason.get(k) for k in ("code", "rule_id", "colour", "since")}
+                        for reason in reasons
+                    ],
+                    "overrides": manual,
+                }
+            )
         return out
 
     def my_corrections(self, caller: Caller, sid: str) -> list[dict[str, Any]]:

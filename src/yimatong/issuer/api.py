@@ -19,6 +19,7 @@ from yimatong.domain.errors import Forbidden, InvalidInput, Unauthorized
 from yimatong.domain.facts import RiskLevel
 from yimatong.domain.token import CodeKind
 from yimatong.edge_types import Area, Cursor, Id, Line, Name, Prose, Sid, Time
+from yimatong.issuer.overrides import OverrideSubject
 from yimatong.issuer.services import IssuerService, TravelLeg
 from yimatong.web_common import ORJSONResponse, client_address, json_body, problem_responses
 
@@ -114,14 +115,42 @@ class VerifyRequest(Strict):
 
 class CorrectionRequest(Strict):
     subject: SID
-    kind: Literal["itinerary", "other"]
-    target_id: Id | None = None
+    kind: Literal["itinerary", "override", "other"]
+    target_id: Id | None = Field(
+        default=None, description="the stay (itinerary) or the manual colour (override) disputed"
+    )
     statement: Prose = Field(min_length=1, max_length=2000)
 
 
 class DecisionRequest(Strict):
     accept: bool
     note: Prose = Field(min_length=1, max_length=2000)
+
+
+class OverrideFact(Strict):
+    kind: Line = Field(min_length=1, max_length=32, examples=["contact"])
+    seq: Id = Field(description="the hub feed seq of the recorded fact (a case, contact, ...)")
+
+
+class OverridePerson(Strict):
+    subject: SID
+    fact: OverrideFact
+
+
+class OverrideRequest(Strict):
+    colour: Literal["green", "yellow", "red"]
+    reason: Line = Field(min_length=1, max_length=32, examples=["case_linked"])
+    note: Prose = Field(min_length=1, max_length=500)
+    expires_at: Time
+    subjects: list[OverridePerson] = Field(min_length=1, max_length=5000)
+
+
+class RefusalRequest(Strict):
+    note: Prose = Field(min_length=1, max_length=500)
+
+
+class HubApprovalRequest(Strict):
+    approval: dict[str, Any] = Field(description="the hub's signed override-approval document")
 
 
 class RiskAreaRequest(Strict):
@@ -412,6 +441,63 @@ def issuer_router(service: IssuerService) -> APIRouter:
         return service.decide_correction(
             caller_of(request), correction_id, accept=body.accept, note=body.note
         )
+
+    @r.post(
+        "/v1/overrides",
+        status_code=201,
+        tags=["overrides"],
+        summary="人工赋码: ask for a manual colour (authority; another must approve)",
+        responses=problem_responses(404),
+    )
+    def request_override(body: OverrideRequest, request: Request) -> dict[str, Any]:
+        return service.request_override(
+            caller_of(request),
+            colour=body.colour,
+            reason=body.reason,
+            note=body.note,
+            expires_at=body.expires_at,
+            people=[OverrideSubject(p.subject, p.fact.kind, p.fact.seq) for p in body.subjects],
+        )
+
+    @r.get("/v1/overrides", tags=["overrides"], summary="Manual colours, newest first")
+    def list_overrides(
+        request: Request,
+        status: Annotated[
+            Literal["pending", "awaiting_hub", "active", "refused", "withdrawn"] | None, Query()
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        return service.list_overrides(caller_of(request), status=status)
+
+    @r.get("/v1/overrides/{override_id}", tags=["overrides"], summary="One manual colour")
+    def get_override(override_id: Id, request: Request) -> dict[str, Any]:
+        return service.get_override(caller_of(request), override_id)
+
+    @r.post(
+        "/v1/overrides/{override_id}/approval",
+        tags=["overrides"],
+        summary="Approve a manual colour (a second member of the authority)",
+        responses=problem_responses(409),
+    )
+    def approve_override(override_id: Id, request: Request) -> dict[str, Any]:
+        return service.approve_override(caller_of(request), override_id)
+
+    @r.post(
+        "/v1/overrides/{override_id}/refusal",
+        tags=["overrides"],
+        summary="Refuse (or, by the one who asked, withdraw) a manual colour",
+        responses=problem_responses(409),
+    )
+    def refuse_override(override_id: Id, body: RefusalRequest, request: Request) -> dict[str, Any]:
+        return service.refuse_override(caller_of(request), override_id, note=body.note)
+
+    @r.post(
+        "/v1/overrides/{override_id}/hub-approval",
+        tags=["overrides"],
+        summary="The hub's signed approval of a manual colour above the hourly limit",
+        responses=problem_responses(409, 503),
+    )
+    def hub_approval(override_id: Id, body: HubApprovalRequest, request: Request) -> dict[str, Any]:
+        return service.hub_approval(caller_of(request), override_id, body.approval)
 
     @r.get("/v1/keys", tags=["codes"], summary="This issuer's public keys with their windows")
     def public_keys() -> dict[str, Any]:

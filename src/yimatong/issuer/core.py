@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from yimatong.adapters import keystore
-from yimatong.adapters.crypto import FieldCipher, SigningKey
+from yimatong.adapters.crypto import FieldCipher, SigningKey, VerifyingKey
 from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.database import Database
 from yimatong.adapters.db.limits import Limiter
@@ -61,6 +61,7 @@ from yimatong.domain.facts import (
     TestOutcome,
     TestResult,
 )
+from yimatong.domain.overrides import DEFAULT_HOURLY_LIMIT, ActiveOverride, apply_overrides
 from yimatong.domain.regions import Divisions, area_prefix
 from yimatong.issuer.accounts import PhoneBook
 
@@ -146,6 +147,10 @@ class IssuerCore:
         self.reassess_timings = {"read": 0.0, "rules": 0.0, "write": 0.0, "subjects": 0.0}
         #: called after a new subject is stored (the hub link fetches its national data)
         self.on_new_subject: Callable[[str], None] | None = None
+        #: people under manual colours per hour above which the hub must approve too
+        self.override_hourly_limit = DEFAULT_HOURLY_LIMIT
+        #: the hub's keys (pinned, or learnt by the hub link), for its signed approvals
+        self.hub_keys: Callable[[], Mapping[bytes, VerifyingKey]] = dict
 
     def _log_key(self) -> SigningKey:
         """The key that signs this issuer's log heads: its active signing key."""
@@ -367,8 +372,9 @@ class IssuerCore:
             if shared is None:
                 shared = assess_at(_NO_FACTS, risk, self.ruleset, now)
             assessed.append((sid, shared))
+        reviews = self._apply_overrides(driver, assessed, now)
         rules = time.perf_counter()
-        statuses = self._store_assessments(driver, assessed, priors, now)
+        statuses = self._store_assessments(driver, assessed, priors, now, reviews)
         done = time.perf_counter()
         timings = self.reassess_timings
         timings["read"] += read - started
@@ -383,22 +389,34 @@ class IssuerCore:
         assessed: list[tuple[str, Assessment]],
         priors: dict[str, tuple[str, Any]],
         now: datetime,
+        ends: Mapping[str, datetime] | None = None,
     ) -> dict[str, Status]:
-        """Insert or update the ``assessments`` rows of ``assessed``: the driver's executemany."""
+        """Insert or update the ``assessments`` rows of ``assessed``: the driver's executemany.
+
+        A stored colour that changes (or a first one that is not green) is also a row of
+        ``colour_changes``, with the reasons behind it: the person's history of their colour.
+        ``ends`` moves a subject's ``review_at`` to when an override of theirs ends.
+        """
         ruleset = f"{self.ruleset.id}@{self.ruleset.version}"
         at_now = driver.time(now)
+        kept = driver.time(now + self.retention)
         bodies: dict[int, str] = {}  # one JSON text per distinct assessment
+        reasons: dict[int, str] = {}  # and one of its reasons
         reviews: dict[datetime | None, Any] = {}
         statuses: dict[str, Status] = {}
         new_rows: list[tuple[Any, ...]] = []
         changed: list[tuple[Any, ...]] = []
         same: list[tuple[Any, ...]] = []
+        history: list[tuple[Any, ...]] = []
         for sid, assessment in assessed:
             key = id(assessment)
             body = bodies.get(key)
             if body is None:
                 body = bodies[key] = json.dumps(assessment.to_dict())
             review = _review_at(assessment, now)
+            end = ends.get(sid) if ends else None
+            if end is not None and (review is None or end < review):
+                review = end
             review_value = reviews.get(review)
             if review_value is None:
                 review_value = reviews[review] = driver.time(review)
@@ -413,6 +431,12 @@ class IssuerCore:
             else:
                 changed.append((colour, at_now, at_now, ruleset, body, review_value, sid))
                 since = now
+            if since is now and (prior is not None or assessment.colour is not Colour.GREEN):
+                why = reasons.get(key)
+                if why is None:
+                    why = reasons[key] = json.dumps([r.to_dict() for r in assessment.reasons])
+                before = prior[0] if prior is not None else None
+                history.append((sid, at_now, before, colour, ruleset, why, kept))
             statuses[sid] = Status(assessment, since)
         if new_rows:
             driver.many(_INSERT_ASSESSMENT, new_rows)
@@ -420,7 +444,42 @@ class IssuerCore:
             driver.many(_UPDATE_ASSESSMENT, same)
         if changed:  # a new colour is to be shared again
             driver.many(_UPDATE_ASSESSMENT_CHANGED, changed)
+        if history:
+            driver.many(_INSERT_COLOUR_CHANGE, history)
         return statuses
+
+    def _apply_overrides(
+        self, driver: _Driver, assessed: list[tuple[str, Assessment]], now: datetime
+    ) -> dict[str, datetime]:
+        """Apply the overrides in force (domain/overrides.py) to ``assessed`` in place; the
+        moment each overridden subject's override ends (its colour is reassessed then)."""
+        at_now = driver.time(now)
+        if not driver.rows(_ANY_OVERRIDE, [], [at_now, at_now]):
+            return {}  # the usual case: one indexed probe per call
+        sids = [sid for sid, _ in assessed]
+        found: dict[str, list[ActiveOverride]] = {}
+        read = driver.read_time
+        for row in driver.rows(_ACTIVE_OVERRIDES, sids, [at_now, at_now]):
+            sid, oid, colour, reason, fact_kind, fact_seq, effective, expires, index = row
+            found.setdefault(sid, []).append(
+                ActiveOverride(
+                    id=int(oid),
+                    colour=Colour(colour),
+                    reason=reason,
+                    fact_kind=fact_kind,
+                    fact_seq=int(fact_seq),
+                    effective_at=read(effective),
+                    expires_at=read(expires),
+                    log_index=None if index is None else int(index),
+                )
+            )
+        if not found:
+            return {}
+        for i, (sid, assessment) in enumerate(assessed):
+            mine = found.get(sid)
+            if mine:
+                assessed[i] = (sid, apply_overrides(assessment, mine, now))
+        return {sid: min(o.expires_at for o in mine) for sid, mine in found.items()}
 
     def _assessment_facts(
         self, conn: Connection, sids: list[str], now: datetime, risk: RiskMap
@@ -526,6 +585,21 @@ _UPDATE_ASSESSMENT = (
     " body = ?j, review_at = ? WHERE sid = ?"
 )
 _UPDATE_ASSESSMENT_CHANGED = _UPDATE_ASSESSMENT.replace(" WHERE", ", pushed_at = NULL WHERE")
+_INSERT_COLOUR_CHANGE = (
+    "INSERT INTO colour_changes (sid, at, colour_from, colour_to, ruleset, reasons, expires_at)"
+    " VALUES (?, ?, ?, ?, ?, ?j, ?)"
+)
+#: Whether any override is in force (then the subjects' own are read).
+_ANY_OVERRIDE = (
+    "SELECT 1 FROM overrides WHERE status = 'active' AND effective_at <= ? AND expires_at > ?"
+    " LIMIT 1"
+)
+_ACTIVE_OVERRIDES = (
+    "SELECT s.sid, o.id, o.colour, o.reason, s.fact_kind, s.fact_seq, o.effective_at,"
+    " o.expires_at, o.log_index FROM override_subjects s JOIN overrides o"
+    " ON o.id = s.override_id WHERE o.status = 'active' AND o.effective_at <= ?"
+    " AND o.expires_at > ? AND s.lifted_at IS NULL AND s.sid IN ({})"
+)
 
 
 class _Driver:
@@ -569,9 +643,12 @@ class _Driver:
         self, sql: str, keys: Sequence[str], params: Sequence[Any] = (), *, fetch: bool = True
     ) -> list[Any]:
         """``sql`` with its ``{}`` the list ``keys`` (after ``params``), every row fetched."""
-        if self.sqlite:
+        if "{}" not in sql:
+            text_ = self._sql(sql)
+            args: Sequence[Any] = params
+        elif self.sqlite:
             text_ = sql.format(",".join("?" * len(keys)))
-            args: Sequence[Any] = [*params, *keys]
+            args = [*params, *keys]
         else:
             text_ = self._sql(sql.replace("IN ({})", "= ANY(?)"))
             args = [*params, list(keys)]

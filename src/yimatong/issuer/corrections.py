@@ -1,6 +1,8 @@
 """纠错: a citizen disputes a record about a subject, staff read it (audited) and decide.
 
-An accepted itinerary correction voids the stay it names, and the subject is assessed again.
+An accepted itinerary correction voids the stay it names; an accepted appeal against a manual
+colour (kind ``override``, naming the override) lifts it for that person (``overrides.py``);
+either way the subject is assessed again.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import corrections, stays
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from yimatong.issuer.core import IssuerCore
+from yimatong.issuer.overrides import OverrideUseCases
 
 __all__ = ["CorrectionUseCases"]
 
 _REVIEW = "correction review"
 
 
-class CorrectionUseCases(IssuerCore):
+class CorrectionUseCases(OverrideUseCases):
     """Submit, read, list and decide corrections."""
 
     def submit_correction(
@@ -33,8 +35,8 @@ class CorrectionUseCases(IssuerCore):
         statement = statement.strip()
         if not 1 <= len(statement) <= 2000:
             raise InvalidInput("statement must be 1 to 2000 characters", field="statement")
-        if kind not in ("itinerary", "other"):
-            raise InvalidInput("kind must be itinerary or other", field="kind")
+        if kind not in ("itinerary", "override", "other"):
+            raise InvalidInput("kind must be itinerary, override or other", field="kind")
         with self.db.uow() as uow:
             conn = uow.conn
             access = self._access(conn, caller, sid, action="correction.add")
@@ -53,6 +55,11 @@ class CorrectionUseCases(IssuerCore):
                 ).first()
                 if owner is None or owner.sid != sid:
                     raise NotFound("no such itinerary record for this person")
+            if kind == "override" and (
+                target_id is None or not self.override_of(conn, target_id, sid)
+            ):
+                # An appeal names the manual colour (its id, shown on the person's page).
+                raise NotFound("no such manual colour in force for this person")
             new_id = inserted_id(
                 conn.execute(
                     insert(corrections).values(
@@ -138,6 +145,8 @@ class CorrectionUseCases(IssuerCore):
                     .where(stays.c.sid == row.sid, stays.c.id == row.target_id)
                     .values(voided_at=now)
                 )
+            if accept and row.kind == "override" and row.target_id is not None:
+                self.lift_override(conn, row.target_id, row.sid, now)
             self._audit(conn, caller, "correction.decide", row.sid, note[:200], now)
             self.reassess(conn, row.sid, now)
             # Public: that a correction was decided, and how; not whose, nor the note.

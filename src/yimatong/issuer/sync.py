@@ -708,6 +708,10 @@ class HubLink:
         """The hub keys this link trusts so far (pinned, or learnt on first use)."""
         return dict(self._hub_keys)
 
+    def trusted_keys(self) -> dict[bytes, VerifyingKey]:
+        """The hub keys this link trusts, learnt from the hub's trust list if not yet known."""
+        return dict(self._keys())
+
     def _keys(self) -> dict[bytes, VerifyingKey]:
         if not self._hub_keys:
             # Trust on first use, as documented: the national keys of the first trust list

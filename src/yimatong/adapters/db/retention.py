@@ -25,6 +25,7 @@ from yimatong.adapters.db.tables import (
     assessments,
     audit_log,
     case_facts,
+    colour_changes,
     contact_facts,
     corrections,
     declarations,
@@ -33,6 +34,7 @@ from yimatong.adapters.db.tables import (
     link_requests,
     links,
     otps,
+    override_subjects,
     quarantine_orders,
     rate_counts,
     sessions,
@@ -62,11 +64,16 @@ _EXPIRING: tuple[Table, ...] = (
     hub_feed,
     feed_quarantine,
     link_requests,
+    colour_changes,
+    override_subjects,
     rate_counts,  # a limit's window ends: its counter goes (it holds addresses, phone hashes)
 )
 
 #: Children of ``subjects`` (by ``sid``), deleted before the subject itself.
-_CHILDREN: tuple[Table, ...] = (links, link_requests, declarations, stays, assessments, corrections)
+_CHILDREN: tuple[Table, ...] = (
+    links, link_requests, declarations, stays, assessments, corrections, colour_changes,
+    override_subjects,
+)  # fmt: skip
 
 #: Every table holding personal data (pseudonymous or encrypted), in a safe deletion order.
 PERSONAL_TABLES: tuple[Table, ...] = (
@@ -77,6 +84,8 @@ PERSONAL_TABLES: tuple[Table, ...] = (
     declarations,
     stays,
     assessments,
+    colour_changes,
+    override_subjects,
     corrections,
     test_results,
     case_facts,

@@ -47,6 +47,7 @@ __all__ = [
     "assessments",
     "audit_log",
     "case_facts",
+    "colour_changes",
     "contact_facts",
     "corrections",
     "counters",
@@ -62,6 +63,8 @@ __all__ = [
     "log_entries",
     "metadata",
     "otps",
+    "override_subjects",
+    "overrides",
     "policies",
     "quarantine_orders",
     "rate_counts",
@@ -373,6 +376,65 @@ corrections = Table(
     Column("decision_note", Text),
     Column("expires_at", TS, nullable=False),
     Index("ix_corrections_sid", "sid"),
+)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    # A manual colour (人工赋码) that the rules did not give: a reason from a closed list, a
+    # recorded fact under each person, an expiry, and two different authority staff (四眼原则);
+    # above the hourly limit the hub's authority too (domain/overrides.py, issuer/overrides.py).
+    # Holds no personal data itself: its people are rows of ``override_subjects``.
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("colour", String(8), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("note", Text, nullable=False),
+    # pending | awaiting_hub | active | refused | withdrawn (expiry is ``expires_at``)
+    Column("status", String(16), nullable=False),
+    Column("subjects", Integer, nullable=False),
+    Column("sids_sha256", String(64), nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("requested_at", TS, nullable=False),
+    Column("approved_by", String(100)),
+    Column("approved_at", TS),
+    Column("hub_approval", JSON),  # the hub's signed approval, when one was needed
+    Column("decided_at", TS),  # refused or withdrawn
+    Column("decision_note", Text),
+    Column("effective_at", TS),  # when it took effect (active)
+    Column("log_index", BigInteger),  # its ``override.applied`` entry in this issuer's log
+    Column("expires_at", TS, nullable=False),
+    Index("ix_overrides_status_effective_at", "status", "effective_at"),
+)
+
+override_subjects = Table(
+    "override_subjects",
+    metadata,
+    # The people of one override, each with the recorded fact it rests on (a feed row the hub
+    # took from a health authority or a signed lab: its ``seq`` and kind).
+    Column("override_id", ID, ForeignKey("overrides.id"), primary_key=True),
+    Column("sid", SID, primary_key=True),
+    Column("fact_kind", String(16), nullable=False),
+    Column("fact_seq", BigInteger, nullable=False),
+    Column("lifted_at", TS),  # an accepted appeal lifts it for this person
+    Column("expires_at", TS, nullable=False),
+    Index("ix_override_subjects_sid", "sid"),
+)
+
+colour_changes = Table(
+    "colour_changes",
+    metadata,
+    # Every change of a person's stored colour (and a first colour that is not green): what
+    # the person sees of how their colour came about, each change with the reasons behind it
+    # (rule and fact, or override) — ``reasons`` is the list of the assessment's reasons.
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, nullable=False),
+    Column("at", TS, nullable=False),
+    Column("colour_from", String(8)),
+    Column("colour_to", String(8), nullable=False),
+    Column("ruleset", String(64), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_colour_changes_sid_at", "sid", "at"),
 )
 
 signing_keys = Table(
