@@ -12,17 +12,18 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from tests.conftest import FakeClock
 from tests.integration.conftest import make_id
 from tests.integration.modes_support import Databases, Federation, bearer, federation
-from yimatong.adapters.db.tables import audit_log
+from yimatong.adapters.db.tables import audit_log, contact_facts
 from yimatong.bootstrap import Node
 from yimatong.credentials import add_credential
 
@@ -36,6 +37,8 @@ PERSONAL_READS = {
     "POST /v1/corrections/{correction_id}/decision": ("issuer", "staff", "correction.decide"),
     "POST /v1/subjects/{sid}/lookup": ("issuer", "node", "lookup.checkpoint"),
     "GET /v1/subjects/{sid}/proxies": ("issuer", "staff", "proxies.read"),
+    # whether a person has the fact an override names is a read of their data
+    "POST /v1/overrides": ("issuer", "authority", "override.request"),
     # at the hub
     "POST /v1/lookups": ("hub", "checkpoint", "lookup.id_number"),
     "POST /v1/subjects/register": ("hub", "node", "subject.register"),
@@ -116,6 +119,13 @@ NOT_PERSONAL = {
         "GET /v1/log/entries",
         "GET /v1/log/proof/inclusion",
         "GET /v1/log/proof/consistency",
+        # Manual colours show people as counts and a digest, never who (docs/overrides.md);
+        # deciding one reads nobody's data (the people are assessed again).
+        "GET /v1/overrides",
+        "GET /v1/overrides/{override_id}",
+        "POST /v1/overrides/{override_id}/approval",
+        "POST /v1/overrides/{override_id}/refusal",
+        "POST /v1/overrides/{override_id}/hub-approval",
     },
     "hub": {
         "GET /healthz",
@@ -147,6 +157,7 @@ NOT_PERSONAL = {
         "GET /v1/log/proof/consistency",
         "POST /v1/log/read-digests",
         "POST /v1/log/witness",
+        "POST /v1/overrides/approvals",  # an override as counts and a digest
     },
 }
 
@@ -168,6 +179,7 @@ class World:
     id_number: str
     correction: int
     tokens: dict[str, str]
+    fact_seq: int
 
     def at(self, node: str) -> Node:
         return self.fed.hub if node == "hub" else self.fed.zj
@@ -194,6 +206,9 @@ def world(db_url: str, tmp_path: Path, clock: FakeClock, databases: Databases) -
                 tokens[f"zj-{role}"] = add_credential(
                     uow.conn, name=f"zj-{role}", role=role, now=clock(), rng=rng
                 )
+            tokens["zj-authority"] = add_credential(
+                uow.conn, name="zj-override-asker", role="authority", now=clock(), rng=rng
+            )
             uow.commit()
         with fed.hub.db.uow() as uow:
             tokens["hub-node"] = add_credential(
@@ -208,6 +223,18 @@ def world(db_url: str, tmp_path: Path, clock: FakeClock, databases: Databases) -
             "/v1/facts", json={"facts": [fact]}, headers=bearer(tokens["hub-authority"])
         )
         assert r.status_code == 200, r.text
+        fact_seq = int(r.json()["first_seq"])
+        with fed.zj.db.uow() as uow:  # Zhejiang's mirror of it (this federation has no link)
+            uow.conn.execute(
+                insert(contact_facts).values(
+                    sid=sid,
+                    kind="close",
+                    last_exposure=clock(),
+                    origin=fact_seq,
+                    expires_at=clock() + timedelta(days=30),
+                )
+            )
+            uow.commit()
         stays = fed.zj_http.post(
             "/v1/itineraries",
             json={"subject": sid, "region": "330106", "from": clock().isoformat()},
@@ -220,7 +247,7 @@ def world(db_url: str, tmp_path: Path, clock: FakeClock, databases: Databases) -
             headers=me,
         )
         assert r.status_code == 201, r.text
-        yield World(fed, me, sid, id_number, r.json()["id"], tokens)
+        yield World(fed, me, sid, id_number, r.json()["id"], tokens, fact_seq)
 
 
 def _audit_rows(node: Node) -> list[Any]:
@@ -256,6 +283,25 @@ def _reads(w: World) -> dict[str, list[tuple[str, str, Callable[[], httpx.Respon
         ],
         "GET /v1/corrections": [
             ("zj-staff", "staff", lambda: zj.get("/v1/corrections", headers=staff))
+        ],
+        "POST /v1/overrides": [
+            (
+                "zj-override-asker",
+                "authority",
+                lambda: zj.post(
+                    "/v1/overrides",
+                    json={
+                        "colour": "red",
+                        "reason": "contact_upgraded",
+                        "note": "流调",
+                        "expires_at": (fed.clock() + timedelta(days=1)).isoformat(),
+                        "subjects": [
+                            {"subject": sid, "fact": {"kind": "contact", "seq": w.fact_seq}}
+                        ],
+                    },
+                    headers=bearer(w.tokens["zj-authority"]),
+                ),
+            )
         ],
         "GET /v1/subjects/{sid}/proxies": [
             (

@@ -277,8 +277,8 @@ def test_activity_shows_checks_and_staff_reads_and_a_proxy_sees_less(issuer: Iss
     )  # fmt: skip
     mum = issuer.client.get("/v1/subjects").json()[0]["sid"]
     limited = issuer.client.get(f"/v1/subjects/{mum}/activity").json()
-    assert set(limited["withheld"]) == {"checks", "shared", "reads"}
-    assert "reads" not in limited and "checks" not in limited
+    assert set(limited["withheld"]) == {"checks", "shared", "reads", "colours"}
+    assert "reads" not in limited and "checks" not in limited and "colours" not in limited
     assert issuer.client.get(f"/v1/subjects/{sid}/activity").status_code == 404
     with issuer.node.db.read() as conn:
         rows = conn.execute(select(audit_log.c.action, audit_log.c.sid)).all()

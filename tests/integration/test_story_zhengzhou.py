@@ -8,17 +8,26 @@ recorded facts through the hub, a second official approves; the list is above th
 hourly limit, so it waits for the national authority, a regional one cannot approve it, a
 tampered approval is refused; approved, it is in the issuer's public log, the people see the
 red with its reason on their page and in their history, one appeals and is lifted, and the log
-monitor flags the burst.
+monitor flags the burst — and notices when the log is rewritten afterwards.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy import update
+
+from yimatong.adapters.db.tables import log_entries
+from yimatong.adapters.hubclient import NodeClient
+from yimatong.adapters.signed import canonical
 from yimatong.credentials import add_credential
 from yimatong.domain.overrides import bursts
+from yimatong.verifier.log_audit import AuditState, LogAuditor, LogProblem
+from yimatong.web.session import cookie_name
 
 from .conftest import Federation, make_id
 
@@ -203,6 +212,20 @@ def test_no_list_of_people_turns_red_without_facts_two_officials_the_hub_and_the
         assert history[0]["colour_to"] == "red"
         assert history[0]["overrides"][0]["override"] == oid
 
+    # ... and on their pages: the reason with a link to appeal, the change in their history
+    # with its log entry.
+    me, sid, _ = people[1]
+    fed.http.cookies.set(cookie_name("330000"), me["Authorization"].removeprefix("Bearer "))
+    page = fed.http.get("/people/0/code")
+    assert page.status_code == 200, page.text
+    assert "人工赋码：流调将密接等级上调" in page.text
+    assert f'href="/people/0/corrections?override={oid}"' in page.text
+    page = fed.http.get("/people/0/activity")
+    assert 'id="colours"' in page.text and f"公开日志第 {active['log_index']} 条" in page.text
+    form = fed.http.get(f"/people/0/corrections?override={oid}")
+    assert f'<option value="override:{oid}" selected>' in form.text
+    fed.http.cookies.clear()
+
     # 8. One appeals; the window accepts; the override is lifted for that one person only.
     me, sid, _ = people[0]
     r = fed.http.post(
@@ -221,6 +244,30 @@ def test_no_list_of_people_turns_red_without_facts_two_officials_the_hub_and_the
     assert _colour(fed, people[1][0], people[1][1])["colour"] == "red"
     assert [e["subjects"] for _, e in _log(fed) if e["kind"] == "override.lifted"] == [1]
 
-    # 9. The log monitor flags the burst: six people in one region within the hour.
-    found = bursts(_log(fed), limit=LIMIT)
+    # 9. The log monitor (`yimatong log monitor`) checks the issuer's log against its signed
+    # head — signed by Zhejiang's key in the hub's trust list — and flags the burst: six people
+    # in one region within the hour.
+    fed.issuer.service.translog.sign_head()
+    seen: list[tuple[int, dict[str, Any]]] = []
+    result = _auditor(fed).check(AuditState(), lambda i, raw: seen.append((i, json.loads(raw))))
+    assert result.tree_size == len(_log(fed))
+    found = bursts(seen, limit=LIMIT)
     assert [(b.region, b.subjects, b.overrides) for b in found] == [("330000", PEOPLE, 1)]
+
+    # Rewriting the override's entry afterwards (fewer people, say) does not go unseen.
+    index = active["log_index"]
+    with fed.issuer.db.uow() as uow:
+        uow.conn.execute(
+            update(log_entries)
+            .where(log_entries.c.idx == index)
+            .values(entry=canonical({**entry, "subjects": 1}))
+        )
+        uow.commit()
+    with pytest.raises(LogProblem, match=f"entry {index} as served is not the one"):
+        _auditor(fed).check(AuditState())
+
+
+def _auditor(fed: Federation) -> LogAuditor:
+    hub = NodeClient("http://testserver", client=fed.hub_http, name="the hub")
+    issuer = NodeClient("http://testserver", client=fed.http, name="issuer 330000")
+    return LogAuditor(hub, log=issuer, region="330000")

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, insert, select, update
 
 from yimatong.adapters import translog
+from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.database import inserted_id
 from yimatong.adapters.db.tables import (
     case_facts,
@@ -122,7 +123,15 @@ class OverrideUseCases(IssuerCore):
                 )
         with self.db.uow() as uow:
             conn = uow.conn
-            self._check_people(conn, people, reason, now)
+            # Whether each person has the fact named is a read of their data: audited, and
+            # kept even when the request is refused (a refusal names who lacks one).
+            purpose = f"人工赋码申请 manual colour asked: {reason}"
+            audit(conn, caller, "override.request", (p.sid for p in people), purpose, now)
+            try:
+                self._check_people(conn, people, reason, now)
+            except InvalidInput:
+                uow.commit()
+                raise
             oid = inserted_id(
                 conn.execute(
                     insert(overrides).values(

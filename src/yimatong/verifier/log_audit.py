@@ -1,4 +1,5 @@
-"""Checking the hub's transparency log from outside: what ``yimatong log verify`` runs.
+"""Checking a transparency log from outside: what ``yimatong log verify`` (and ``log
+monitor``) run — the hub's log, or an issuer node's own log through the hub's trust list.
 
 One ``LogAuditor.check`` round (docs/transparency.md):
 
@@ -26,7 +27,7 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,22 +110,42 @@ class AuditResult:
 
 
 class LogAuditor:
-    def __init__(self, hub: NodeClient, pinned: Mapping[bytes, VerifyingKey] | None = None) -> None:
+    """Checks one node's log: the hub's (``region`` 000000), or with ``log`` an issuer node's
+    own log (``region`` its region), whose heads must be signed by one of the region's keys in
+    a trust list of the hub's signed by a hub key this auditor trusts."""
+
+    def __init__(
+        self,
+        hub: NodeClient,
+        pinned: Mapping[bytes, VerifyingKey] | None = None,
+        *,
+        log: NodeClient | None = None,
+        region: str = NATIONAL,
+    ) -> None:
         self.hub = hub
         self.pinned = dict(pinned or {})
+        self.region = region
+        #: the node whose log is checked (the hub itself unless an issuer's is)
+        self.node = log or hub
+        self.log_id = "yimatong-hub" if region == NATIONAL else f"yimatong-issuer-{region}"
 
-    def check(self, state: AuditState) -> AuditResult:
-        """One round against ``state`` (updated in place when every check passed)."""
+    def check(
+        self, state: AuditState, on_entry: Callable[[int, bytes], None] | None = None
+    ) -> AuditResult:
+        """One round against ``state`` (updated in place when every check passed);
+        ``on_entry`` sees each new entry as served, before the root is compared."""
         known = {**{k: load_verifying_key(v) for k, v in state.keys.items()}, **self.pinned}
-        document = self.hub.get_json("/v1/log/sth", anonymous=True)
+        document = self.node.get_json("/v1/log/sth", anonymous=True)
         head = self._verified_head(document, known)
         size, root = head["tree_size"], head["root_hash"]
         edge = CompactRange(state.tree_size, state.edge)
         if state.tree_size:
             self._consistent(state, size, root)
         start = state.tree_size
-        for _index, entry in self._entries(start, size):
+        for index, entry in self._entries(start, size):
             edge.append(leaf_hash(entry))
+            if on_entry is not None:
+                on_entry(index, entry)
         if edge.root() != root:
             raise LogProblem(self._locate(start, size, root))
         previous = state.tree_size
@@ -136,11 +157,13 @@ class LogAuditor:
     # ---------------------------------------------------------------- helpers
     def _verified_head(self, document: Any, known: dict[bytes, VerifyingKey]) -> dict[str, Any]:
         _kid_of(document)
-        self._learn_keys(known)
+        signers = self._learn_keys(known)
         try:
-            payload = verify_document(document, known)
+            payload = verify_document(document, signers)
         except BadDocument as exc:
-            raise LogProblem(f"the hub's tree head does not verify: {exc}") from None
+            raise LogProblem(f"the {self._whose} tree head does not verify: {exc}") from None
+        if payload.get("log", self.log_id) != self.log_id:
+            raise LogProblem(f"the tree head is of log {payload.get('log')}, not {self.log_id}")
         try:
             size = int(payload["tree_size"])
             root = base64.b64decode(payload["root_hash"], validate=True)
@@ -151,18 +174,32 @@ class LogAuditor:
             raise LogProblem("the hub's tree head is malformed")
         return {"tree_size": size, "root_hash": root, "timestamp": stamp}
 
-    def _learn_keys(self, known: dict[bytes, VerifyingKey]) -> None:
+    @property
+    def _whose(self) -> str:
+        return "hub's" if self.region == NATIONAL else f"issuer {self.region}'s"
+
+    def _learn_keys(self, known: dict[bytes, VerifyingKey]) -> dict[bytes, VerifyingKey]:
         """Add the hub's keys from its trust list, if a key already trusted signed it (or, with
         none trusted yet, the hub key that signed it: trust on first use). Every round: the
         hub announces its next key in a list signed by the current one, before it signs with
         it (``yimatong keys rotate --start-in-hours``), so a round within that time learns it;
-        a list signed by a key not trusted teaches nothing."""
+        a list signed by a key not trusted teaches nothing.
+
+        The keys that may sign the log's heads: the hub keys themselves for the hub's log; for
+        an issuer's, that region's unrevoked keys in a trust list a trusted hub key signed
+        (each round, so a key revoked at the hub stops counting)."""
         document = self.hub.get_json("/v1/trust-list", anonymous=True)
         try:
+            keys = document["payload"]["keys"]
             listed = {
                 bytes.fromhex(k["kid"]): k
-                for k in document["payload"]["keys"]
+                for k in keys
                 if k.get("region") == NATIONAL and not k.get("revoked_at")
+            }
+            regional = {
+                bytes.fromhex(k["kid"]): k
+                for k in keys
+                if k.get("region") == self.region and not k.get("revoked_at")
             }
         except (KeyError, TypeError, ValueError):
             raise LogProblem("the hub's trust list is malformed") from None
@@ -174,9 +211,14 @@ class LogAuditor:
         try:
             verify_document(document, known)
         except BadDocument:
-            return  # the head is checked against the keys trusted already
+            if self.region != NATIONAL:
+                raise LogProblem("the hub's trust list does not verify with its keys") from None
+            return known  # the head is checked against the keys trusted already
         for kid, entry in listed.items():
             known.setdefault(kid, _key(entry))
+        if self.region == NATIONAL:
+            return known
+        return {kid: _key(entry) for kid, entry in regional.items()}
 
     def _consistent(self, state: AuditState, size: int, root: bytes) -> None:
         seen = state.tree_size
@@ -188,7 +230,7 @@ class LogAuditor:
             if root != state.root_hash:
                 raise LogProblem(f"fork: two different roots for the same {size} entries")
             return
-        proof = self.hub.get_json(
+        proof = self.node.get_json(
             "/v1/log/proof/consistency", params={"first": seen, "second": size}, anonymous=True
         )
         try:
@@ -206,7 +248,7 @@ class LogAuditor:
         index = start
         while index < size:
             try:
-                page = self.hub.get_json(
+                page = self.node.get_json(
                     "/v1/log/entries",
                     params={"start": index, "end": min(size, index + PAGE)},
                     anonymous=True,
@@ -234,7 +276,7 @@ class LogAuditor:
         inclusion proof fails, where it can be found."""
         for index, entry in self._entries(start, min(size, start + LOCATE_AT_MOST)):
             try:
-                proof = self.hub.get_json(
+                proof = self.node.get_json(
                     "/v1/log/proof/inclusion",
                     params={"index": index, "size": size},
                     anonymous=True,

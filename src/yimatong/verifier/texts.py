@@ -7,6 +7,8 @@ which is still more than "refused".
 
 from __future__ import annotations
 
+from yimatong.domain.overrides import REASONS
+
 __all__ = [
     "BAD_ID",
     "COLOUR",
@@ -88,6 +90,10 @@ def reason_label(code: str) -> tuple[str, str]:
     """(zh, en) for a reason code; legacy statuses and unknown codes are shown as they are."""
     if code in _REASONS:
         return _REASONS[code]
+    if code.startswith("override."):
+        found = REASONS.get(code[9:])
+        if found is not None:
+            return (f"人工赋码：{found.zh}", f"manual colour: {found.en}")
     if code.startswith("legacy.status-"):
         return (f"原系统状态 {code[14:]}", f"legacy status {code[14:]}")
     return (code, code)

@@ -142,11 +142,25 @@ def citizen_pages(
             return ""
         return ("：" if pick == 0 else ": ") + service.area_name(area)
 
-    def labels(request: Request, view: dict[str, Any]) -> dict[str, Any]:
-        """The health view's colour, reasons and way back to green in the reader's language."""
-        lang = pages.context(request)["lang"]
-        pick = 0 if lang == "zh" else 1
+    def labels(request: Request, view: dict[str, Any], n: int | None = None) -> dict[str, Any]:
+        """The health view's colour, reasons and way back to green in the reader's language;
+        a manual colour's reason carries the link to appeal against it (person ``n``)."""
+        context = pages.context(request)
+        pick = 0 if context["lang"] == "zh" else 1
         turn = view.get("turns_green")
+
+        def appeal(reason: dict[str, Any]) -> str | None:
+            detail = reason.get("detail") or {}
+            if (
+                n is None
+                or not reason["code"].startswith("override.")
+                or not detail.get("override")
+            ):
+                return None
+            return str(
+                context["url"](f"/people/{n}/corrections?override={int(detail['override'])}")
+            )
+
         return {
             "colour": view.get("colour"),
             "colour_label": colour_label(view.get("colour"))[pick],
@@ -155,6 +169,7 @@ def citizen_pages(
                     "code": x["code"],
                     "label": reason_label(x["code"])[pick] + where(x.get("detail"), pick),
                     "detail": x.get("detail"),
+                    "appeal": appeal(x),
                 }
                 for x in view.get("reasons", [])
             ],
@@ -359,7 +374,7 @@ def citizen_pages(
             "expires_at": made["expires_at"],
             "expires_local": local_time(made["expires_at"]),
             "issued_at": made["issued_at"],
-            **labels(request, health),
+            **labels(request, health, who["n"]),
         }
 
     @r.get("/people/{n}/code")
@@ -571,6 +586,10 @@ def citizen_pages(
         for item in seen.get("shared", []):
             item["colour_label"] = colour_label(item["colour"])[pick]
             item["reason_labels"] = [reason_label(c)[pick] for c in item["reasons"]]
+        for change in seen.get("colours", []):
+            change["from_label"] = colour_label(change["colour_from"])[pick]
+            change["to_label"] = colour_label(change["colour_to"])[pick]
+            change["reason_labels"] = [reason_label(r["code"])[pick] for r in change["reasons"]]
         return pages.render(request, "citizen/activity.html", who=who, seen=seen)
 
     # ----------------------------------------------------------- corrections
@@ -584,9 +603,20 @@ def citizen_pages(
         values: dict[str, str] | None = None,
     ) -> Response:
         items = service.my_corrections(caller, who["sid"])
-        stays: list[dict[str, Any]] = []
-        if who["grants"]["itinerary"]:
-            stays = service.health(caller, who["sid"], purpose=None).get("itinerary", [])
+        health = service.health(caller, who["sid"], purpose=None)
+        stays: list[dict[str, Any]] = (
+            health.get("itinerary", []) if who["grants"]["itinerary"] else []
+        )
+        # The manual colours in force for this person, each one can be appealed against.
+        manual = [
+            {"id": int(r["detail"]["override"]), "label": reason_label(r["code"])}
+            for r in health.get("reasons", [])
+            if r["code"].startswith("override.") and (r.get("detail") or {}).get("override")
+        ]
+        chosen = dict(values or {})
+        wanted = request.query_params.get("override", "")
+        if not chosen.get("target") and wanted.isdigit():
+            chosen["target"] = f"override:{int(wanted)}"
         return pages.render(
             request,
             "citizen/corrections.html",
@@ -594,8 +624,9 @@ def citizen_pages(
             who=who,
             items=items,
             stays=stays,
+            overrides=manual,
             error=error,
-            values=values or {},
+            values=chosen,
             notice=request.query_params.get("done", ""),
         )
 
@@ -623,8 +654,11 @@ def citizen_pages(
         except errors.YimatongError as exc:
             return failure(request, exc)
         body: dict[str, Any] = {"subject": who["sid"], "statement": values["statement"]}
-        if values["target"].isdigit():
-            body.update(kind="itinerary", target_id=int(values["target"]))
+        target = values["target"]
+        if target.isdigit():
+            body.update(kind="itinerary", target_id=int(target))
+        elif target.startswith("override:") and target[9:].isdigit():
+            body.update(kind="override", target_id=int(target[9:]))
         else:
             body["kind"] = "other"
         try:

@@ -69,6 +69,13 @@ function showColour(view) {
     const li = document.createElement("li");
     li.dataset.reason = reason.code;
     li.textContent = reason.label;
+    if (reason.appeal) {
+      const link = document.createElement("a");
+      link.className = "appeal";
+      link.href = reason.appeal;
+      link.textContent = fill("citizen.appeal");
+      li.append(" ", link);
+    }
     return li;
   });
   if (!items.length) {
