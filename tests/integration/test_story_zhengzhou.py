@@ -19,11 +19,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import update
 
+from tests.browser.conftest import LiveServer
 from yimatong.adapters.db.tables import log_entries
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.signed import canonical
+from yimatong.cli import main
 from yimatong.credentials import add_credential
 from yimatong.domain.overrides import bursts
 from yimatong.verifier.log_audit import AuditState, LogAuditor, LogProblem
@@ -254,17 +257,32 @@ def test_no_list_of_people_turns_red_without_facts_two_officials_the_hub_and_the
     found = bursts(seen, limit=LIMIT)
     assert [(b.region, b.subjects, b.overrides) for b in found] == [("330000", PEOPLE, 1)]
 
-    # Rewriting the override's entry afterwards (fewer people, say) does not go unseen.
-    index = active["log_index"]
-    with fed.issuer.db.uow() as uow:
-        uow.conn.execute(
-            update(log_entries)
-            .where(log_entries.c.idx == index)
-            .values(entry=canonical({**entry, "subjects": 1}))
-        )
-        uow.commit()
-    with pytest.raises(LogProblem, match=f"entry {index} as served is not the one"):
-        _auditor(fed).check(AuditState())
+    # The same from the command line, over real HTTP: exit 3 and one line per burst.
+    runner = CliRunner()
+    with LiveServer(fed.hub.app) as hub, LiveServer(fed.issuer.app) as zj:
+        where = ["--hub", hub.url, "--issuer", zj.url, "--region", "330000"]
+        flagged = runner.invoke(main, ["log", "monitor", *where, "--limit", str(LIMIT)])
+        assert flagged.exit_code == 3, flagged.output
+        assert flagged.stdout.startswith(f"burst: region 330000, {PEOPLE} people"), flagged.stdout
+        calm = runner.invoke(main, ["log", "monitor", *where, "--limit", str(PEOPLE)])
+        assert calm.exit_code == 0 and calm.stdout.startswith("no burst:"), calm.output
+        checked = runner.invoke(main, ["log", "verify", *where])
+        assert checked.exit_code == 0 and checked.stdout.startswith("log ok:"), checked.output
+
+        # Rewriting the override's entry afterwards (fewer people, say) does not go unseen.
+        index = active["log_index"]
+        with fed.issuer.db.uow() as uow:
+            uow.conn.execute(
+                update(log_entries)
+                .where(log_entries.c.idx == index)
+                .values(entry=canonical({**entry, "subjects": 1}))
+            )
+            uow.commit()
+        with pytest.raises(LogProblem, match=f"entry {index} as served is not the one"):
+            _auditor(fed).check(AuditState())
+        forged = runner.invoke(main, ["log", "verify", *where])
+        assert forged.exit_code == 3, forged.output
+        assert f"entry {index} as served is not the one the signed head covers" in forged.stderr
 
 
 def _auditor(fed: Federation) -> LogAuditor:
