@@ -56,6 +56,10 @@ def _staff(fed: Federation) -> dict[str, dict[str, str]]:
             uow.conn, name="henan-cdc", role="authority", now=now, rng=rng, scope="330000"
         )
         heads["regional-hub-authority"] = {"Authorization": f"Bearer {token}"}
+        token = add_credential(
+            uow.conn, name="east-station-3", role="checkpoint", now=now, rng=rng, scope="330000"
+        )
+        heads["checkpoint"] = {"Authorization": f"Bearer {token}"}
         uow.commit()
     return heads
 
@@ -228,6 +232,22 @@ def test_no_list_of_people_turns_red_without_facts_two_officials_the_hub_and_the
     form = fed.http.get(f"/people/0/corrections?override={oid}")
     assert f'<option value="override:{oid}" selected>' in form.text
     fed.http.cookies.clear()
+
+    # ... and who scanned their code: which checkpoint, where, when.
+    me, sid, _ = people[2]
+    scan = {
+        "id": "scan-east-3-0001",
+        "sid": sid,
+        "at": fed.issuer.service.clock().isoformat(),
+        "area": "330106008",
+        "decision": "DENY",
+        "checkpoint": "杭州东站 3号闸机",
+    }
+    r = fed.hub_http.post("/v1/scans", json={"scans": [scan]}, headers=staff["checkpoint"])
+    assert r.status_code == 200, r.text
+    fed.sync()
+    checks = fed.http.get(f"/v1/subjects/{sid}/activity", headers=me).json()["checks"]
+    assert [(c["checkpoint"], c["area"]) for c in checks] == [("杭州东站 3号闸机", "330106008")]
 
     # 8. One appeals; the window accepts; the override is lifted for that one person only.
     me, sid, _ = people[0]

@@ -2,8 +2,8 @@
 staff read their record, and the summaries other regions shared about them (Mode 1).
 
 - ``checks``: the checkpoint scans that came back through the hub's feed (``stays`` with
-  source ``scan``): where (the checkpoint's area) and when. A checkpoint's read is accounted
-  for by its scan (``codes.verify``), so this is the person's view of those reads.
+  source ``scan``): which checkpoint (as it named itself), where (its area) and when. A
+  checkpoint's read is accounted for by its scan (``codes.verify``), so this is the person's view of those reads.
 - ``reads``: the person's rows of the audit log (when, the reader's role, the action, the
   purpose). A reader with a credential (staff, a node, an authority) is shown by the
   credential's name, which is an office's label ("西湖区窗口-01"), never a person's record; a
@@ -50,7 +50,7 @@ class ActivityUseCases(SubjectUseCases):
             out: dict[str, Any] = {"sid": sid, "withheld": []}
             if access.itinerary:
                 scans = conn.execute(
-                    select(stays.c.area, stays.c.arrived)
+                    select(stays.c.area, stays.c.arrived, stays.c.checkpoint)
                     .where(
                         stays.c.sid == sid,
                         stays.c.source == StaySource.SCAN.value,
@@ -60,7 +60,12 @@ class ActivityUseCases(SubjectUseCases):
                     .limit(ACTIVITY_LIMIT)
                 ).all()
                 out["checks"] = [
-                    {"at": r.arrived, "area": r.area, "area_name": self._area_name(r.area)}
+                    {
+                        "at": r.arrived,
+                        "area": r.area,
+                        "area_name": self._area_name(r.area),
+                        "checkpoint": r.checkpoint,
+                    }
                     for r in scans
                 ]
                 out["shared"] = self._shared_view(self._facts(conn, sid, now))

@@ -52,7 +52,7 @@ from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.messages import prove_key, prove_rotation
 from yimatong.adapters.periodic import Periodic
 from yimatong.adapters.signed import verify_document
-from yimatong.domain.edge import MAX_ID, check_id, is_digits, parse_time_or_none
+from yimatong.domain.edge import MAX_ID, check_id, check_text, is_digits, parse_time_or_none
 from yimatong.domain.errors import Forbidden, Unavailable, YimatongError
 from yimatong.domain.facts import CaseStatus, Colour, ContactKind, RiskLevel, TestOutcome
 from yimatong.domain.identity import is_sid
@@ -568,6 +568,7 @@ class HubLink:
                 "arrived": at,
                 "left_at": at,
                 "source": "scan",
+                "checkpoint": _label(body.get("checkpoint")),
                 "created_at": now,
                 "expires_at": expires,
             }
@@ -811,3 +812,14 @@ def _reason(exc: BaseException) -> str:
     """Why a row was refused, for the quarantine table and the health view (200 characters)."""
     text = exc.message if isinstance(exc, YimatongError) else str(exc)
     return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _label(value: Any) -> str | None:
+    """A scan's checkpoint label as the hub relayed it: one clean line of at most 100
+    characters, or nothing (a label is for the person's view, never a reason to refuse)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return check_text(value, "checkpoint")[:100] or None
+    except ValueError:
+        return None

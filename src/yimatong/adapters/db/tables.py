@@ -264,6 +264,7 @@ stays = Table(
     Column("source", String(16), nullable=False),
     Column("voided_at", TS),  # set when a correction removes the record
     Column("origin", BigInteger, unique=True),  # the hub feed's seq, for checkpoint scans
+    Column("checkpoint", String(100)),  # a scan's checkpoint, as it named itself
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Index("ix_stays_sid_arrived", "sid", "arrived"),

@@ -78,9 +78,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_colour_changes")),
     )
     op.create_index("ix_colour_changes_sid_at", "colour_changes", ["sid", "at"])
+    # Who scanned a person's code, for their own view: the checkpoint a scan names.
+    op.add_column("stays", sa.Column("checkpoint", sa.String(100)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("stays") as batch:
+        batch.drop_column("checkpoint")
     op.drop_index("ix_colour_changes_sid_at", table_name="colour_changes")
     op.drop_table("colour_changes")
     op.drop_index("ix_override_subjects_sid", table_name="override_subjects")
