@@ -3,7 +3,8 @@ staff read their record, and the summaries other regions shared about them (Mode
 
 - ``checks``: the checkpoint scans that came back through the hub's feed (``stays`` with
   source ``scan``): which checkpoint (as it named itself), where (its area) and when. A
-  checkpoint's read is accounted for by its scan (``codes.verify``), so this is the person's view of those reads.
+  checkpoint's read is accounted for by its scan (``codes.verify``), so this is the
+  person's view of those reads.
 - ``reads``: the person's rows of the audit log (when, the reader's role, the action, the
   purpose). A reader with a credential (staff, a node, an authority) is shown by the
   credential's name, which is an office's label ("西湖区窗口-01"), never a person's record; a
