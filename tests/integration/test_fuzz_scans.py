@@ -8,7 +8,10 @@ the text, base45 and COSE layers), fed to
   answer every scan (no exception), and say ``valid`` only for what a trusted key signed;
 * the hub's ``POST /v1/codes/verify`` over its app — 200 only for a genuine code, otherwise a
   problem (422 invalid code or input; 503 if a legacy system cannot answer), never a 500.
-  Legacy-shaped codes reach the real HBJKM imitation through the hub's adapter.
+  Legacy-shaped codes reach the real HBJKM imitation through the hub's adapter;
+* the hub's blocking ``CodeService.check`` (behind ``/v1/codes/convert``, which is rate
+  limited per caller, so it is called in-process) — ``InvalidCode``/``Unavailable`` only;
+* the issuer's own ``POST /v1/codes/verify`` (验码), asked with the hub's credential.
 
 ``YMT_FUZZ_EXAMPLES`` inputs per test (``tests/fuzz_support.py``). SQLite only: what is fuzzed
 is decoding, and the storage paths are covered on both backends by the forgery tests.
@@ -32,8 +35,9 @@ from tests.unit.test_fuzz_codes import mutated, raw_text
 from yimatong.adapters.legacy_hbjkm import CODE_PREFIX
 from yimatong.adapters.wire.base45 import b45encode
 from yimatong.adapters.wire.code import PREFIX, verify_code_at
-from yimatong.domain.errors import InvalidCode
+from yimatong.domain.errors import InvalidCode, Unavailable
 from yimatong.domain.token import HealthClaims
+from yimatong.hub.codes import CodeService
 from yimatong.verifier.verifier import Verifier
 
 
@@ -131,3 +135,49 @@ def test_the_hub_answers_every_scan_with_a_verification_or_a_problem_never_a_500
         "/problems/invalid-input",
         "/problems/unavailable",
     )
+
+
+@fuzz_settings(quick=250)
+@given(data=st.data())
+def test_the_hubs_blocking_check_behind_convert_fails_only_with_its_documented_errors(
+    kit: Kit, genuine: list[str], data: st.DataObject
+) -> None:
+    """``CodeService.check`` (what ``/v1/codes/convert`` runs; verify runs ``averify``)."""
+    text = data.draw(scans(genuine))
+    tried("hub-check")
+    service = _service(kit)
+    try:
+        checked = service.check(text, kit.now())
+    except (InvalidCode, Unavailable):
+        return
+    assert checked.issuer == "330000"
+    assert _cose(text.strip()) in [_cose(g) for g in genuine]
+
+
+_SERVICES: dict[int, CodeService] = {}
+
+
+def _service(kit: Kit) -> CodeService:
+    """One real CodeService on the kit's hub (the app's own is not reachable from outside)."""
+    if id(kit) not in _SERVICES:
+        _SERVICES[id(kit)] = CodeService(kit.fed.ctx)
+    return _SERVICES[id(kit)]
+
+
+@fuzz_settings(quick=250)
+@given(data=st.data())
+def test_the_issuers_verify_answers_every_scan_with_a_verification_or_a_problem_never_a_500(
+    kit: Kit, genuine: list[str], data: st.DataObject
+) -> None:
+    """The Zhejiang issuer's own 验码, asked as the hub asks it (its ``node`` credential)."""
+    text = data.draw(scans(genuine))
+    tried("issuer-verify")
+    r = kit.fed.zj_http.post(
+        "/v1/codes/verify", json={"code": text}, headers=kit.fed.as_("zj-outbound")
+    )
+    if r.status_code == 200:
+        assert r.json()["valid"] is True
+        assert _cose(text.strip()) in [_cose(g) for g in genuine]
+        return
+    assert r.status_code == 422, (r.status_code, r.text)
+    assert r.json()["type"] in ("/problems/invalid-code", "/problems/invalid-input")
