@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import tracemalloc
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -612,3 +613,31 @@ def test_any_legacy_answer_is_a_masked_verdict_or_unavailable_or_invalid_code(
     for shown in (verdict.masked_name, verdict.masked_id):
         assert shown == "" or "*" in shown or len(shown) <= 1
     assert "420102198001011234" not in repr(verdict)
+
+
+def test_an_endless_legacy_answer_is_dropped_at_the_cap_not_read_whole() -> None:
+    """A broken or hostile legacy system streams without end: the hub stops after 64 KiB."""
+    chunk = 64 * 1024
+    pulled = [0]
+
+    def endless() -> Iterator[bytes]:
+        for _ in range(10_000):  # 640 MiB, were it all read
+            pulled[0] += 1
+            yield b" " * chunk
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    with (
+        HbjkmAdapter(
+            "http://hb.test",
+            app_key="k",
+            app_secret="s",
+            federation_secret=LEGACY_SECRET,
+            transport=httpx.MockTransport(answer),
+        ) as adapter,
+        pytest.raises(Unavailable),
+    ):
+        adapter.verify(CODE_PREFIX + "0" * 32, now=NOW)
+    assert pulled[0] <= 2
+    tried("legacy-answer", 1)
