@@ -227,7 +227,12 @@ def tampered(kit: Kit) -> str:
 
 
 def replayed(kit: Kit) -> str:
-    """A genuine dynamic code shown again after its minute (and the clock leeway) is over."""
+    """A genuine dynamic code shown again after its minute (and the clock leeway) is over.
+
+    Within its window a dynamic code carries no nonce and is accepted again: the 60 s
+    lifetime is the anti-replay measure (``domain/token.py``), so a screenshot is worth a
+    minute and a half at most, and each scan is recorded.
+    """
     code = kit.genuine("dynamic")
     kit.fed.clock.advance(seconds=60 + LEEWAY.total_seconds() + 1)
     return code
