@@ -111,3 +111,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-
     url: str = request.getfixturevalue("pg_database")
     _truncate_all(url)
     return url
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many inputs the decoder fuzz tests fed (``tests/fuzz_support.py``), when any ran
+    in this process (under xdist each worker counts its own, and the summary is not shown)."""
+    from tests.fuzz_support import TRIED
+
+    if TRIED:
+        total = sum(TRIED.values())
+        parts = ", ".join(f"{name} {n}" for name, n in sorted(TRIED.items()))
+        terminalreporter.write_line(f"decoder fuzz: {total} inputs ({parts})")

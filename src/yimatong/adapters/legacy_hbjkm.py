@@ -235,22 +235,26 @@ class HbjkmAdapter:
             "Content-Type": "application/json;charset=UTF-8",
         }
         try:
-            response = self._client.post(
-                self._url, content=orjson.dumps({"bizExtData": code}), headers=headers
-            )
+            # Streamed, so that an answer over the cap is dropped after the cap, not read whole
+            # into memory first (an endless body would otherwise grow the hub without bound).
+            with self._client.stream(
+                "POST", self._url, content=orjson.dumps({"bizExtData": code}), headers=headers
+            ) as response:
+                status = response.status_code
+                content = _read_capped(response) if status == 200 else None
         except httpx.HTTPError as exc:
             log.warning("legacy issuer %s: %s", self.region, type(exc).__name__)
             raise Unavailable(self._no_answer) from None
-        if response.status_code >= 500:
-            log.warning("legacy issuer %s: HTTP %d", self.region, response.status_code)
+        if status >= 500:
+            log.warning("legacy issuer %s: HTTP %d", self.region, status)
             raise Unavailable(self._no_answer)
-        if response.status_code != 200:
+        if status != 200:
             raise Unavailable(
-                f"legacy issuer {self.region} answered HTTP {response.status_code}: "
+                f"legacy issuer {self.region} answered HTTP {status}: "
                 "check the adapter's base URL for it"
             )
-        content = response.content
-        if len(content) > _MAX_ANSWER_BYTES:
+        if content is None:
+            log.warning("legacy issuer %s: an answer over %d bytes", self.region, _MAX_ANSWER_BYTES)
             raise Unavailable(self._no_answer)
         try:
             answer = orjson.loads(content)
@@ -320,6 +324,16 @@ class HbjkmAdapter:
             log.warning("legacy issuer %s sent a card number that fails its checks", self.region)
             return None
         return subject_id(self._secret, doc_type, number)
+
+
+def _read_capped(response: httpx.Response) -> bytes | None:
+    """The body of ``response``, or None as soon as it is longer than ``_MAX_ANSWER_BYTES``."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > _MAX_ANSWER_BYTES:
+            return None
+    return bytes(body)
 
 
 def _local_time(text: object) -> datetime | None:
