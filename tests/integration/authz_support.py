@@ -70,6 +70,7 @@ from yimatong.adapters.signed import canonical
 from yimatong.bootstrap import Node
 from yimatong.credentials import Caller, add_credential
 from yimatong.domain.limits import LIMITS, env_key
+from yimatong.hub.data import Fact, NationalData
 from yimatong.issuer.overrides import OverrideSubject
 from yimatong.legacy import sign
 
@@ -675,6 +676,10 @@ def _prepare_hub(
     }
     if "{kid}" in path:
         values["kid"] = az.revocable_kid() if not other else "00" * 8
+    if "{seq}" in path:  # a fact the national authority recorded
+        national = Caller(role="authority", name="national-cdc")
+        fact = Fact(kind="contact", subject=zj.sid, last_exposure=now)
+        values["seq"] = str(NationalData(az.fed.ctx).add_facts(national, [fact])["first_seq"])
     lab = f"lab-m{next(az.ids)}"
     public_key = base64.b64encode(generate_signing_key(Algorithm.EDDSA).public.spki_der()).decode()
     bodies: dict[tuple[str, str], Any] = {

@@ -158,6 +158,7 @@ NOT_PERSONAL = {
         "POST /v1/log/read-digests",
         "POST /v1/log/witness",
         "POST /v1/overrides/approvals",  # an override as counts and a digest
+        "GET /v1/facts/{seq}/provenance",  # who recorded a fact, never whose it is
     },
 }
 

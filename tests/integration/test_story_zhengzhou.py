@@ -13,6 +13,7 @@ monitor flags the burst — and notices when the log is rewritten afterwards.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from datetime import timedelta
@@ -28,6 +29,7 @@ from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.signed import canonical
 from yimatong.cli import main
 from yimatong.credentials import add_credential
+from yimatong.domain.merkle import leaf_hash, verify_inclusion
 from yimatong.domain.overrides import bursts
 from yimatong.verifier.log_audit import AuditState, LogAuditor, LogProblem
 from yimatong.web.session import cookie_name
@@ -141,6 +143,25 @@ def test_no_list_of_people_turns_red_without_facts_two_officials_the_hub_and_the
     assert r.status_code == 200, r.text
     first = r.json()["first_seq"]
     seqs = list(range(first, first + PEOPLE))
+    # Each fact carries its provenance: who recorded it, and the hub's log entry of its batch
+    # (a digest, never the people), with the inclusion proof in a signed head.
+    fed.hub.service.translog.sign_head()
+    r = fed.hub_http.get(f"/v1/facts/{seqs[3]}/provenance", headers=fed.h("admin"))
+    assert r.status_code == 200, r.text
+    provenance = r.json()
+    batch = provenance["batch"]
+    assert provenance["kind"] == "contact" and "sid" not in str(provenance)
+    assert batch["entry"]["kind"] == "facts.batch"
+    assert batch["entry"]["by"] == {"role": "authority", "scope": None}
+    assert (batch["first_seq"], batch["last_seq"]) == (seqs[0], seqs[-1])
+    head = batch["head"]["payload"]
+    assert verify_inclusion(
+        batch["log_index"],
+        head["tree_size"],
+        leaf_hash(base64.b64decode(batch["leaf_input"])),
+        [base64.b64decode(h) for h in batch["inclusion"]["inclusion_path"]],
+        base64.b64decode(head["root_hash"]),
+    )
     fed.sync()
     rules_colour = {sid: _colour(fed, me, sid)["colour"] for me, sid, _ in people}
 

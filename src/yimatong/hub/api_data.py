@@ -190,6 +190,15 @@ def router(ctx: HubContext) -> APIRouter:
         facts = [Fact(**item.model_dump()) for item in body.facts]
         return data.add_facts(caller_of(request), facts)
 
+    @r.get(
+        "/v1/facts/{seq}/provenance",
+        tags=["national data"],
+        summary="Who recorded a fact of the feed, and its batch's entry in the hub's log",
+        responses=problem_responses(404),
+    )
+    def fact_provenance(seq: Cursor, request: Request) -> dict[str, Any]:
+        return data.fact_provenance(caller_of(request), seq)
+
     # ------------------------------------------------------------- labs, results
     @r.post(
         "/v1/labs",

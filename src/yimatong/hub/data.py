@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, select
+from sqlalchemy import Connection, and_, delete, insert, or_, select
 
 from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.counters import next_value
-from yimatong.adapters.db.tables import hub_feed, subject_regions
+from yimatong.adapters.db.tables import feed_batches, hub_feed, subject_regions
 from yimatong.adapters.db.tallies import Key, add_counts, tally_feed
 from yimatong.adapters.db.upsert import dialect_insert
 from yimatong.credentials import Caller, require_role
@@ -155,6 +155,22 @@ def resolve_sid(
     except InvalidInput as exc:
         raise type(exc)(f"{where}: {exc.message}", field=f"{where}.id_number") from None
     return pseudonyms.sid(doc_type, number)
+
+
+def record_batch(
+    conn: Connection, first: int, last: int, log_index: int, kind: str, now: datetime
+) -> None:
+    """Remember which log entry holds the batch that took feed seqs ``first``..``last`` (one
+    block of the ``feed`` counter, so batches never overlap): a fact's provenance."""
+    conn.execute(
+        insert(feed_batches).values(
+            first_seq=first, last_seq=last, log_index=log_index, kind=kind, created_at=now
+        )
+    )
+
+
+#: The feed rows whose provenance is a batch of facts or results.
+_FACT_ROWS = ("case", "contact", "quarantine", "test")
 
 
 def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -339,7 +355,7 @@ class NationalData:
             )
         with self.db.uow() as uow:
             seqs = append_feed(uow.conn, rows)
-            translog.append(
+            index = translog.append(
                 uow.conn,
                 "facts.batch",
                 now,
@@ -347,8 +363,12 @@ class NationalData:
                 rows=len(rows),
                 accepted=len(seqs),
                 kinds=dict(sorted(Counter(fact.kind for fact in facts).items())),
+                first_seq=seqs[0] if seqs else None,
+                last_seq=seqs[-1] if seqs else None,
                 sha256=translog.batch_digest((r["sid"], r["kind"], r["body"]) for r in rows),
             )
+            if seqs:
+                record_batch(uow.conn, seqs[0], seqs[-1], index, "facts.batch", now)
             uow.commit()
         return {
             "accepted": len(seqs),
@@ -356,6 +376,53 @@ class NationalData:
             "first_seq": seqs[0] if seqs else None,
             "last_seq": seqs[-1] if seqs else None,
         }
+
+    def fact_provenance(self, caller: Caller, seq: int) -> dict[str, Any]:
+        """GET /v1/facts/{seq}/provenance: who put a fact (or a lab result) into the feed, and
+        the hub's log entry that holds its batch's digest, with the inclusion proof of that
+        entry in the newest signed head. Never whose fact it is: no pseudonym, no content."""
+        require_role(caller, "node", "authority", "admin")
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(hub_feed.c.kind, hub_feed.c.region, hub_feed.c.created_at).where(
+                    hub_feed.c.seq == seq
+                )
+            ).first()
+            if row is None or row.kind not in _FACT_ROWS:
+                raise NotFound(f"the feed has no fact {seq}")
+            batch = conn.execute(
+                select(feed_batches)
+                .where(feed_batches.c.first_seq <= seq)
+                .order_by(feed_batches.c.first_seq.desc())
+                .limit(1)
+            ).first()
+        answer: dict[str, Any] = {
+            "seq": seq,
+            "kind": row.kind,
+            "region": row.region,
+            "recorded_at": row.created_at,
+            "batch": None,
+        }
+        if batch is None or batch.last_seq < seq:
+            return answer  # recorded before migration 0014: the log has the batch, unlinked
+        log = self.ctx.translog
+        entry = log.entries(int(batch.log_index), int(batch.log_index) + 1)["entries"][0]
+        head = log.latest_head()
+        size = int(head["payload"]["tree_size"])
+        answer["batch"] = {
+            "log": translog.LOG_ID,
+            "log_index": int(batch.log_index),
+            "first_seq": int(batch.first_seq),
+            "last_seq": int(batch.last_seq),
+            "entry": entry["entry"],
+            "leaf_input": entry["leaf_input"],
+            # against the newest signed head (None until one covers the entry)
+            "head": head if batch.log_index < size else None,
+            "inclusion": log.inclusion(int(batch.log_index), size)
+            if batch.log_index < size
+            else None,
+        }
+        return answer
 
     @staticmethod
     def _fact_body(fact: Fact, where: str, now: datetime) -> dict[str, Any]:

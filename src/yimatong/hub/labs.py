@@ -47,7 +47,7 @@ from yimatong.domain.identity import DocumentChecks, Pseudonyms
 from yimatong.domain.regions import default_divisions
 from yimatong.hub import translog
 from yimatong.hub.context import HubContext
-from yimatong.hub.data import copy_feed, resolve_sid
+from yimatong.hub.data import copy_feed, record_batch, resolve_sid
 
 __all__ = ["LAB_ID", "MAX_RESULTS", "OUTCOMES", "Labs"]
 
@@ -202,7 +202,7 @@ class Labs:
             uow.conn.execute(
                 uploads.update().where(uploads.c.batch_id == batch_id).values(first_seq=first)
             )
-            translog.append(
+            index = translog.append(
                 uow.conn,
                 "results.batch",
                 now,
@@ -214,6 +214,7 @@ class Labs:
                 last_seq=last,
                 sha256=checked.digest,
             )
+            record_batch(uow.conn, first, last, index, "results.batch", now)
             uow.commit()
         return {
             "batch_id": batch_id,

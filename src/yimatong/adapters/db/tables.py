@@ -53,6 +53,7 @@ __all__ = [
     "counters",
     "credentials",
     "declarations",
+    "feed_batches",
     "feed_quarantine",
     "hub_feed",
     "issuer_keys",
@@ -611,6 +612,19 @@ hub_feed = Table(
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Index("ix_hub_feed_sid_seq", "sid", "seq"),
+)
+
+feed_batches = Table(
+    "feed_batches",
+    metadata,
+    # Provenance of the feed's facts: each batch of facts (an authority's) or results (a signed
+    # lab's) with the seqs it took and its entry in the hub's transparency log, so that any fact
+    # can be traced to who uploaded it and the log entry holding the digest of its batch.
+    Column("first_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("log_index", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # facts.batch | results.batch
+    Column("created_at", TS, nullable=False),
 )
 
 subject_regions = Table(

@@ -78,11 +78,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_colour_changes")),
     )
     op.create_index("ix_colour_changes_sid_at", "colour_changes", ["sid", "at"])
+    op.create_table(
+        "feed_batches",
+        sa.Column("first_seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.Column("log_index", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.PrimaryKeyConstraint("first_seq", name=op.f("pk_feed_batches")),
+    )
     # Who scanned a person's code, for their own view: the checkpoint a scan names.
     op.add_column("stays", sa.Column("checkpoint", sa.String(100)))
 
 
 def downgrade() -> None:
+    op.drop_table("feed_batches")
     with op.batch_alter_table("stays") as batch:
         batch.drop_column("checkpoint")
     op.drop_index("ix_colour_changes_sid_at", table_name="colour_changes")
