@@ -139,9 +139,12 @@ GET    /prefs                                        home   home   home   home  
 GET    /signin/staff                                 ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 POST   /signin/staff                                 401    401    401    home   home   home   home   home   home   401    401    401    401    401    401    401
 POST   /signout                                      home   home   home   home   home   home   home   home   home   401    401    401    401    401    401    401
-GET    /admin                                        signin 403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
+GET    /admin                                        signin 403    403    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
 GET    /admin/corrections/{correction_id}            signin 403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 POST   /admin/corrections/{correction_id}            signin 403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
+GET    /admin/overrides                              signin 403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /admin/overrides                              signin 403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /admin/overrides/{override_id}                signin 403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
 GET    /                                             ok     ok     ok     403    403    403    403    403    403    401    401    401    401    401    401    401
 POST   /signin/otp                                   ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 POST   /signin                                       home   home   home   home   home   home   home   home   home   401    401    401    401    401    401    401
@@ -218,9 +221,12 @@ GET    /prefs                                        home   home   home   home  
 GET    /signin/staff                                 ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 POST   /signin/staff                                 401    401    401    home   home   home   home   home   home   401    401    401    401    401    401    401
 POST   /signout                                      home   home   home   home   home   home   home   home   home   401    401    401    401    401    401    401
-GET    /admin                                        signin 403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
+GET    /admin                                        signin 403    403    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
 GET    /admin/corrections/{correction_id}            signin 403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
 POST   /admin/corrections/{correction_id}            signin 403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
+GET    /admin/overrides                              signin 403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /admin/overrides                              signin 403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
+POST   /admin/overrides/{override_id}                signin 403    403    403    403    ok     403    403    403    401    401    401    401    401    401    401
 GET    /                                             ok     ok     ok     403    403    403    403    403    403    401    401    401    401    401    401    401
 POST   /signin/otp                                   ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 POST   /signin                                       home   home   home   home   home   home   home   home   home   401    401    401    401    401    401    401

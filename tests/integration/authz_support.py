@@ -44,7 +44,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -606,6 +606,7 @@ def _prepare_issuer(
     forms: dict[tuple[str, str], dict[str, str]] = {
         ("POST", "/signin/staff"): {"token": az.tokens[kind].get(role) or "ymt_c_none"},
         ("POST", "/admin/corrections/{correction_id}"): {"decision": "reject", "note": "核实"},
+        ("POST", "/admin/overrides/{override_id}"): {"action": "refuse", "note": "无依据"},
         ("POST", "/signin/otp"): {"phone": az.phone()},
         ("POST", "/apply"): {
             "who": "relative",
@@ -618,6 +619,18 @@ def _prepare_issuer(
         ("POST", "/people/{n}/itinerary"): {"area": street, "from": "2026-11-19T10:00"},
         ("POST", "/people/{n}/corrections"): {"target": "", "statement": "那天我不在那里"},
     }
+    if (method, path) == ("POST", "/admin/overrides"):
+        asked = az.override_body(kind)
+        person = asked["subjects"][0]
+        forms[(method, path)] = {
+            "colour": "red",
+            "reason": "contact_upgraded",
+            "note": "流调上调",
+            "expires": (now + timedelta(days=1))
+            .astimezone(timezone(timedelta(hours=8)))
+            .strftime("%Y-%m-%dT%H:%M"),
+            "people": f"{person['subject']} contact {person['fact']['seq']}",
+        }
     if path == "/signin":
         phone = az.phone()
         r = az.client(kind).post(f"{az.prefix(kind)}/v1/auth/otp", json={"phone": phone})

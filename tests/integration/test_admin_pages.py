@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from starlette.testclient import TestClient
 
 from tests.conftest import FakeClock
@@ -17,8 +18,15 @@ from tests.integration.admin_support import Pages, credential, form_fields
 from tests.integration.conftest import Inbox, issuer_settings, make_id
 from tests.integration.hub_data_helpers import hub_settings, lab_key
 from tests.integration.modes_support import Databases, Federation, federation
-from yimatong.adapters.db.tables import audit_log, corrections, hub_feed, risk_periods
+from yimatong.adapters.db.tables import (
+    audit_log,
+    contact_facts,
+    corrections,
+    hub_feed,
+    risk_periods,
+)
 from yimatong.bootstrap import build_issuer
+from yimatong.credentials import Caller
 from yimatong.hub.app import build_hub
 from yimatong.hub.policies import EntryPolicies, demo_policies
 from yimatong.web.session import cookie_name
@@ -545,3 +553,57 @@ def test_a_region_the_hub_hosts_has_its_own_staff_pages_under_its_prefix(
         for region in node.service.hosted_services.values():
             region.node.close()
         node.close()
+
+
+def test_the_health_authority_asks_and_a_colleague_approves_a_manual_colour_on_the_pages(
+    issuer: Pages,
+) -> None:
+    _number, citizen = _correction(issuer)
+    me = {"Authorization": f"Bearer {citizen}"}
+    sid = issuer.client.get("/v1/subjects", headers=me).json()[0]["sid"]
+    now = issuer.node.service.clock()
+    with issuer.node.db.uow() as uow:  # a contact the issuer mirrored from the hub's feed
+        uow.conn.execute(
+            insert(contact_facts).values(
+                sid=sid,
+                kind="close",
+                last_exposure=now - timedelta(hours=3),
+                origin=4242,
+                expires_at=now + timedelta(days=30),
+            )
+        )
+        uow.commit()
+    first = credential(issuer.node, "cdc-1", "authority")
+    second = credential(issuer.node, "cdc-2", "authority")
+    issuer.sign_in(credential(issuer.node, "zj-staff-2", "staff"))
+    assert issuer.get("/admin/overrides").status_code == 403  # window staff: no
+    issuer.sign_in(first)
+    home = issuer.get("/admin")
+    assert home.status_code == 303 and home.headers["location"] == "/admin/overrides"
+    ends = (now + timedelta(days=2)).astimezone(timezone(timedelta(hours=8)))
+    ask = {
+        "colour": "red",
+        "reason": "contact_upgraded",
+        "note": "流调上调为密接",
+        "expires": ends.strftime("%Y-%m-%dT%H:%M"),
+        "people": f"{sid} venue_scan 4242",
+    }
+    refused = issuer.post("/admin/overrides", ask)
+    assert refused.status_code == 422 and "recorded through the hub" in refused.text
+    assert "流调上调为密接" in refused.text  # what was typed is kept
+    r = issuer.post("/admin/overrides", {**ask, "people": f"{sid} contact 4242"})
+    assert r.status_code == 303, r.text
+    page = issuer.get(r.headers["location"]).text
+    assert "待批准" in page and 'value="approve"' in page
+    oid = issuer.node.service.list_overrides(
+        Caller(role="authority", name="cdc-1"), status="pending"
+    )[0]["id"]
+    mine = issuer.post(f"/admin/overrides/{oid}", {"action": "approve"})
+    assert mine.status_code == 403 and "second member of staff" in mine.text
+    issuer.sign_in(second)
+    r = issuer.post(f"/admin/overrides/{oid}", {"action": "approve"})
+    assert r.status_code == 303, r.text
+    assert "已生效" in issuer.get("/admin/overrides").text
+    health = issuer.client.get(f"/v1/subjects/{sid}/health", headers=me).json()
+    assert health["colour"] == "red"
+    assert issuer.post(f"/admin/overrides/{oid}", {"action": "approve"}).status_code == 409

@@ -18,6 +18,8 @@ The hub's pages are in ``admin_hub.py``.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -29,6 +31,8 @@ from starlette.responses import Response
 
 from yimatong.credentials import Caller
 from yimatong.domain import errors
+from yimatong.domain.overrides import REASONS
+from yimatong.issuer.overrides import OverrideSubject
 from yimatong.issuer.services import IssuerService
 from yimatong.web import admin_texts as _texts  # noqa: F401  (registers the texts)
 from yimatong.web.pages import Pages
@@ -51,6 +55,9 @@ ISSUER_ADMIN_PUBLIC_PATHS = frozenset(
         "GET /admin",
         "GET /admin/corrections/{correction_id}",
         "POST /admin/corrections/{correction_id}",
+        "GET /admin/overrides",
+        "POST /admin/overrides",
+        "POST /admin/overrides/{override_id}",
     }
 )
 
@@ -153,16 +160,44 @@ class Guard:
 
 # ---------------------------------------------------------------------------- the issuer
 def _issuer_nav(caller: Caller) -> list[tuple[str, str]]:
+    if caller.role == "authority":  # the health authority: manual colours, not corrections
+        return [("/admin/overrides", "admin.section.overrides")]
     return [("/admin", "admin.section.corrections")]
 
 
+AUTHORITY = ("authority",)
+#: A line of the people of an override: ``sid kind seq`` (the hub feed seq of the fact).
+_PERSON = re.compile(r"^\s*([0-9a-f]{32})[\s,]+([a-z_]{1,32})[\s,]+([0-9]{1,15})\s*$")
+
+
+def parse_people(text: str) -> list[OverrideSubject]:
+    """The people of an override as typed: one ``sid kind seq`` per line (blank lines skipped)."""
+    people = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        found = _PERSON.match(line)
+        if found is None:
+            raise errors.InvalidInput(
+                f"line {number}: write the pseudonym, the fact's kind and its seq", field="people"
+            )
+        people.append(OverrideSubject(found[1], found[2], int(found[3])))
+    if not people:
+        raise errors.InvalidInput("name at least one person", field="people")
+    return people
+
+
 def issuer_admin_pages(pages: Pages, service: IssuerService) -> APIRouter:
-    """``/admin`` of an issuer node: the corrections queue (staff and the node's admin)."""
+    """``/admin`` of an issuer node: the corrections queue (staff and the node's admin), and
+    ``/admin/overrides``: manual colours, asked for and decided by the health authority."""
     r = APIRouter(include_in_schema=False)
     guard = Guard(pages, nav=_issuer_nav)
 
     @r.get("/admin")
     def queue(request: Request) -> Response:
+        caller_now: Caller | None = getattr(request.state, "caller", None)
+        if caller_now is not None and caller_now.role == "authority":
+            return pages.redirect(request, "/admin/overrides")  # the authority's own page
         caller = guard(request, STAFF)
         if isinstance(caller, Response):
             return caller
@@ -246,7 +281,116 @@ def issuer_admin_pages(pages: Pages, service: IssuerService) -> APIRouter:
             )
         return pages.redirect(request, f"/admin?decided={done['id']}&status={done['status']}")
 
+    # ------------------------------------------------------------ manual colours
+    def _overrides_page(
+        request: Request,
+        caller: Caller,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        values: dict[str, str] | None = None,
+    ) -> Response:
+        items = service.list_overrides(caller, status=None)
+        return guard.render(
+            request,
+            caller,
+            "admin/overrides.html",
+            status=status,
+            items=items,
+            reasons=list(REASONS.values()),
+            error=error,
+            values=values or {},
+            notice=request.query_params.get("done", ""),
+        )
+
+    @r.get("/admin/overrides")
+    def overrides(request: Request) -> Response:
+        caller = guard(request, AUTHORITY)
+        if isinstance(caller, Response):
+            return caller
+        return _overrides_page(request, caller)
+
+    @r.post("/admin/overrides")
+    async def ask_override(
+        request: Request,
+        colour: str = Form(""),
+        reason: str = Form(""),
+        note: str = Form("", max_length=1000),
+        expires: str = Form("", max_length=40),
+        people: str = Form("", max_length=300_000),
+    ) -> Response:
+        caller = guard(request, AUTHORITY)
+        if isinstance(caller, Response):
+            return caller
+        values = {"colour": colour, "reason": reason, "note": note, "expires": expires}
+        values["people"] = people
+        try:
+            ends = parse_local_time(expires, "expires_at")
+            if ends is None:
+                raise errors.InvalidInput("an override needs an end", field="expires_at")
+            done = await run_in_threadpool(
+                lambda: service.request_override(
+                    caller,
+                    colour=colour,
+                    reason=reason,
+                    note=note,
+                    expires_at=ends,
+                    people=parse_people(people),
+                )
+            )
+        except errors.YimatongError as exc:
+            t = pages.context(request)["t"]
+            message, code = error_text(t, exc), status_of(exc)
+            return await run_in_threadpool(
+                lambda: _overrides_page(request, caller, error=message, status=code, values=values)
+            )
+        return pages.redirect(request, f"/admin/overrides?done={done['id']}")
+
+    @r.post("/admin/overrides/{override_id}")
+    async def decide_override(
+        request: Request,
+        override_id: int,
+        action: str = Form(""),
+        note: str = Form("", max_length=1000),
+        approval: str = Form("", max_length=20_000),
+    ) -> Response:
+        caller = guard(request, AUTHORITY)
+        if isinstance(caller, Response):
+            return caller
+        try:
+            if action == "approve":
+                work = lambda: service.approve_override(caller, override_id)  # noqa: E731
+            elif action == "refuse":
+                work = lambda: service.refuse_override(caller, override_id, note=note)  # noqa: E731
+            elif action == "hub":
+                document = _json_object(approval)
+                work = lambda: service.hub_approval(caller, override_id, document)  # noqa: E731
+            else:
+                raise errors.InvalidInput(
+                    "choose approve, refuse or the hub's approval", field="action"
+                )
+            done = await run_in_threadpool(work)
+        except errors.YimatongError as exc:
+            t = pages.context(request)["t"]
+            message, code = error_text(t, exc), status_of(exc)
+            return await run_in_threadpool(
+                lambda: _overrides_page(request, caller, error=message, status=code)
+            )
+        return pages.redirect(request, f"/admin/overrides?done={done['id']}")
+
     return r
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise errors.InvalidInput(
+            "paste the hub's approval as it came (JSON)", field="approval"
+        ) from None
+    if not isinstance(value, dict):
+        raise errors.InvalidInput("paste the hub's approval as it came (JSON)", field="approval")
+    return value
 
 
 def _decided_notice(pages: Pages, request: Request) -> str | None:

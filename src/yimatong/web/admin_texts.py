@@ -327,6 +327,47 @@ add_texts(
         "admin.corr.kind": {"zh": "类型", "en": "Kind"},
         "admin.corr.kind.itinerary": {"zh": "行程记录", "en": "itinerary record"},
         "admin.corr.kind.other": {"zh": "其他", "en": "other"},
+        "admin.corr.kind.override": {"zh": "人工赋码申诉", "en": "appeal against a manual colour"},
+        "admin.section.overrides": {"zh": "人工赋码", "en": "Manual colours"},
+        "admin.ovr.title": {"zh": "人工赋码（四眼原则）", "en": "Manual colours (four eyes)"},
+        "admin.ovr.rules": {
+            "zh": "人工赋码须写明流行病学原因、每人所依据的已记录事实（事实种类与全国数据序号）"
+            "和截止时间，并由另一名卫生健康部门人员批准；每小时人数超过限额时还须国家平台批准。"
+            "生效后记入公开日志。",
+            "en": "A manual colour names an epidemic reason, for each person the recorded"
+            " fact it rests on (its kind and national feed seq) and an end, and needs a second"
+            " member of the health authority to approve; above the hourly limit the hub must"
+            " approve too. Once in force it is in the public log.",
+        },
+        "admin.ovr.colour": {"zh": "颜色", "en": "Colour"},
+        "admin.ovr.reason": {"zh": "原因", "en": "Reason"},
+        "admin.ovr.people": {"zh": "人数", "en": "People"},
+        "admin.ovr.asked": {"zh": "申请", "en": "Asked by"},
+        "admin.ovr.ends": {"zh": "截止时间", "en": "Ends"},
+        "admin.ovr.decide": {"zh": "处理", "en": "Decide"},
+        "admin.ovr.status.pending": {"zh": "待批准", "en": "waiting for a second approval"},
+        "admin.ovr.status.awaiting_hub": {"zh": "待国家平台批准", "en": "waiting for the hub"},
+        "admin.ovr.status.active": {"zh": "已生效", "en": "in force"},
+        "admin.ovr.status.refused": {"zh": "已拒绝", "en": "refused"},
+        "admin.ovr.status.withdrawn": {"zh": "已撤回", "en": "withdrawn"},
+        "admin.ovr.logged": {"zh": "公开日志第 {index} 条", "en": "public log entry {index}"},
+        "admin.ovr.approve": {"zh": "批准", "en": "Approve"},
+        "admin.ovr.refuse": {"zh": "拒绝 / 撤回", "en": "Refuse / withdraw"},
+        "admin.ovr.refuse_note": {"zh": "拒绝理由", "en": "Why refused"},
+        "admin.ovr.hub_request": {
+            "zh": "请国家平台批准以下内容，并粘贴其签名的批准书：",
+            "en": "Ask the hub to approve this, and paste its signed approval:",
+        },
+        "admin.ovr.hub": {"zh": "提交国家平台批准书", "en": "Submit the hub's approval"},
+        "admin.ovr.ask": {"zh": "申请人工赋码", "en": "Ask for a manual colour"},
+        "admin.ovr.note": {"zh": "说明", "en": "Note"},
+        "admin.ovr.people_lines": {
+            "zh": "人员：每行一人，写假名编号、事实种类、事实序号（如 3f…a1 contact 1024）",
+            "en": "People: one per line, the pseudonym, the fact's kind and its seq"
+            " (e.g. 3f…a1 contact 1024)",
+        },
+        "admin.ovr.submit": {"zh": "提交申请", "en": "Ask"},
+        "admin.ovr.done": {"zh": "人工赋码 {id} 已更新。", "en": "Manual colour {id} updated."},
         "admin.corr.created": {"zh": "提交时间", "en": "Submitted"},
         "admin.corr.status.pending": {"zh": "待处理", "en": "pending"},
         "admin.corr.status.accepted": {"zh": "已受理", "en": "accepted"},
