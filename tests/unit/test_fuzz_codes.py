@@ -313,8 +313,13 @@ def test_base45_decodes_only_canonical_text_and_refuses_the_rest_with_value_erro
     try:
         raw = b45decode(text)
     except ValueError:
-        with pytest.raises(ValueError):
-            reference_b45.b45decode(text)
+        # The reference package is more lenient (it reads "\n" as nothing, for one); what we
+        # refuse must at least not be the base45 encoding of anything.
+        try:
+            lenient = reference_b45.b45decode(text)
+        except ValueError:
+            return
+        assert reference_b45.b45encode(lenient).decode("ascii") != text
         return
     assert b45encode(raw) == text
     assert reference_b45.b45decode(text) == raw
