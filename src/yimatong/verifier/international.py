@@ -108,8 +108,9 @@ class CertificateFacts:
         if self.test is not None:
             test = dict(self.test)
             sampled = _parse_instant(test.get("sampled_at"))
+            # whole hours: CertLogic compares integers only
             test["hours_since_sample"] = (
-                None if sampled is None else (now - sampled).total_seconds() / 3600
+                None if sampled is None else int((now - sampled).total_seconds() // 3600)
             )
         vaccination: dict[str, Any] | None = None
         if self.vaccination is not None:
