@@ -59,3 +59,21 @@ def test_any_texts_are_refused_as_a_health_card_with_a_reason(texts: list[str]) 
 def test_any_jws_alphabet_text_is_refused_as_a_health_card_with_a_reason(jws: str) -> None:
     result = verify_shc("shc:/" + numeric_encode(jws), jwks={}, now=NOW)
     assert not result.valid and result.reason
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=40), st.integers(0, 63))
+def test_base64url_reads_only_the_canonical_form(data: bytes, other: int) -> None:
+    from yimatong.adapters.wire import shc
+
+    text = shc.b64url_encode(data)
+    assert shc.b64url_decode(text) == data
+    if len(text) % 4 in (2, 3):
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        variant = text[:-1] + alphabet[other]
+        if variant != text:
+            try:
+                decoded = shc.b64url_decode(variant)
+            except ValueError:
+                return
+            assert decoded != data

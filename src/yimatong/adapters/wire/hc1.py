@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,16 +140,24 @@ def _loads(data: bytes, what: str) -> Any:
 
 def _plain(item: Any) -> Any:
     """Lists and dicts for the tuples and frozendicts cbor2 6 makes in some contexts (a tag
-    keeps its tag), and RFC 3339 text for a date/time tag, as the DCC schema has it."""
-    if isinstance(item, (list, tuple)):
-        return [_plain(x) for x in item]
-    if isinstance(item, Mapping):
+    keeps its tag), and RFC 3339 text for a date/time tag, as the DCC schema has it. Exact type
+    tests, scalars first: this walks every claim of every scan."""
+    kind = type(item)
+    if kind in _SCALARS:
+        return item
+    if kind is dict or kind is _FROZENDICT:
         return {k: _plain(v) for k, v in item.items()}
-    if isinstance(item, cbor2.CBORTag):
+    if kind is list or kind is tuple:
+        return [_plain(x) for x in item]
+    if kind is cbor2.CBORTag:
         return cbor2.CBORTag(item.tag, _plain(item.value))
     if isinstance(item, datetime):  # tag 0 or 1 (some issuers tag a test's sampling time)
         return item.isoformat().replace("+00:00", "Z")
     return item
+
+
+_SCALARS = frozenset((str, int, bytes, bool, float, type(None)))
+_FROZENDICT = cbor2.frozendict
 
 
 def _header_kid(value: object) -> bytes:

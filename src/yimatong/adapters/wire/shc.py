@@ -55,6 +55,8 @@ MAX_CHUNK_JWS = 1191
 _MAX_CHUNKS = 32
 _CHUNK = re.compile(r"shc:/(?:([1-9][0-9]?)/([1-9][0-9]?)/)?([0-9]*)", re.ASCII)
 _B64URL = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
+_B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_VALUE = [_B64URL_ALPHABET.find(chr(i)) for i in range(128)]
 _HEADER_KEYS = frozenset(("alg", "zip", "kid"))
 
 
@@ -66,14 +68,30 @@ class ShcError(ValueError):
         self.reason = reason
 
 
+# bytes.translate tables: a digit's value times ten, and its value plus 45; 0xFF otherwise.
+_TENS = bytes(10 * (i - 48) if 48 <= i <= 57 else 0xFF for i in range(256))
+_ONES = bytes(i - 48 + 45 if 48 <= i <= 57 else 0xFF for i in range(256))
+
+
 def numeric_decode(digits: str) -> str:
-    """The JWS characters of the numeric mode digits (pairs ``dd`` -> ``chr(dd + 45)``)."""
-    if len(digits) % 2:
+    """The JWS characters of the numeric mode digits (pairs ``dd`` -> ``chr(dd + 45)``).
+
+    All pairs at once: the tens and the ones of every pair are looked up into two byte strings,
+    read as two big integers and added; no byte overflows into the next (at most 90 + 54), so
+    the sum's bytes are the characters. A card is ~1,200 pairs: ~5 µs, where a loop over the
+    pairs takes ~200 µs, more than the signature.
+    """
+    if len(digits) % 2 or not digits.isascii():
         raise ShcError("malformed: numeric")
-    values = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)]
-    if any(v > 77 for v in values):
+    raw = digits.encode("ascii")
+    tens, ones = raw[0::2].translate(_TENS), raw[1::2].translate(_ONES)
+    if 0xFF in tens or 0xFF in ones:
         raise ShcError("malformed: numeric")
-    return "".join(chr(v + 45) for v in values)
+    n = len(tens)
+    text = (int.from_bytes(tens, "big") + int.from_bytes(ones, "big")).to_bytes(n, "big")
+    if n and max(text) > 122:  # a pair above 77
+        raise ShcError("malformed: numeric")
+    return text.decode("ascii")
 
 
 def numeric_encode(jws: str) -> str:
@@ -119,15 +137,16 @@ def join_chunks(texts: Sequence[str]) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """base64url without padding (RFC 7515 §2), canonical: no padding, no stray bits."""
-    if _B64URL.fullmatch(text) is None or len(text) % 4 == 1:
+    rest = len(text) % 4
+    if rest == 1 or _B64URL.fullmatch(text) is None:
+        raise ShcError("malformed: JWS")
+    # Canonical: the bits the last character carries past the data are zero (RFC 4648 §3.5).
+    if rest and _B64URL_VALUE[ord(text[-1])] & (0x0F if rest == 2 else 0x03):
         raise ShcError("malformed: JWS")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+        return base64.urlsafe_b64decode(text + "=" * (-rest % 4))
+    except (binascii.Error, ValueError):  # pragma: no cover - the pattern admits none
         raise ShcError("malformed: JWS") from None
-    if b64url_encode(raw) != text:
-        raise ShcError("malformed: JWS")
-    return raw
 
 
 def b64url_encode(data: bytes) -> str:
