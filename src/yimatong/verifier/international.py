@@ -293,6 +293,15 @@ def _text(value: object) -> str | None:
     return value if type(value) is str else None
 
 
+def _as_text(value: object) -> object:
+    """A CBOR date/time tag (some issuers tag a test's sampling time) as the schema's text."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def _dcc_shape(dcc: object) -> tuple[str, Mapping[str, Any]] | None:
     """(type, entry) of a DCC of schema 1.x with exactly one entry, else None."""
     if not isinstance(dcc, dict) or _text(dcc.get("ver")) is None:
@@ -300,7 +309,7 @@ def _dcc_shape(dcc: object) -> tuple[str, Mapping[str, Any]] | None:
     name = dcc.get("nam")
     if not isinstance(name, dict) or _text(name.get("fnt")) is None:
         return None
-    if _text(dcc.get("dob")) is None:
+    if _text(_as_text(dcc.get("dob"))) is None:
         return None
     present = [t for t in _DCC_TYPES if dcc.get(t) is not None]  # 1.0.0 wrote nulls
     if len(present) != 1:
@@ -308,7 +317,7 @@ def _dcc_shape(dcc: object) -> tuple[str, Mapping[str, Any]] | None:
     entries = dcc[present[0]]
     if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
         return None
-    entry = entries[0]
+    entry = {k: _as_text(v) for k, v in entries[0].items()}
     if _text(entry.get("ci")) is None or _text(entry.get("tg")) is None:
         return None
     required = {"v": ("dt", "mp"), "t": ("tt", "sc", "tr"), "r": ("fr", "df", "du")}
@@ -364,7 +373,7 @@ def _dcc_facts(
         test=test,
         recovery=recovery,
         holder_name=shown or name["fnt"],
-        holder_dob=dcc["dob"],
+        holder_dob=str(_as_text(dcc["dob"])),
     )
 
 
