@@ -186,8 +186,10 @@ def verify(
 
     Online it refreshes the cached lists, checks the signature, asks the hub for the current
     status and applies the entry policy of --at; offline (--offline, or no network) it decides
-    from the signed claims and the cached lists. Exit status: 0 PASS, 3 DENY, 4 CHECK (without
-    --at: 0 valid, 1 invalid).
+    from the signed claims and the cached lists. An EU DCC (HC1:...) or a SMART Health Card
+    (shc:/..., chunks separated by spaces) is always verified offline, against the hub's
+    cached international trust. Exit status: 0 PASS, 3 DENY, 4 CHECK (without --at: 0 valid,
+    1 invalid).
     """
     if not offline:
         if not hub_url and not node_url:

@@ -4,6 +4,8 @@
     yimatong risk set-many FILE.csv [--note TEXT]       many areas, one action, one version
     yimatong risk list [--since V] [--json] [--hub-kid KID]
     yimatong labs add --lab-id ID --name NAME --region CODE --key-out FILE      (hub admin)
+    yimatong trust import-dcc FILE.json     EU gateway DSC list                    (hub admin)
+    yimatong trust import-shc FILE.json     VCI directory snapshot                 (hub admin)
     yimatong results upload FILE.csv --lab ID --key LAB_KEY.pem [--batch-size N]     (lab)
     yimatong facts upload FILE.csv [--batch-size N]                            (authority)
 
@@ -401,6 +403,64 @@ def labs_add(
     click.echo(result["credential"])
 
 
+# ------------------------------------------------------------------------------ trust
+@click.group()
+def trust() -> None:
+    """International trust at the hub: EU DCC document signers, SMART Health Card issuers."""
+
+
+def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) -> None:
+    from yimatong.verifier.trustlists import (
+        TrustListError,
+        parse_gateway_dscs,
+        parse_vci_directory,
+    )
+
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _fail(f"cannot read {file} as JSON ({type(exc).__name__})", 2)
+    try:  # checked here first, as the hub will, so that a bad file is refused before sending
+        (parse_gateway_dscs if family == "dcc" else parse_vci_directory)(document)
+    except TrustListError as exc:
+        _fail(f"{file}: {exc}", 2)
+    with _refusals():
+        result = client.decode(
+            client.request("PUT", f"/v1/international-trust/{family}", json=document)
+        )
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    what = "document signers" if family == "dcc" else "issuers"
+    click.echo(
+        f"{result['entries']} {what} imported (international trust version {result['version']})"
+    )
+
+
+@trust.command("import-dcc")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
+@_hub_options
+def trust_import_dcc(
+    file: Path, as_json: bool, hub_url: str | None, token: str | None, timeout: float
+) -> None:
+    """Replace the EU DCC document signers with FILE, a DSC list of the EU gateway's format
+    (its /trustList/DSC answer: an array of {kid, country, rawData, ...})."""
+    _import_trust("dcc", file, as_json, _client(hub_url, token, timeout))
+
+
+@trust.command("import-shc")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
+@_hub_options
+def trust_import_shc(
+    file: Path, as_json: bool, hub_url: str | None, token: str | None, timeout: float
+) -> None:
+    """Replace the SMART Health Card issuers with FILE, a VCI directory snapshot
+    ({"issuer_info": [{"issuer": {iss, name}, "keys": [JWK...]}]})."""
+    _import_trust("shc", file, as_json, _client(hub_url, token, timeout))
+
+
 # ------------------------------------------------------------------------------ results
 @click.group()
 def results() -> None:
@@ -684,4 +744,4 @@ def facts_upload(
 
 
 def ops_commands() -> list[click.Command]:
-    return [risk, labs, results, facts]
+    return [risk, labs, trust, results, facts]

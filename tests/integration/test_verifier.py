@@ -47,6 +47,7 @@ def test_online_then_offline_from_the_same_cache(fed: Federation) -> None:
     assert report == {
         "trust-list": "updated",
         "risk-areas": "updated",
+        "international-trust": "updated",
         "policies-330000": "updated",
     }
     online = gate.verify(code)

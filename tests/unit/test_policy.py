@@ -343,7 +343,8 @@ def test_stays_from_online_reasons_know_how_long_ago() -> None:
 def test_the_data_context_is_json_and_has_the_documented_shape() -> None:
     data = facts(hours_since_negative=5, area_level="medium").data()
     orjson.dumps(data)
-    assert set(data) == {"code", "status", "tests", "stays", "scan", "external"}
+    assert set(data) == {"code", "status", "tests", "stays", "scan", "certificate", "external"}
+    assert data["certificate"]["kind"] == "ymt1"
     assert data["scan"]["temperature_decidegrees"] == 365
     assert data["tests"] == {
         "has_negative": True,

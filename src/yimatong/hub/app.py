@@ -21,7 +21,14 @@ from yimatong.adapters.periodic import Periodic
 from yimatong.adapters.sms import SmsGateway
 from yimatong.bootstrap import Node, ensure_signing_key, make_authenticator, system_clock
 from yimatong.config import Settings
-from yimatong.hub import api_codes, api_data, api_log, api_policies, api_stats
+from yimatong.hub import (
+    api_codes,
+    api_data,
+    api_international,
+    api_log,
+    api_policies,
+    api_stats,
+)
 from yimatong.hub.api_registry import registry_router
 from yimatong.hub.codes import CodeService
 from yimatong.hub.context import HubContext
@@ -46,6 +53,7 @@ HUB_PUBLIC_PATHS = (
     | {"GET /v1/trust-list", "POST /v1/codes/convert"}
     | api_policies.PUBLIC
     | api_log.PUBLIC
+    | api_international.PUBLIC
 )
 
 
@@ -188,6 +196,7 @@ def build_hub(
     app.include_router(registry_router(ctx))
     app.include_router(api_data.router(ctx))
     app.include_router(api_policies.router(ctx))
+    app.include_router(api_international.router(ctx))
     app.include_router(api_log.router(ctx))
     app.include_router(api_stats.router(ctx))
     closers: list[Callable[[], None]] = []

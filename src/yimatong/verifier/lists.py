@@ -23,13 +23,21 @@ from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
 from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.adapters.wire.code import Keyring, TrustedKey
 from yimatong.domain.facts import RiskAreaPeriod, RiskLevel, RiskMap
+from yimatong.verifier.international import (
+    DocumentSigner,
+    IssuerKeys,
+    document_signer,
+    issuer_keys,
+)
 from yimatong.verifier.policy import NATIONAL, PolicySet, parse_time
 
 __all__ = [
     "BadDocument",
+    "InternationalState",
     "PolicyState",
     "RiskState",
     "TrustState",
+    "build_international",
     "build_policies",
     "build_risk",
     "build_trust",
@@ -222,3 +230,42 @@ def build_policies(
     except (KeyError, TypeError, ValueError) as exc:
         raise BadDocument(f"malformed policies: {exc}") from None
     return PolicyState(version=policies.version, issued_at=issued, policies=policies)
+
+
+@dataclass(frozen=True)
+class InternationalState:
+    """The EU DCC document signers (by kid) and SHC issuers (by iss) the hub signed."""
+
+    version: int
+    issued_at: datetime
+    signers: dict[bytes, DocumentSigner]
+    issuers: dict[str, IssuerKeys]
+    #: a signer's kid -> the country the gateway listed it under
+    countries: dict[bytes, str] = field(default_factory=dict)
+
+
+def build_international(
+    documents: Sequence[Mapping[str, Any]], keys: Mapping[bytes, VerifyingKey]
+) -> InternationalState:
+    """Verify the hub's international trust document and parse every DSC and JWKS once."""
+    if len(documents) != 1:
+        raise BadDocument("an international trust entry holds one document")
+    payload = verify_document(documents[0], keys)
+    if payload.get("type") != "international-trust":
+        raise BadDocument("not an international trust document")
+    try:
+        signers: dict[bytes, DocumentSigner] = {}
+        countries: dict[bytes, str] = {}
+        for row in payload["dcc"]:
+            kid = bytes.fromhex(row["kid"])
+            signers[kid] = document_signer(base64.b64decode(row["certificate"]), kid)
+            countries[kid] = str(row["country"])
+        issuers = {
+            str(row["iss"]): issuer_keys(str(row["iss"]), {"keys": row["keys"]})
+            for row in payload["shc"]
+        }
+        version = int(payload["version"])
+        issued = parse_time(payload["issued_at"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadDocument(f"malformed international trust: {type(exc).__name__}") from None
+    return InternationalState(version, issued, signers, issuers, countries)

@@ -12,6 +12,8 @@ The data a CertLogic policy is evaluated over (docs/policies.md is the reference
       "tests":    {"has_negative", "hours_since_negative", "negative_sampled_at"},
       "stays":    [{"level", "days_ago", "area", "source"}],
       "scan":     {"temperature_decidegrees", "place_kind"},
+      "certificate": {"kind": ymt1|dcc|shc, "issuer", "issuer_country", "issued_at",
+                   "expires_at", "colour", "vaccination", "test", "recovery"},
       "external": {"now", "region", "place_kind", "online", "area_level"}
     }
 
@@ -51,6 +53,7 @@ from yimatong.rules.certlogic import (
     compile as compile_rule,
 )
 from yimatong.verifier.explain import why_denied
+from yimatong.verifier.international import CertificateFacts
 from yimatong.verifier.texts import no_policy, place_label
 
 __all__ = [
@@ -105,6 +108,36 @@ FACT_SCHEMA: dict[str, Any] = {
     "tests": {"has_negative": None, "hours_since_negative": None, "negative_sampled_at": None},
     "stays": [{"level": None, "days_ago": None, "area": None, "source": None}],
     "scan": {"temperature_decidegrees": None, "place_kind": None},
+    "certificate": {
+        "kind": None,
+        "issuer": None,
+        "issuer_country": None,
+        "issued_at": None,
+        "expires_at": None,
+        "colour": None,
+        "vaccination": {
+            "doses": None,
+            "series": None,
+            "complete": None,
+            "last_date": None,
+            "days_since_last": None,
+            "product": None,
+            "disease": None,
+        },
+        "test": {
+            "type": None,
+            "negative": None,
+            "sampled_at": None,
+            "hours_since_sample": None,
+            "disease": None,
+        },
+        "recovery": {
+            "first_positive": None,
+            "valid_from": None,
+            "valid_until": None,
+            "disease": None,
+        },
+    },
     "external": {
         "now": None,
         "region": None,
@@ -384,11 +417,19 @@ class Facts:
     #: °C measured at the gate; None when the gate has no thermometer or it was not taken
     temperature: float | None = None
     area_level: str | None = None
+    #: an EU DCC or a SMART Health Card (None: a YMT1 code, whose section is made from the
+    #: fields above)
+    certificate: CertificateFacts | None = None
+
+    @property
+    def foreign(self) -> bool:
+        """An international certificate: it has no colour (not an unknown one)."""
+        return self.certificate is not None and self.certificate.kind != "ymt1"
 
     def unknown(self) -> tuple[str, ...]:
         """The facts (``UNKNOWN_FACTS`` keys) this checkpoint does not know."""
         missing = []
-        if self.colour is None:
+        if self.colour is None and not self.foreign:
             missing.append("colour")
         if not self.tests_known:
             missing.append("tests")
@@ -403,7 +444,7 @@ class Facts:
         values, the others as they are: what a DENY's reasons are tried against."""
         chosen = frozenset(names)
         changes: dict[str, Any] = {}
-        if "colour" in chosen:
+        if "colour" in chosen and not self.foreign:
             changes.update(
                 colour="green",
                 signed_colour="green",
@@ -482,6 +523,16 @@ class Facts:
                 else (FAVOURABLE_TEMPERATURE if "temperature" in assumed else None)
             )
             data["scan"] = {"temperature_decidegrees": temperature, "place_kind": self.place_kind}
+        if sections is None or "certificate" in sections:
+            if self.certificate is not None:
+                data["certificate"] = self.certificate.data(self.now)
+            else:
+                colour = self.colour
+                if colour is None and "colour" in assumed:
+                    colour = "green"
+                data["certificate"] = CertificateFacts(
+                    kind="ymt1", issuer=self.issuer, issued_at=self.issued_at, colour=colour
+                ).data(self.now)
         if sections is None or "external" in sections:
             data["external"] = {
                 "now": _iso(self.now),

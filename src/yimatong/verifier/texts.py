@@ -22,6 +22,7 @@ __all__ = [
     "LEGACY_UNAVAILABLE",
     "LISTS_TOO_OLD",
     "NOT_A_HUB",
+    "NO_INTERNATIONAL",
     "NO_RECORD",
     "NO_TRUST",
     "OUTCOME",
@@ -129,6 +130,10 @@ NO_TRUST = (
 UNKNOWN_KEY = (
     "签名密钥不在本机可信列表中（列表可能已过时），请人工核验",
     "signed by a key this device does not know (its lists may be out of date); check by hand",
+)
+NO_INTERNATIONAL = (
+    "本机没有国际证书可信列表，无法核验此证书",
+    "no international trust list on this device: this certificate cannot be verified",
 )
 LISTS_TOO_OLD = (
     "本机可信列表过旧，不能离线判定",

@@ -40,6 +40,8 @@ from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
 from yimatong.adapters.hubclient import NodeClient
 from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.adapters.wire.code import PREFIX, verify_code_at
+from yimatong.adapters.wire.hc1 import PREFIX as HC1_PREFIX
+from yimatong.adapters.wire.shc import PREFIX as SHC_PREFIX
 from yimatong.domain.errors import (
     ExpiredCode,
     InvalidCode,
@@ -51,6 +53,7 @@ from yimatong.domain.errors import (
     UnknownKey,
     YimatongError,
 )
+from yimatong.domain.identity import mask_name
 from yimatong.domain.token import HealthClaims
 from yimatong.verifier import texts
 from yimatong.verifier.cache import CorruptCache, DiskCache, Stored
@@ -63,11 +66,14 @@ from yimatong.verifier.clock import (
     check_clock,
     parse_http_date,
 )
+from yimatong.verifier.international import InternationalResult, verify_dcc, verify_shc
 from yimatong.verifier.link import LinkProblem, Trouble, diagnose
 from yimatong.verifier.lists import (
+    InternationalState,
     PolicyState,
     RiskState,
     TrustState,
+    build_international,
     build_policies,
     build_risk,
     build_trust,
@@ -88,6 +94,9 @@ __all__ = ["CheckpointConfig", "Result", "Verifier", "load_hub_key"]
 
 log = logging.getLogger("yimatong.verifier")
 
+#: The cache entry of the hub's international trust (EU DCC signers, SMART Health Card issuers).
+INTERNATIONAL = "international-trust"
+NATIONAL_REGION = "000000"
 #: Deltas kept on disk before the next refresh asks for the whole list again.
 MAX_CHAIN = 50
 #: "ID:414:E12345678" (a document type and number) or a bare resident ID number
@@ -231,6 +240,8 @@ class Verifier:
         self.trust: TrustState | None = None
         self.risk: RiskState | None = None
         self.policy: PolicyState | None = None
+        #: EU DCC document signers and SMART Health Card issuers, from the hub
+        self.international: InternationalState | None = None
         self._stored: dict[str, Stored] = {}
         self._pins: dict[bytes, VerifyingKey] = {k.kid: k for k in config.hub_keys}
         self._read_pins_saved = False
@@ -316,6 +327,16 @@ class Verifier:
                 self._note_floor(risk)
             except BadDocument as exc:
                 self._damaged("risk-areas", str(exc))
+        international = self._read(INTERNATIONAL)
+        if international is not None:
+            try:
+                self.international = build_international(
+                    international.documents, self.trust.hub_keys
+                )
+                self._stored[INTERNATIONAL] = international
+                self._note_floor(international)
+            except BadDocument as exc:
+                self._damaged(INTERNATIONAL, str(exc))
         name = self.policy_name
         if name is not None and self.config.at_region is not None:
             stored = self._read(name)
@@ -471,7 +492,8 @@ class Verifier:
                 report["trust-list"] = self._refresh_one("trust-list", force)
                 away = report["trust-list"].startswith("error")  # do not wait for it again
             if self.trust is not None and not away:
-                names = ["risk-areas"] + ([self.policy_name] if self.policy_name else [])
+                names = ["risk-areas", INTERNATIONAL]
+                names += [self.policy_name] if self.policy_name else []
                 for name in names:
                     if due(name):
                         report[name] = self._refresh_one(name, force)
@@ -489,6 +511,11 @@ class Verifier:
             else:
                 log.warning("list %s did not verify: %s", name, exc)
             return f"error: BadDocument: {exc}"
+        except NotFound as exc:
+            if name == INTERNATIONAL:  # a hub without international trust: nothing wrong
+                return f"error: NotFound: {exc.message}"
+            self._trouble(exc, self._lists, trust_list=name == "trust-list")
+            return f"error: {type(exc).__name__}: {exc.message}"
         except YimatongError as exc:
             self._trouble(exc, self._lists, trust_list=name == "trust-list")
             return f"error: {type(exc).__name__}: {exc.message}"
@@ -506,6 +533,9 @@ class Verifier:
         elif name == "risk-areas":
             path, current = "/v1/risk-areas", self.risk.version if self.risk else 0
             full = force or stored is None
+        elif name == INTERNATIONAL:
+            path, current = "/v1/international-trust", 0  # one document, never a delta
+            full = force or stored is None
         else:
             path, current = f"/v1/policies/{self.config.at_region}", 0
             full = force or stored is None
@@ -515,7 +545,7 @@ class Verifier:
         headers = {"If-None-Match": stored.etag} if stored is not None and stored.etag else {}
         if full:
             headers = {}
-        params = {"since": since} if name != self.policy_name else None
+        params = {"since": since} if name in ("trust-list", "risk-areas") else None
         response = self._lists.request("GET", path, params=params, headers=headers, anonymous=True)
         self._saw_hub(response)
         now = self.time.wall().isoformat()
@@ -578,6 +608,8 @@ class Verifier:
             self._save_pins(self.trust.hub_keys)
         elif name == "risk-areas":
             self.risk = build_risk(documents, self._hub_keys())
+        elif name == INTERNATIONAL:
+            self.international = build_international(documents, self._hub_keys())
         else:
             assert self.config.at_region is not None
             self.policy = build_policies(documents, self._hub_keys(), self.config.at_region)
@@ -641,6 +673,8 @@ class Verifier:
         now = self.time.wall()
         if text.startswith(PREFIX):
             result = self._ymt1(text, now, temperature)
+        elif text.startswith((HC1_PREFIX, SHC_PREFIX)):
+            result = self._international(text, now, temperature)
         else:
             typed = _TYPED_ID.fullmatch(text)
             if typed is not None:
@@ -765,6 +799,76 @@ class Verifier:
             temperature=temperature,
             notes=tuple(notes),
             sid=claims.sid,
+        )
+
+    def _international(self, text: str, now: datetime, temperature: float | None) -> Result:
+        """An EU DCC or a SMART Health Card: verified offline only, against the hub's signed
+        international trust; the entry policy decides on its facts (``certificate``)."""
+        dcc = text.startswith(HC1_PREFIX)
+        notes = ["international certificates are verified offline"]
+        state = self.international
+        if state is None:
+            return self._pre(
+                Outcome.CHECK, texts.NO_INTERNATIONAL, now, "offline", temperature, notes
+            )
+        verdict = self.clock_verdict()
+        if not verdict.ok:
+            reason = (verdict.reason_zh, verdict.reason_en)
+            return self._pre(Outcome.CHECK, reason, now, "offline", temperature, notes)
+        age = self.list_age(INTERNATIONAL)
+        if age is not None and age > self.config.max_list_age:
+            notes.append(f"international trust last confirmed {age} ago")
+            return self._pre(Outcome.CHECK, texts.LISTS_TOO_OLD, now, "offline", temperature, notes)
+        result: InternationalResult = (
+            verify_dcc(text, certificates=state.signers, now=now)
+            if dcc
+            else verify_shc(text, jwks=state.issuers, now=now)
+        )
+        kind = "dcc" if dcc else "shc"
+        if result.reason in ("unknown kid", "unknown issuer"):
+            # As for a YMT1 code: a signer this device's list lacks may be newer than the list.
+            notes.append(f"refused: {result.reason}")
+            return self._pre(Outcome.CHECK, texts.UNKNOWN_KEY, now, "offline", temperature, notes)
+        if not result.valid or result.facts is None:
+            log.info("%s refused offline: %s", kind, result.reason)
+            expired = result.reason in ("expired", "dsc expired")
+            return self._invalid(
+                now,
+                "offline",
+                temperature,
+                (f"refused: {result.reason}",),
+                texts.EXPIRED if expired else texts.INVALID,
+            )
+        cert = result.facts
+        hours: int | None = None
+        test = cert.data(now)["test"]
+        if test is not None and test["negative"] and test["hours_since_sample"] is not None:
+            hours = max(0, int(test["hours_since_sample"]))
+        facts = Facts(
+            now=now,
+            region=self.config.at_region or NATIONAL_REGION,
+            place_kind=self.config.place_kind,
+            online=False,
+            source="claims",
+            kind=kind,
+            issuer=cert.issuer,
+            issued_at=cert.issued_at,
+            hours_since_negative=hours,
+            temperature=temperature,
+            area_level=self._area_level(now),
+            certificate=cert,
+        )
+        return Result(
+            at=now,
+            mode="offline",
+            decision=self._decide(facts),
+            valid=True,
+            issuer=cert.issuer_country or cert.issuer,
+            kind=kind,
+            status="claims",
+            display=_holder_display(cert.holder_name, cert.holder_dob),
+            temperature=temperature,
+            notes=tuple(notes),
         )
 
     def _unavailable_note(self, exc: YimatongError) -> str:
@@ -958,6 +1062,19 @@ class Verifier:
         elif report.sent or report.duplicates:
             self._reached(self._lists, authenticated=True)
         return report
+
+
+def _holder_display(name: str | None, dob: str | None) -> dict[str, str]:
+    """What the officer compares with the passport: the name masked as YMT1 names are (the
+    surname and the initial of every given name; docs/checkpoint.md) and the date of birth
+    whole (the comparison needs it; the certificate shows it in clear to anyone anyway)."""
+    return {
+        "masked_name": mask_name(name) if name else "",
+        "masked_id": "",
+        "date_of_birth": dob or "",
+        "colour_zh": "",
+        "colour_en": "",
+    }
 
 
 def _display(masked_name: str, masked_id: str, colour: str | None) -> dict[str, str]:

@@ -56,6 +56,7 @@ __all__ = [
     "feed_batches",
     "feed_quarantine",
     "hub_feed",
+    "international_trust",
     "issuer_keys",
     "issuers",
     "labs",
@@ -652,6 +653,21 @@ policies = Table(
     Column("set_by", String(100), nullable=False),
     Column("created_at", TS, nullable=False),
     Index("ix_policies_region_version", "region", "version"),
+)
+
+international_trust = Table(
+    "international_trust",
+    metadata,
+    # Foreign certificates' trust, imported by the hub administrator (hub/international.py):
+    # family "dcc", key a DSC's kid (hex), label its country, data its DER (base64); family
+    # "shc", key an issuer's iss URL, label its name, data its JWKS keys (JSON). An import
+    # replaces its family's rows, all at one new ``international`` version.
+    Column("family", String(3), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("label", String(200), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("imported_at", TS, nullable=False),
 )
 
 tallies = Table(

@@ -1,0 +1,126 @@
+"""International trust at the hub: EU DCC document signers and SMART Health Card issuers.
+
+The hub administrator imports the EU gateway's DSC list (``PUT /v1/international-trust/dcc``,
+``yimatong trust import-dcc FILE``) and a VCI directory snapshot
+(``PUT /v1/international-trust/shc``, ``yimatong trust import-shc FILE``); each import replaces
+that family whole (a trust list is a snapshot: a DSC the gateway dropped must stop verifying).
+``GET /v1/international-trust`` serves both as one document signed by the hub's list key, like
+the trust list, with an ETag; checkpoints cache it and verify ``HC1:`` and ``shc:/`` codes
+offline against it (``verifier/lists.build_international``). Payload::
+
+    {"type": "international-trust", "version": n, "since": 0, "issued_at": RFC 3339,
+     "dcc": [{"kid": hex, "country": "AT", "certificate": base64 DER}, ...],
+     "shc": [{"iss": URL, "name": text, "keys": [JWK, ...]}, ...]}
+
+Every import is an entry of the transparency log (how many entries, and the SHA-256 of the
+canonical list), so what a checkpoint was told to trust, and when, can be shown afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select
+
+from yimatong.adapters.db.counters import current_value, next_value
+from yimatong.adapters.db.tables import international_trust
+from yimatong.adapters.signed import canonical, sign_document
+from yimatong.credentials import Caller, require_role
+from yimatong.domain.errors import InvalidInput
+from yimatong.hub import translog
+from yimatong.hub.context import HubContext
+from yimatong.verifier.trustlists import TrustListError, parse_gateway_dscs, parse_vci_directory
+
+__all__ = ["InternationalTrust"]
+
+_COUNTER = "international"
+
+
+class InternationalTrust:
+    def __init__(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+
+    @staticmethod
+    def require_admin(caller: Caller) -> None:
+        require_role(caller, "admin")
+
+    def import_dcc(self, caller: Caller, document: Any) -> dict[str, Any]:
+        require_role(caller, "admin")
+        try:
+            entries = parse_gateway_dscs(document)
+        except TrustListError as exc:
+            raise InvalidInput(f"not a DSC list of the EU gateway's format: {exc}") from None
+        rows = [
+            {"key": e.kid.hex(), "label": e.country, "data": base64.b64encode(e.der).decode()}
+            for e in entries
+        ]
+        return self._replace(caller, "dcc", rows)
+
+    def import_shc(self, caller: Caller, document: Any) -> dict[str, Any]:
+        require_role(caller, "admin")
+        try:
+            issuers = parse_vci_directory(document)
+        except TrustListError as exc:
+            raise InvalidInput(f"not a VCI directory: {exc}") from None
+        rows = [
+            {"key": i.iss, "label": i.name, "data": orjson.dumps(list(i.keys)).decode()}
+            for i in issuers
+        ]
+        return self._replace(caller, "shc", rows)
+
+    def _replace(self, caller: Caller, family: str, rows: list[dict[str, str]]) -> dict[str, Any]:
+        now = self.ctx.clock()
+        digest = hashlib.sha256(canonical(rows)).hexdigest()
+        with self.ctx.db.uow() as uow:
+            conn = uow.conn
+            version = next_value(conn, _COUNTER)
+            conn.execute(delete(international_trust).where(international_trust.c.family == family))
+            if rows:
+                conn.execute(
+                    insert(international_trust),
+                    [{**r, "family": family, "version": version, "imported_at": now} for r in rows],
+                )
+            translog.append(
+                conn,
+                f"international.{family}",
+                now,
+                by=translog.actor(caller),
+                version=version,
+                entries=len(rows),
+                sha256=digest,
+            )
+            uow.commit()
+        return {"family": family, "version": version, "entries": len(rows), "sha256": digest}
+
+    def version(self) -> int:
+        with self.ctx.db.read() as conn:
+            return current_value(conn, _COUNTER)
+
+    def signed(self) -> tuple[int, dict[str, Any]]:
+        with self.ctx.db.read() as conn:
+            version = current_value(conn, _COUNTER)
+            rows = conn.execute(
+                select(international_trust).order_by(
+                    international_trust.c.family, international_trust.c.key
+                )
+            ).all()
+        payload = {
+            "type": "international-trust",
+            "version": version,
+            "since": 0,
+            "issued_at": self.ctx.clock().isoformat(),
+            "dcc": [
+                {"kid": r.key, "country": r.label, "certificate": r.data}
+                for r in rows
+                if r.family == "dcc"
+            ],
+            "shc": [
+                {"iss": r.key, "name": r.label, "keys": orjson.loads(r.data)}
+                for r in rows
+                if r.family == "shc"
+            ],
+        }
+        return version, sign_document(payload, self.ctx.hub_key())

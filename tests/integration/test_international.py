@@ -1,0 +1,212 @@
+"""International certificates end to end: the hub imports an EU gateway DSC list and a VCI
+directory snapshot, serves them signed, a checkpoint caches them and decides on ``HC1:`` and
+``shc:/`` codes offline under one CertLogic policy that also covers YMT1 codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import FakeClock
+from tests.integration.checkpoint_helpers import Federation, start_federation
+from yimatong.adapters.signed import verify_document
+from yimatong.cli import main
+from yimatong.demo.international import DemoDsc, DemoShcIssuer, cwt, gateway_list, vci_snapshot
+from yimatong.hub.policies import EntryPolicies
+from yimatong.verifier.verifier import Verifier
+
+#: "a green YMT1 code, or a DCC test certificate with a negative PCR sampled within 48 h, or an
+#: SHC with a full vaccination course" — the policy docs/policies.md shows.
+ONE_POLICY = {
+    "if": [
+        {"===": [{"var": "certificate.kind"}, "ymt1"]},
+        {"===": [{"var": "code.colour"}, "green"]},
+        {
+            "if": [
+                {"===": [{"var": "certificate.kind"}, "dcc"]},
+                {
+                    "and": [
+                        {"===": [{"var": "certificate.test.type"}, "pcr"]},
+                        {"===": [{"var": "certificate.test.negative"}, True]},
+                        {"<=": [{"var": "certificate.test.hours_since_sample"}, 48]},
+                    ]
+                },
+                {
+                    "and": [
+                        {"===": [{"var": "certificate.kind"}, "shc"]},
+                        {"===": [{"var": "certificate.vaccination.complete"}, True]},
+                    ]
+                },
+            ]
+        },
+    ]
+}
+REGION = "310000"
+
+
+@pytest.fixture
+def fed(db_url: str, tmp_path: Path) -> Iterator[Federation]:
+    # The checkpoint's CLI reads the system clock: the federation's runs close to it.
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    yield from start_federation(db_url, tmp_path, clock)
+
+
+def _cli(fed: Federation, *args: str, token: str | None = None) -> Any:
+    env = {"YIMATONG_TOKEN": token} if token else {}
+    return CliRunner().invoke(
+        main, list(args), obj={"http_client": fed.hub_client}, env=env, catch_exceptions=False
+    )
+
+
+def _import(fed: Federation, tmp_path: Path, dscs: list[DemoDsc], issuers: list[Any]) -> None:
+    admin = fed.hub_token("admin")
+    dcc_file, shc_file = tmp_path / "dsc.json", tmp_path / "vci.json"
+    dcc_file.write_text(json.dumps(gateway_list(dscs)))
+    shc_file.write_text(json.dumps(vci_snapshot(issuers)))
+    hub = ("--hub", "http://testserver")
+    r = _cli(fed, "trust", "import-dcc", str(dcc_file), *hub, token=admin)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"{len(dscs)} document signers imported")
+    r = _cli(fed, "trust", "import-shc", str(shc_file), *hub, token=admin)
+    assert r.exit_code == 0, r.output
+
+
+def _policy(fed: Federation) -> None:
+    EntryPolicies(fed.ctx).put(
+        _authority(fed), REGION, place_kind="any", rule=ONE_POLICY, description="one policy"
+    )
+
+
+def _authority(fed: Federation) -> Any:
+    from yimatong.credentials import Caller
+
+    return Caller(role="authority", name="authority-310000", scope=REGION)
+
+
+def _ready(fed: Federation, cache: Path) -> Verifier:
+    verifier = fed.verifier(cache, at_region=REGION, token=fed.hub_token("checkpoint", REGION))
+    report = verifier.refresh()
+    assert report["international-trust"] == "updated", report
+    return verifier
+
+
+def _offline(fed: Federation, cache: Path, code: str) -> dict[str, Any]:
+    r = _cli(fed, "verify", code, "--at", REGION, "--offline", "--json", "--cache-dir", str(cache))
+    assert r.exit_code in (0, 3, 4), r.output
+    out: dict[str, Any] = json.loads(r.stdout)
+    return out
+
+
+def test_one_policy_decides_ymt1_dcc_and_shc_offline_from_the_cached_trust(
+    fed: Federation, tmp_path: Path
+) -> None:
+    now = fed.clock()
+    dsc = DemoDsc.new(now, usages="tvr")
+    issuer = DemoShcIssuer.new()
+    _import(fed, tmp_path, [dsc], [issuer])
+    _policy(fed)
+    cache = tmp_path / "gate"
+    _ready(fed, cache).close()
+
+    me, sid = fed.citizen()
+    green = _offline(fed, cache, fed.code(me, sid))
+    assert green["outcome"] == "PASS", green
+    pcr = _offline(fed, cache, dsc.hc1(cwt("t", now)))
+    assert pcr["outcome"] == "PASS" and pcr["kind"] == "dcc" and pcr["issuer"] == "XA", pcr
+    assert pcr["display"]["masked_name"] == "Musterfrau *"
+    assert pcr["display"]["date_of_birth"] == "1964-08-12"
+    vaccinated_dcc = _offline(fed, cache, dsc.hc1(cwt("v", now)))
+    assert vaccinated_dcc["outcome"] == "DENY", vaccinated_dcc
+    old_pcr = _offline(fed, cache, dsc.hc1(cwt("t", now - timedelta(hours=40))))
+    assert old_pcr["outcome"] == "DENY", old_pcr  # sampled 60 h ago
+    full = _offline(fed, cache, issuer.card("full", now))
+    assert full["outcome"] == "PASS" and full["kind"] == "shc", full
+    assert full["display"]["masked_name"] == "Anyperson *"
+    partial = _offline(fed, cache, issuer.card("partial", now))
+    assert partial["outcome"] == "DENY", partial
+
+
+def test_a_certificate_the_cached_trust_does_not_hold_is_refused_with_its_reason(
+    fed: Federation, tmp_path: Path
+) -> None:
+    now = fed.clock()
+    dsc = DemoDsc.new(now)
+    _import(fed, tmp_path, [dsc], [DemoShcIssuer.new()])
+    _policy(fed)
+    cache = tmp_path / "gate"
+    _ready(fed, cache).close()
+    stranger = _offline(fed, cache, DemoDsc.new(now).hc1(cwt("t", now)))
+    assert stranger["outcome"] == "CHECK"  # as a YMT1 code of an unknown key: lists may lag
+    assert "refused: unknown kid" in stranger["notes"]
+    forged = _offline(fed, cache, dsc.hc1(cwt("t", now), tamper=True))
+    assert forged["outcome"] == "DENY" and forged["valid"] is False
+    assert "refused: bad signature" in forged["notes"]
+    expired = _offline(
+        fed,
+        cache,
+        dsc.hc1(cwt("t", now, iat=now - timedelta(days=3), exp=now - timedelta(hours=1))),
+    )
+    assert expired["outcome"] == "DENY" and "refused: expired" in expired["notes"]
+    card = _offline(fed, cache, DemoShcIssuer.new("https://other.example/shc").card("full", now))
+    assert "refused: unknown issuer" in card["notes"]
+
+
+def test_without_international_trust_on_the_device_a_dcc_is_a_check(
+    fed: Federation, tmp_path: Path
+) -> None:
+    cache = tmp_path / "gate"  # never refreshed: nothing cached
+    answer = _offline(fed, cache, DemoDsc.new(fed.clock()).hc1(cwt("t", fed.clock())))
+    assert answer["outcome"] == "CHECK"
+    assert "no international trust list" in " ".join(answer["decision"]["reasons_en"])
+
+
+def test_the_hub_serves_the_imported_trust_signed_and_replaces_it_whole_on_import(
+    fed: Federation, tmp_path: Path
+) -> None:
+    now = fed.clock()
+    first, second = DemoDsc.new(now), DemoDsc.new(now, alg="EdDSA")
+    _import(fed, tmp_path, [first, second], [DemoShcIssuer.new()])
+    r = fed.hub_client.get("/v1/international-trust")
+    assert r.status_code == 200
+    payload = verify_document(r.json(), {fed.ctx.hub_key().kid: fed.ctx.hub_key().public})
+    assert {row["kid"] for row in payload["dcc"]} == {first.kid.hex(), second.kid.hex()}
+    assert len(payload["shc"]) == 1 and payload["shc"][0]["keys"]
+    etag = r.headers["etag"]
+    assert (
+        fed.hub_client.get("/v1/international-trust", headers={"If-None-Match": etag}).status_code
+        == 304
+    )
+    _import(fed, tmp_path, [second], [])
+    payload = fed.hub_client.get("/v1/international-trust").json()["payload"]
+    assert [row["kid"] for row in payload["dcc"]] == [second.kid.hex()]
+    assert payload["shc"] == []
+
+
+def test_a_list_whose_kid_does_not_match_its_certificate_is_refused_in_one_line(
+    fed: Federation, tmp_path: Path
+) -> None:
+    entries = gateway_list([DemoDsc.new(fed.clock())])
+    entries[0]["kid"] = "AAAAAAAAAAA="
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(entries))
+    r = _cli(fed, "trust", "import-dcc", str(bad), "--hub", "http://testserver",
+             token=fed.hub_token("admin"))  # fmt: skip
+    assert r.exit_code == 2
+    assert r.stderr.strip().endswith("entry 0: kid is not SHA-256(rawData)[:8]")
+    answer = fed.hub_client.put(
+        "/v1/international-trust/dcc", json=entries, headers=fed.as_hub("admin")
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    bare = fed.hub_client.put(
+        "/v1/international-trust/shc",
+        json={"participating_issuers": [{"iss": "https://x.example/shc", "name": "X"}]},
+        headers=fed.as_hub("admin"),
+    )
+    assert bare.status_code == 422 and "snapshot" in bare.json()["detail"]
