@@ -486,6 +486,7 @@ def _prepare_issuer(
         },
         ("POST", "/v1/itineraries"): {"subject": issued.sid, "region": street, "from": at},
         ("POST", "/v1/codes"): {"subject": issued.sid, "kind": "dynamic"},
+        ("POST", "/v1/travel-codes"): {"subject": issued.sid},
         ("POST", "/v1/corrections"): {
             "subject": issued.sid,
             "kind": "other",

@@ -36,12 +36,17 @@ from yimatong.domain.regions import Divisions, Level, area_prefix
 
 __all__ = [
     "DEPARTMENT_SOURCES",
+    "MAX_CODE_CITIES",
     "MUNICIPALITIES",
+    "TRAVEL_LIFETIME",
     "TravelCity",
+    "TravelClaims",
+    "TravelCodeCity",
     "TravelParams",
     "TravelPlace",
     "TravelRecord",
     "city_of",
+    "claims_of",
     "source_kind",
     "travel_record",
 ]
@@ -298,3 +303,97 @@ def _star_level(city: str, stars: list[str], risk: RiskMap, now: datetime) -> Ri
         if level is not RiskLevel.LOW and (best is None or level.rank > best.rank):
             best = level
     return best
+
+
+# ------------------------------------------------------------------------ the signed code
+#: Most cities a travel code carries (the most recent first); the code says when it left some out.
+MAX_CODE_CITIES = 40
+#: A travel code lives five minutes: it is shown on the page beside the health code (whose QR
+#: refreshes every minute) and changes only when a stay or a risk area does.
+TRAVEL_LIFETIME = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class TravelCodeCity:
+    """One city as a travel code carries it: the code, the star and the kinds of sources."""
+
+    city: str
+    star: RiskLevel | None
+    sources: tuple[StaySource, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TravelClaims:
+    """The claims of one signed travel code (``adapters/wire/travel_code.py``).
+
+    The star is the one at ``issued_at``; a checkpoint reads it as of then. ``truncated`` says
+    that more cities were listed than a code carries.
+    """
+
+    issuer: str
+    issued_at: datetime
+    expires_at: datetime
+    sid: str
+    masked_name: str
+    masked_id: str
+    window_days: int
+    min_stay_minutes: int
+    cities: tuple[TravelCodeCity, ...]
+    truncated: bool = False
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("issued_at", "expires_at"):
+            value = getattr(self, name)
+            require_aware(value, name)
+            if value.microsecond:
+                raise ValueError(f"{name} must have whole-second precision")
+        if self.expires_at <= self.issued_at:
+            raise ValueError("expires_at must be after issued_at")
+        if not (len(self.issuer) == 6 and self.issuer.isascii() and self.issuer.isdigit()):
+            raise ValueError("issuer must be a six-digit region code")
+        if len(self.sid) != 32 or any(c not in "0123456789abcdef" for c in self.sid):
+            raise ValueError("sid must be 32 lowercase hex characters")
+        for name in ("masked_name", "masked_id"):
+            value = getattr(self, name)
+            if len(value) > 48 or (value and "*" not in value):
+                raise ValueError(f"{name} must be masked (contain '*') or empty")
+        if not 1 <= self.window_days <= 366 or not 1 <= self.min_stay_minutes <= 100_000:
+            raise ValueError("window_days or min_stay_minutes out of range")
+        if len(self.cities) > MAX_CODE_CITIES:
+            raise ValueError(f"at most {MAX_CODE_CITIES} cities in a code")
+        for c in self.cities:
+            if not (len(c.city) == 6 and c.city.isascii() and c.city.isdigit()):
+                raise ValueError("a city must be a six-digit code")
+            if c.star is RiskLevel.LOW:
+                raise ValueError("a star is medium or high, or none")
+
+    @property
+    def starred(self) -> bool:
+        return any(c.star is not None for c in self.cities)
+
+
+def claims_of(
+    record: TravelRecord,
+    *,
+    issuer: str,
+    sid: str,
+    masked_name: str,
+    masked_id: str,
+    lifetime: timedelta,
+) -> TravelClaims:
+    """The claims of a code for ``record`` (issued at its ``as_of``, to the second)."""
+    issued = record.as_of.replace(microsecond=0)
+    cities = record.cities[:MAX_CODE_CITIES]
+    return TravelClaims(
+        issuer=issuer,
+        issued_at=issued,
+        expires_at=issued + timedelta(seconds=max(int(lifetime.total_seconds()), 1)),
+        sid=sid,
+        masked_name=masked_name,
+        masked_id=masked_id,
+        window_days=max(int(record.params.window.total_seconds() // 86400), 1),
+        min_stay_minutes=int(record.params.min_stay.total_seconds() // 60),
+        cities=tuple(TravelCodeCity(c.city, c.star_level, c.sources) for c in cities),
+        truncated=len(record.cities) > MAX_CODE_CITIES,
+    )

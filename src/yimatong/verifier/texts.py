@@ -24,6 +24,9 @@ __all__ = [
     "NO_TRUST",
     "OUTCOME",
     "PLACE_KIND",
+    "TRAVEL_CODE",
+    "TRAVEL_INVALID",
+    "TRAVEL_STAR",
     "UNKNOWN_FORMAT_OFFLINE",
     "UNKNOWN_KEY",
     "UNRECOGNISED",
@@ -123,6 +126,15 @@ NO_TRUST = (
 UNKNOWN_KEY = (
     "签名密钥不在本机可信列表中（列表可能已过时），请人工核验",
     "signed by a key this device does not know (its lists may be out of date); check by hand",
+)
+TRAVEL_CODE = (
+    "行程码（不是健康码，请另行核验健康码）",
+    "travel code (not a health code: check one too)",
+)
+TRAVEL_INVALID = ("行程码无效", "the travel code is not valid")
+TRAVEL_STAR = (
+    "* 该城市目前有中高风险地区（不表示持码人到过该地区）",
+    "* the city has a medium- or high-risk area now (not that the holder was in it)",
 )
 LISTS_TOO_OLD = (
     "本机可信列表过旧，不能离线判定",
