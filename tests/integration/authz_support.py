@@ -625,6 +625,12 @@ def _prepare_hub(
                 }
             ]
         },
+        ("POST", "/v1/tracing/queries"): {
+            "id_type": "111",
+            "id_number": az.id_number("330106" if not other else "420102"),
+            "purpose": "流调 测试",
+            "identify": False,
+        },
         ("POST", "/v1/labs"): {
             "lab_id": lab,
             "name": "检测所",

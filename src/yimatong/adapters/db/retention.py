@@ -35,6 +35,7 @@ from yimatong.adapters.db.tables import (
     otps,
     quarantine_orders,
     rate_counts,
+    scan_places,
     sessions,
     stays,
     subject_regions,
@@ -60,6 +61,7 @@ _EXPIRING: tuple[Table, ...] = (
     corrections,
     summaries,
     hub_feed,
+    scan_places,
     feed_quarantine,
     link_requests,
     rate_counts,  # a limit's window ends: its counter goes (it holds addresses, phone hashes)
@@ -84,6 +86,7 @@ PERSONAL_TABLES: tuple[Table, ...] = (
     quarantine_orders,
     summaries,
     hub_feed,
+    scan_places,
     feed_quarantine,
     subject_regions,
     uploads,
