@@ -26,12 +26,13 @@ candidate it returned (``tracing.query``).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.tables import scan_places
@@ -72,21 +73,34 @@ def candidate_rows(
     """
     found: list[ScanPoint] = []
     for i in range(0, len(scans), _CHUNK):
-        ranges = [
-            and_(
-                scan_places.c.area == s.area,
-                scan_places.c.at >= s.at - window,
-                scan_places.c.at <= s.at + window,
-            )
-            for s in scans[i : i + _CHUNK]
-        ]
-        rows = conn.execute(
-            select(
-                scan_places.c.sid, scan_places.c.at, scan_places.c.area, scan_places.c.checkpoint
-            ).where(or_(*ranges), scan_places.c.sid != case, scan_places.c.expires_at > now)
-        ).all()
+        part = scans[i : i + _CHUNK]
+        params: dict[str, Any] = {"case": case, "now": now}
+        for j, s in enumerate(part):
+            params.update({f"a{j}": s.area, f"lo{j}": s.at - window, f"hi{j}": s.at + window})
+        rows = conn.execute(_ranges(len(part)), params).all()
         found.extend(ScanPoint(r.sid, r.at, r.area, r.checkpoint) for r in rows)
     return found
+
+
+@functools.lru_cache(maxsize=_CHUNK + 1)
+def _ranges(n: int) -> Any:
+    """The candidate statement for ``n`` ranges, built once per ``n`` (building the OR of
+    ranges cost more than running it)."""
+    ranges = [
+        and_(
+            scan_places.c.area == bindparam(f"a{j}"),
+            scan_places.c.at >= bindparam(f"lo{j}", type_=scan_places.c.at.type),
+            scan_places.c.at <= bindparam(f"hi{j}", type_=scan_places.c.at.type),
+        )
+        for j in range(n)
+    ]
+    return select(
+        scan_places.c.sid, scan_places.c.at, scan_places.c.area, scan_places.c.checkpoint
+    ).where(
+        or_(*ranges),
+        scan_places.c.sid != bindparam("case"),
+        scan_places.c.expires_at > bindparam("now", type_=scan_places.c.expires_at.type),
+    )
 
 
 class ContactTracing:
