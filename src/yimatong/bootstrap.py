@@ -30,6 +30,7 @@ from yimatong.config import Settings
 from yimatong.credentials import Caller, CredentialCache, hash_token
 from yimatong.domain.assessment import load_default_ruleset
 from yimatong.domain.regions import default_divisions
+from yimatong.domain.travel import TravelParams
 from yimatong.issuer import api_federation, api_relay, api_scans
 from yimatong.issuer.accounts import PhoneBook
 from yimatong.issuer.api import issuer_router
@@ -118,6 +119,10 @@ def build_issuer(
         clock=clock,
         retention=timedelta(days=settings.retention_days),
         limits=Limiter(db, clock, settings.limits),
+        travel=TravelParams(
+            min_stay=timedelta(minutes=settings.travel_min_stay_minutes),
+            window=timedelta(days=settings.travel_days),
+        ),
     )
     ensure_signing_key(db, cipher, settings, clock())
 

@@ -236,8 +236,9 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
 )
 @click.option(
     "--rows",
-    type=click.IntRange(20_000, 10_000_000),
-    help="ingest: how many lab results to upload (default 100,000).",
+    type=click.IntRange(20_000, 100_000_000),
+    help="ingest: how many lab results to upload (default 100,000); trace: how many "
+    "synthetic scans to load (default 1,000,000).",
 )
 def bench(
     name: str | None,

@@ -189,7 +189,8 @@ def verify(
     from the signed claims and the cached lists. An EU DCC (HC1:...) or a SMART Health Card
     (shc:/..., chunks separated by spaces) is always verified offline, against the hub's
     cached international trust. Exit status: 0 PASS, 3 DENY, 4 CHECK (without --at: 0 valid,
-    1 invalid).
+    1 invalid). A travel code (YMTT1:, 行程码) is verified offline and shown with its cities,
+    never decided: 0 valid, 1 invalid.
     """
     if not offline:
         if not hub_url and not node_url:
@@ -225,6 +226,11 @@ def verify(
     for note in verifier.notes:
         click.echo(f"yimatong: {note}", err=True)
     _say_what_happened(verifier, result, refreshed)
+    if result.kind == "travel":  # a travel code (行程码): shown, never decided
+        click.echo(
+            json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json else result.line()
+        )
+        sys.exit(0 if result.valid else 1)
     if at is None:
         _verify_only(result, as_json)
         return

@@ -16,6 +16,9 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_HUB_URL | the hub this node belongs to | none |
 | YMT_MAX_BODY_BYTES | largest request body accepted | 65536 |
 | YMT_RETENTION_DAYS | days a personal record is kept before it is purged | 30 |
+| YMT_TRAVEL_DAYS | days the travel code (行程码) looks back | 14 |
+| YMT_TRAVEL_MIN_STAY_MINUTES | least time in a city for the travel code to list it | 240 |
+| YMT_TRACE_WINDOW_MINUTES | hub only: ± minutes around a case's scans a tracing query looks | 30 |
 | YMT_CODE_ALG | signature algorithm of new keys: ed25519, p256, sm2 | ed25519 |
 | YMT_HOSTED | hub only: regions it hosts in Mode 3, comma-separated | none |
 | YMT_HUB_TOKEN | this node's credential at the hub | none |
@@ -89,6 +92,9 @@ class Settings:
     hub_url: str | None = None
     max_body_bytes: int = 65536
     retention_days: int = 30
+    travel_days: int = 14
+    travel_min_stay_minutes: int = 240
+    trace_window_minutes: int = 30
     code_alg: str = "ed25519"
     hosted: tuple[str, ...] = ()
     hub_token: str | None = None
@@ -138,6 +144,9 @@ class Settings:
             hub_url=env.get("YMT_HUB_URL") or None,
             max_body_bytes=_int(env, "YMT_MAX_BODY_BYTES", 65536, minimum=1024),
             retention_days=_int(env, "YMT_RETENTION_DAYS", 30),
+            travel_days=_int(env, "YMT_TRAVEL_DAYS", 14),
+            travel_min_stay_minutes=_int(env, "YMT_TRAVEL_MIN_STAY_MINUTES", 240),
+            trace_window_minutes=_int(env, "YMT_TRACE_WINDOW_MINUTES", 30),
             code_alg=alg,
             hosted=hosted,
             hub_token=env.get("YMT_HUB_TOKEN") or None,

@@ -92,6 +92,7 @@ PUT    /v1/risk-areas/{code}                         401    401    401    403   
 POST   /v1/risk-areas/batch                          401    401    401    403    403    ok     403    403    403    401    403    403    403    403    403    401
 POST   /v1/facts                                     401    401    401    403    403    ok     403    403    403    401    403    403    ok     403    403    401
 GET    /v1/facts/{seq}/provenance                    401    401    401    403    403    ok     403    ok     ok     401    403    403    ok     403    ok     401
+POST   /v1/tracing/queries                           401    401    401    403    403    ok     403    403    403    401    403    403    ok     403    403    401
 POST   /v1/labs                                      401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
 GET    /v1/labs                                      401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
 POST   /v1/test-results                              401    401    401    403    403    403    ok     403    403    401    403    403    403    403    403    401
@@ -180,9 +181,11 @@ PUT    /v1/subjects/{sid}/proxies/{account}/grants   401    ok     404    403   
 POST   /v1/declarations                              401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 POST   /v1/itineraries                               401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 GET    /v1/subjects/{sid}/health                     401    ok     404    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
+GET    /v1/subjects/{sid}/travel                     401    ok     404    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
 GET    /v1/subjects/{sid}/activity                   401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 GET    /v1/subjects/{sid}/corrections                401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 POST   /v1/codes                                     401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
+POST   /v1/travel-codes                              401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 POST   /v1/codes/verify                              401    403    403    ok     ok     403    403    ok     ok     401    401    401    401    401    401    401
 POST   /v1/corrections                               401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 GET    /v1/corrections                               401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401
@@ -262,9 +265,11 @@ PUT    /v1/subjects/{sid}/proxies/{account}/grants   401    ok     404    403   
 POST   /v1/declarations                              401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 POST   /v1/itineraries                               401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 GET    /v1/subjects/{sid}/health                     401    ok     404    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
+GET    /v1/subjects/{sid}/travel                     401    ok     404    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
 GET    /v1/subjects/{sid}/activity                   401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 GET    /v1/subjects/{sid}/corrections                401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 POST   /v1/codes                                     401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
+POST   /v1/travel-codes                              401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 POST   /v1/codes/verify                              401    403    403    ok     ok     403    403    ok     ok     401    401    401    401    401    401    401
 POST   /v1/corrections                               401    ok     404    403    403    403    403    403    403    401    401    401    401    401    401    401
 GET    /v1/corrections                               401    403    403    403    ok     403    403    403    ok     401    401    401    401    401    401    401

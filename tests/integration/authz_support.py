@@ -558,6 +558,7 @@ def _prepare_issuer(
         },
         ("POST", "/v1/itineraries"): {"subject": issued.sid, "region": street, "from": at},
         ("POST", "/v1/codes"): {"subject": issued.sid, "kind": "dynamic"},
+        ("POST", "/v1/travel-codes"): {"subject": issued.sid},
         ("POST", "/v1/corrections"): {
             "subject": issued.sid,
             "kind": "other",
@@ -718,6 +719,12 @@ def _prepare_hub(
                     "last_exposure": at,
                 }
             ]
+        },
+        ("POST", "/v1/tracing/queries"): {
+            "id_type": "111",
+            "id_number": az.id_number("330106" if not other else "420102"),
+            "purpose": "流调 测试",
+            "identify": False,
         },
         ("POST", "/v1/labs"): {
             "lab_id": lab,

@@ -31,6 +31,7 @@ from yimatong.credentials import add_credential
 PERSONAL_READS = {
     # at the issuer
     "GET /v1/subjects/{sid}/health": ("issuer", "staff", "health.read"),
+    "GET /v1/subjects/{sid}/travel": ("issuer", "staff", "travel.read"),
     "POST /v1/codes/verify": ("issuer", "staff, admin", "code.verify"),
     "GET /v1/corrections": ("issuer", "staff", "correction.list"),
     "GET /v1/corrections/{correction_id}": ("issuer", "staff", "correction.read"),
@@ -48,6 +49,7 @@ PERSONAL_READS = {
     "GET /v1/feed": ("hub", "node", "feed.read"),
     "POST /v1/codes/verify@hub": ("hub", "checkpoint", "code.verify"),
     "POST /v1/codes/convert": ("hub", "anyone", "code.convert"),
+    "POST /v1/tracing/queries": ("hub", "authority", "tracing.query"),
 }
 
 #: Routes that answer a person's data only to that person (or their 代办 account).
@@ -58,6 +60,8 @@ SELF_ONLY = {
         "POST /v1/declarations",
         "POST /v1/itineraries",
         "POST /v1/codes",
+        # a proxy's travel code is audited (travel.code); the person's own is not
+        "POST /v1/travel-codes",
         "POST /v1/corrections",
         "GET /v1/link-requests",
         "POST /v1/link-requests/{request_id}/confirm",
@@ -278,6 +282,15 @@ def _reads(w: World) -> dict[str, list[tuple[str, str, Callable[[], httpx.Respon
                 ),
             )
         ],
+        "GET /v1/subjects/{sid}/travel": [
+            (
+                "zj-staff",
+                "staff",
+                lambda: zj.get(
+                    f"/v1/subjects/{sid}/travel", params={"purpose": "流调核实"}, headers=staff
+                ),
+            )
+        ],
         "POST /v1/codes/verify": [
             (actor, role, lambda h=h: zj.post("/v1/codes/verify", json={"code": code()}, headers=h))
             for actor, role, h in (("zj-staff", "staff", staff), ("zj-admin", "admin", admin))
@@ -369,6 +382,17 @@ def _reads(w: World) -> dict[str, list[tuple[str, str, Callable[[], httpx.Respon
         ],
         "POST /v1/codes/convert": [
             ("anonymous", "anonymous", lambda: hub.post("/v1/codes/convert", json={"code": code()}))
+        ],
+        "POST /v1/tracing/queries": [
+            (
+                "cdc",
+                "authority",
+                lambda: hub.post(
+                    "/v1/tracing/queries",
+                    json={"subject": sid, "purpose": "流调 病例1"},
+                    headers=bearer(w.tokens["hub-authority"]),
+                ),
+            )
         ],
     }
 

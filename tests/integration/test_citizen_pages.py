@@ -206,6 +206,34 @@ def test_a_reload_after_a_high_risk_street_shows_red_and_why(issuer: Issuer, clo
     assert fresh.json()["colour"] == "red" and fresh.json()["reasons"]
 
 
+def test_the_code_page_shows_the_travel_code_beside_the_health_code(
+    issuer: Issuer, clock: Any
+) -> None:
+    token = page_sign_in(issuer)
+    apply_self(issuer, token)
+    arrived = (clock() - timedelta(days=2)).astimezone(timezone(timedelta(hours=8)))
+    r = post(
+        issuer, "/people/0/itinerary", token,
+        {"area": STREET, "from": arrived.strftime("%Y-%m-%dT%H:%M"), "to": ""},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    html = issuer.client.get("/people/0/code").text
+    travel = html[html.index('id="travel"') :]
+    assert '<li data-city="330100">' in travel and "杭州市" in travel
+    assert 'id="travel-star-note"' not in travel
+    assert "<svg" in travel[travel.index('id="travel-qr"') :]  # its own signed code
+    risk = issuer.client.put(
+        "/v1/risk-areas/330105",
+        json={"level": "medium", "from": (clock() - timedelta(hours=1)).isoformat()},
+        headers=issuer.as_role("authority"),
+    )
+    assert risk.status_code == 200, risk.text
+    travel = issuer.client.get("/people/0/code").text
+    travel = travel[travel.index('id="travel"') :]
+    assert '<li data-city="330100" class="starred"><strong>杭州市*</strong>' in travel
+    assert 'id="travel-star-note"' in travel
+
+
 # ------------------------------------------------------------ declare, correct, card
 def test_declaring_a_fever_and_asking_for_a_correction(issuer: Issuer) -> None:
     token = page_sign_in(issuer)

@@ -269,6 +269,9 @@ def test_the_housekeeper_makes_partitions_ahead_and_drops_the_expired_ones(fresh
                 assert min(made) == day  # nothing whose end has passed is left
                 assert max(made) == day + timedelta(days=AHEAD_DAYS)
                 assert made == [day + timedelta(days=i) for i in range(AHEAD_DAYS + 1)]
+            elif spec.drop_empty:  # scan_places: past empty days go, the days ahead are made
+                assert min(made) == day
+                assert max(made) == day + timedelta(days=AHEAD_DAYS)
             else:
                 assert today.replace(day=1) in made  # the audit log's months are never dropped
     # Twice is harmless, and the next day drops one more partition.

@@ -393,3 +393,41 @@ def test_the_hub_announces_its_next_key_before_signing_with_it(fed: Federation) 
     assert not str(report["trust-list"]).startswith("error"), report
     me, sid = fed.citizen()
     assert gate.verify(fed.code(me, sid)).valid is True
+
+
+def test_a_travel_code_is_shown_with_its_cities_and_never_decided_as_a_health_code(
+    fed: Federation,
+) -> None:
+    me, sid = fed.citizen()
+    now = fed.clock()
+    r = fed.issuer.client.post(
+        "/v1/itineraries",
+        json={
+            "subject": sid,
+            "region": "330106002",
+            "from": (now - timedelta(hours=9)).isoformat(),
+            "to": (now - timedelta(hours=3)).isoformat(),
+        },
+        headers=me,
+    )
+    assert r.status_code == 201, r.text
+    r = fed.issuer.client.post("/v1/travel-codes", json={"subject": sid}, headers=me)
+    assert r.status_code == 201, r.text
+    travel = r.json()["code"]
+    gate = fed.verifier()
+    gate.refresh()
+    before = gate.queue.count()
+    result = gate.verify(travel)
+    assert result.kind == "travel" and result.valid is True
+    assert result.decision is None and result.colour is None  # no PASS from a travel code
+    assert result.travel == ({"city": "330100", "name": "杭州市", "shown": "杭州市",
+                              "star": None, "sources": ["self"]},)  # fmt: skip
+    assert "行程码" in result.line() and "杭州市" in result.line()
+    assert result.scan_id is None  # not a scan of a health code
+    assert gate.queue.count() == before
+    # Offline it verifies the same; tampered, it is refused.
+    offline = fed.verifier(offline=True).verify(travel)
+    assert offline.valid is True and offline.travel == result.travel
+    tampered = travel[:-4] + ("AAAA" if travel[-4:] != "AAAA" else "BBBB")
+    bad = fed.verifier(offline=True).verify(tampered)
+    assert bad.valid is False and bad.decision is None and bad.travel == ()

@@ -29,6 +29,8 @@ from yimatong.hub.data import (
 )
 from yimatong.hub.data_risk import MAX_BATCH, RiskAreas, RiskChange
 from yimatong.hub.labs import MAX_RESULTS, Labs
+from yimatong.hub.lookup import SubjectLookup
+from yimatong.hub.tracing import ContactTracing
 from yimatong.issuer.api import caller_of
 from yimatong.web_common import ORJSONResponse, json_body, problem_responses, signed_list_response
 
@@ -132,6 +134,17 @@ class ScanItem(Strict):
     decision: Literal["PASS", "DENY", "CHECK"]
     temperature: float | None = Field(default=None, ge=30, le=45)
     checkpoint: Line = Field(min_length=1, max_length=100)
+
+
+class TracingRequest(Strict):
+    subject: SID | None = Field(default=None, description="the case's pseudonym")
+    id_type: str | None = Field(default=None, max_length=4, examples=["111"])
+    id_number: Line | None = Field(default=None, min_length=1, max_length=32)
+    purpose: Line = Field(min_length=1, max_length=200, examples=["流调 2026-12-03 杭州 病例 7"])
+    from_: Time | None = Field(default=None, alias="from")
+    to: Time | None = None
+    window_minutes: int | None = Field(default=None, ge=1, le=240)
+    identify: bool = Field(default=True, description="masked identities of the best 50")
 
 
 class ScansRequest(Strict):
@@ -308,6 +321,27 @@ def router(ctx: HubContext) -> APIRouter:
             for s in body.scans
         ]
         return data.add_scans(caller_of(request), scans)
+
+    # ------------------------------------------------------------ contact tracing
+    tracing = ContactTracing(ctx, SubjectLookup(ctx))
+
+    @r.post(
+        "/v1/tracing/queries",
+        tags=["tracing"],
+        summary="流调: who scanned where a case did, around when (authority; audited)",
+    )
+    def trace(body: TracingRequest, request: Request) -> dict[str, Any]:
+        return tracing.query(
+            caller_of(request),
+            purpose=body.purpose,
+            subject=body.subject,
+            id_type=body.id_type,
+            id_number=body.id_number,
+            start=body.from_,
+            end=body.to,
+            window_minutes=body.window_minutes,
+            identify=body.identify,
+        )
 
     return r
 

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select
 
 from yimatong.adapters.db.audit import audit
 from yimatong.adapters.db.counters import next_value
-from yimatong.adapters.db.tables import feed_batches, hub_feed, subject_regions
+from yimatong.adapters.db.tables import feed_batches, hub_feed, scan_places, subject_regions
 from yimatong.adapters.db.tallies import Key, add_counts, tally_feed
 from yimatong.adapters.db.upsert import dialect_insert
 from yimatong.credentials import Caller, require_role
@@ -51,8 +51,10 @@ __all__ = [
     "Scan",
     "Summary",
     "append_feed",
+    "append_feed_rows",
     "copy_feed",
     "feed_item",
+    "index_scans",
     "purge_expired",
     "register_subjects",
     "resolve_sid",
@@ -181,15 +183,22 @@ def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int
     its seq left unused: the feed has gaps, never repeats. The rows that landed are counted
     for the dashboards in the same transaction (``adapters.db.tallies``).
     """
+    return [v["seq"] for v in append_feed_rows(conn, rows)]
+
+
+def append_feed_rows(
+    conn: Connection, rows: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """:func:`append_feed`, answering the rows that landed (with their ``seq``), in seq order."""
     if not rows:
         return []
     last = next_value(conn, "feed", by=len(rows))
     first = last - len(rows) + 1
-    values = [{**row, "seq": first + i} for i, row in enumerate(rows)]
+    values: list[Mapping[str, Any]] = [{**row, "seq": first + i} for i, row in enumerate(rows)]
     if not any(row.get("dedupe") for row in rows):
         conn.execute(dialect_insert(conn, hub_feed), values)
         tally_feed(conn, values)
-        return [v["seq"] for v in values]
+        return values
     stmt = (
         dialect_insert(conn, hub_feed)
         .on_conflict_do_nothing(index_elements=[hub_feed.c.dedupe])
@@ -197,7 +206,7 @@ def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int
     )
     landed = sorted(int(s) for s in conn.execute(stmt, values).scalars().all())
     tally_feed(conn, (values[seq - first] for seq in landed))
-    return landed
+    return [values[seq - first] for seq in landed]
 
 
 _FEED_COLUMNS = ("seq", "sid", "kind", "region", "body", "dedupe", "created_at", "expires_at")
@@ -274,6 +283,26 @@ def feed_item(row: Any) -> dict[str, Any]:
         "body": row.body,
         "created_at": row.created_at,
     }
+
+
+def index_scans(conn: Connection, landed: Sequence[Mapping[str, Any]]) -> None:
+    """The scans among feed rows that just landed, into ``scan_places`` (place and time), in
+    the same transaction: what contact tracing (``hub.tracing``) queries."""
+    values = [
+        {
+            "sid": row["sid"],
+            "seq": row["seq"],
+            "at": datetime.fromisoformat(row["body"]["at"]),
+            "area": row["body"]["area"],
+            "checkpoint": row["body"]["checkpoint"],
+            "region": row["region"],
+            "expires_at": row["expires_at"],
+        }
+        for row in landed
+        if row["kind"] == "scan"
+    ]
+    if values:
+        conn.execute(insert(scan_places), values)
 
 
 def purge_expired(conn: Connection, now: datetime) -> int:
@@ -665,6 +694,7 @@ class NationalData:
                 },
             )
         with self.db.uow() as uow:
-            seqs = append_feed(uow.conn, list(rows.values()))
+            landed = append_feed_rows(uow.conn, list(rows.values()))
+            index_scans(uow.conn, landed)
             uow.commit()
-        return {"accepted": len(seqs), "duplicates": len(scans) - len(seqs)}
+        return {"accepted": len(landed), "duplicates": len(scans) - len(landed)}

@@ -147,6 +147,26 @@ class SubjectLookup:
         }
         return result
 
+    def masked(self, sid: str, who: str) -> tuple[list[str], Mapping[str, Any] | None]:
+        """The regions that hold ``sid`` and the masked identity and status the first of them
+        answers (None if none could); the issuer audits the read as ``who``. For tracing:
+        the caller has audited its own read already."""
+        with self.ctx.db.read() as conn:
+            regions = sorted(
+                conn.execute(
+                    select(subject_regions.c.region).where(subject_regions.c.sid == sid)
+                ).scalars()
+            )
+        for region in regions:
+            try:
+                answer = self._ask(region, sid, who)
+            except YimatongError as exc:
+                log.warning("masked identity at issuer %s failed: %s", region, type(exc).__name__)
+                continue
+            if answer is not None:
+                return regions, answer
+        return regions, None
+
     def _holders(self, sid: str, doc_type: DocumentType, number: str) -> list[str]:
         with self.ctx.db.read() as conn:
             regions = [

@@ -107,6 +107,10 @@ class CodeRequest(Strict):
     kind: Literal["dynamic", "printed"] = "dynamic"
 
 
+class TravelCodeRequest(Strict):
+    subject: SID
+
+
 class VerifyRequest(Strict):
     code: str = Field(max_length=2560)
     temperature: float | None = Field(default=None, ge=30, le=45)
@@ -378,6 +382,30 @@ def issuer_router(service: IssuerService) -> APIRouter:
         x_purpose: Annotated[Line | None, Header(max_length=200)] = None,
     ) -> dict[str, Any]:
         return service.health(caller_of(request), sid, purpose=purpose or x_purpose)
+
+    @r.get(
+        "/v1/subjects/{sid}/travel",
+        tags=["citizen", "staff"],
+        summary="行程码: the cities stayed in (≥ 4 h in 14 days), starred where a risk area is now",
+        responses=problem_responses(404),
+    )
+    def travel(
+        sid: SID,
+        request: Request,
+        purpose: Annotated[Line | None, Query(max_length=200)] = None,
+        x_purpose: Annotated[Line | None, Header(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        return service.travel(caller_of(request), sid, purpose=purpose or x_purpose)
+
+    @r.post(
+        "/v1/travel-codes",
+        status_code=201,
+        tags=["citizen"],
+        summary="行程码: a signed travel code (YMTT1), to show beside the health code",
+        responses=problem_responses(404, 503),
+    )
+    def travel_code(body: TravelCodeRequest, request: Request) -> dict[str, Any]:
+        return service.travel_code(caller_of(request), body.subject)
 
     @r.get(
         "/v1/subjects/{sid}/activity",

@@ -63,6 +63,7 @@ from yimatong.domain.facts import (
 )
 from yimatong.domain.overrides import DEFAULT_HOURLY_LIMIT, ActiveOverride, apply_overrides
 from yimatong.domain.regions import Divisions, area_prefix
+from yimatong.domain.travel import TravelParams
 from yimatong.issuer.accounts import PhoneBook
 
 __all__ = ["CHINA_TZ", "Access", "IssuerCore", "Status"]
@@ -122,8 +123,11 @@ class IssuerCore:
         clock: Callable[[], datetime],
         retention: timedelta = timedelta(days=30),
         limits: Limiter | None = None,
+        travel: TravelParams | None = None,
     ) -> None:
         self.region = region
+        #: how long and how far back the travel code (行程码) looks (issuer/travel.py)
+        self.travel_params = travel or TravelParams()
         self.db = db
         #: per-client limits (one-time codes, sign-in), counted in this node's database
         self.limits = limits or Limiter(db, clock)

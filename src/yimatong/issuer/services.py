@@ -16,6 +16,7 @@ The use cases are grouped by subject, one module each, all on one shared state:
   proxies and what each sees (``subjects`` builds on it);
 - ``codes``: 制码, 验码 (the hot path) and ``public_keys``;
 - ``corrections``: 纠错, submitted by citizens and decided by staff;
+- ``travel``: the travel code (行程码), its view and its signed code;
 - ``activity``: what a person sees of the use of their data (who checked their code, which
   staff read it, other regions' summaries) and their own corrections.
 
@@ -39,11 +40,14 @@ from yimatong.issuer.codes import CodeUseCases
 from yimatong.issuer.core import Status
 from yimatong.issuer.corrections import CorrectionUseCases
 from yimatong.issuer.subjects import CHINA_TZ, SubjectUseCases, TravelLeg
+from yimatong.issuer.travel import TravelUseCases
 
 __all__ = ["CHINA_TZ", "IssuerService", "Status", "TravelLeg", "set_risk_period"]
 
 
-class IssuerService(ActivityUseCases, SubjectUseCases, CodeUseCases, CorrectionUseCases):
+class IssuerService(
+    ActivityUseCases, SubjectUseCases, TravelUseCases, CodeUseCases, CorrectionUseCases
+):
     """Every use case of an issuer node; built once per node in ``bootstrap.py``."""
 
     # ------------------------------------------------------------------ sign-in

@@ -27,6 +27,9 @@ __all__ = [
     "NO_TRUST",
     "OUTCOME",
     "PLACE_KIND",
+    "TRAVEL_CODE",
+    "TRAVEL_INVALID",
+    "TRAVEL_STAR",
     "UNKNOWN_FORMAT_OFFLINE",
     "UNKNOWN_KEY",
     "UNRECOGNISED",
@@ -134,6 +137,15 @@ UNKNOWN_KEY = (
 NO_INTERNATIONAL = (
     "本机没有国际证书可信列表，无法核验此证书",
     "no international trust list on this device: this certificate cannot be verified",
+)
+TRAVEL_CODE = (
+    "行程码（不是健康码，请另行核验健康码）",
+    "travel code (not a health code: check one too)",
+)
+TRAVEL_INVALID = ("行程码无效", "the travel code is not valid")
+TRAVEL_STAR = (
+    "* 该城市目前有中高风险地区（不表示持码人到过该地区）",
+    "* the city has a medium- or high-risk area now (not that the holder was in it)",
 )
 LISTS_TOO_OLD = (
     "本机可信列表过旧，不能离线判定",

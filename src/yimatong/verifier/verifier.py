@@ -7,6 +7,10 @@ stands; record the scan. With no network the decision is made from the signed cl
 ``offline`` — unless the local clock cannot be trusted, the lists are too old, or the code is a
 printed card (whose colour may be weeks old): then CHECK, saying why.
 
+A travel code (行程码, ``YMTT1:``, docs/travel.md) is not a health code: it is verified offline
+against the same trust list and shown with its cities, with no colour, no decision and no scan
+record; the gate checks a health code too.
+
 A legacy code (a prefix from the trust list) and an ID number typed at the gate can only be
 checked online, through the hub; offline they are CHECK.
 
@@ -42,6 +46,7 @@ from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.adapters.wire.code import PREFIX, verify_code_at
 from yimatong.adapters.wire.hc1 import PREFIX as HC1_PREFIX
 from yimatong.adapters.wire.shc import PREFIX as SHC_PREFIX
+from yimatong.adapters.wire.travel_code import TRAVEL_PREFIX, verify_travel_code_at
 from yimatong.domain.errors import (
     ExpiredCode,
     InvalidCode,
@@ -54,6 +59,7 @@ from yimatong.domain.errors import (
     YimatongError,
 )
 from yimatong.domain.identity import mask_name
+from yimatong.domain.regions import default_divisions
 from yimatong.domain.token import HealthClaims
 from yimatong.verifier import texts
 from yimatong.verifier.cache import CorruptCache, DiskCache, Stored
@@ -174,6 +180,8 @@ class Result:
     scan_id: str | None = None
     #: kept for the scan record only, never shown
     sid: str | None = field(default=None, repr=False)
+    #: a travel code (行程码, ``YMTT1:``): its cities, as signed; never a colour or a decision
+    travel: tuple[Mapping[str, Any], ...] | None = None
 
     @property
     def outcome(self) -> str | None:
@@ -194,11 +202,27 @@ class Result:
             "at": self.at.isoformat(),
             "notes": list(self.notes),
             "scan_id": self.scan_id,
+            "travel": [dict(c) for c in self.travel] if self.travel is not None else None,
         }
 
     def line(self) -> str:
         """One line for a gate's display or log: outcome, colour, masked identity, why."""
         shown = self.display or {}
+        if self.travel is not None:
+            cities = "、".join(str(c["shown"]) for c in self.travel) or "-"
+            head = "VALID" if self.valid else "INVALID"
+            parts = [
+                f"{head:<5}",
+                f"{texts.TRAVEL_CODE[0]}/{texts.TRAVEL_CODE[1]}",
+                shown.get("masked_name") or "-",
+                shown.get("masked_id") or "-",
+                self.issuer or "-",
+                cities,
+            ]
+            if any(c.get("star") for c in self.travel):
+                parts.append(f"{texts.TRAVEL_STAR[0]} | {texts.TRAVEL_STAR[1]}")
+            parts.extend(self.notes)
+            return " ".join(p.replace("\n", " ").replace("\t", " ") for p in parts)
         colour_zh, colour_en = texts.colour_label(self.colour)
         outcome = self.outcome or ("VALID" if self.valid else "INVALID")
         label_zh, label_en = texts.OUTCOME.get(outcome, (outcome, outcome))
@@ -675,6 +699,8 @@ class Verifier:
             result = self._ymt1(text, now, temperature)
         elif text.startswith((HC1_PREFIX, SHC_PREFIX)):
             result = self._international(text, now, temperature)
+        elif text.startswith(TRAVEL_PREFIX):
+            return self._travel(text, now)  # not a health code: no decision, no scan record
         else:
             typed = _TYPED_ID.fullmatch(text)
             if typed is not None:
@@ -869,6 +895,58 @@ class Verifier:
             display=_holder_display(cert.holder_name, cert.holder_dob),
             temperature=temperature,
             notes=tuple(notes),
+        )
+
+    def _travel(self, code: str, now: datetime) -> Result:
+        """A travel code (行程码): verified offline against the trust list, shown as signed.
+
+        It is never a health code: no colour, no decision and no scan record; the gate shows
+        the cities (starred as of when the code was made) beside the health code it checks.
+        """
+        verdict = self.clock_verdict()
+        if self.trust is None or not verdict.ok:
+            why = "no trust list on this device" if self.trust is None else verdict.reason_en
+            return Result(at=now, mode="offline", decision=None, kind="travel", travel=(),
+                          notes=(f"travel code not verified: {why}",))  # fmt: skip
+        try:
+            claims = verify_travel_code_at(code, self.trust.keyring, now)
+        except InvalidCode as exc:
+            log.info("travel code refused: %s", exc.detail)
+            return Result(at=now, mode="offline", decision=None, valid=False, kind="travel",
+                          travel=(), notes=(f"refused: {exc.detail}",))  # fmt: skip
+        divisions = default_divisions()
+
+        def name(code: str) -> str:
+            try:
+                return divisions.get(code).name
+            except YimatongError:
+                return code
+
+        cities = tuple(
+            {
+                "city": c.city,
+                "name": name(c.city),
+                "shown": name(c.city) + ("*" if c.star else ""),
+                "star": c.star.value if c.star else None,
+                "sources": [s.value for s in c.sources],
+            }
+            for c in claims.cities
+        )
+        notes = [f"as of {claims.issued_at.isoformat()}; {claims.window_days} days, "
+                 f"stays of {claims.min_stay_minutes} minutes or more"]  # fmt: skip
+        if claims.truncated:
+            notes.append("more cities than a code carries: the oldest are left out")
+        return Result(
+            at=now,
+            mode="offline",
+            decision=None,
+            valid=True,
+            issuer=claims.issuer,
+            kind="travel",
+            status="claims",
+            display={"masked_name": claims.masked_name, "masked_id": claims.masked_id},
+            notes=tuple(notes),
+            travel=cities,
         )
 
     def _unavailable_note(self, exc: YimatongError) -> str:

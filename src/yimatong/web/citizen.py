@@ -377,6 +377,19 @@ def citizen_pages(
             **labels(request, health, who["n"]),
         }
 
+    def _travel_view(caller: Caller, who: dict[str, Any]) -> dict[str, Any] | None:
+        """The travel code (行程码) beside the health code: its cities and its own signed QR;
+        None for a proxy without the itinerary grant."""
+        if not who["grants"]["itinerary"]:
+            return None
+        made = service.travel_code(caller, who["sid"])
+        return {
+            "cities": made["cities"],
+            "starred": made["starred"],
+            "expires_at": made["expires_at"],
+            "qr": _svg(made["code"]),
+        }
+
     @r.get("/people/{n}/code")
     def my_code(request: Request, n: int) -> Response:
         caller = guard(request)
@@ -385,6 +398,7 @@ def citizen_pages(
         try:
             who = person(caller, n)
             view = _code_view(request, caller, who)
+            travel = _travel_view(caller, who)
         except errors.YimatongError as exc:
             return failure(request, exc)
         asked = request.query_params.get("refresh", "")
@@ -396,6 +410,7 @@ def citizen_pages(
             "citizen/code.html",
             who=who,
             view=view,
+            travel=travel,
             refresh=refresh,
             now=local_time(now()),
             config={

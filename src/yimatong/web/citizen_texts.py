@@ -164,6 +164,33 @@ add_texts(
         },
         "citizen.reasons": {"zh": "原因", "en": "Reasons"},
         "citizen.no_reasons": {"zh": "无", "en": "none"},
+        "citizen.travel": {"zh": "行程码", "en": "Travel code"},
+        "citizen.travel_rule": {
+            "zh": "近14天内停留4小时以上的城市。",
+            "en": "Cities where you stayed at least 4 hours in the last 14 days.",
+        },
+        "citizen.travel_none": {"zh": "无", "en": "none"},
+        "citizen.travel_withheld": {
+            "zh": "此人未授权你查看行程。",
+            "en": "This person has not let you see their itinerary.",
+        },
+        "citizen.travel_star": {
+            "zh": "* 表示该城市目前有中高风险地区，并不表示你去过该地区。",
+            "en": "* means the city has a medium- or high-risk area now, "
+            "not that you were in that area.",
+        },
+        "citizen.travel_qr": {"zh": "出示行程码", "en": "Show the travel code"},
+        "citizen.travel_qr_note": {
+            "zh": "行程码与健康码分开核验，{at} 前有效，刷新页面获取新码。",
+            "en": "Checked apart from the health code; valid until {at}; reload for a new one.",
+        },
+        "citizen.travel_level.medium": {"zh": "中风险", "en": "medium risk"},
+        "citizen.travel_level.high": {"zh": "高风险", "en": "high risk"},
+        "citizen.travel_source.self": {"zh": "本人申报", "en": "declared"},
+        "citizen.travel_source.scan": {"zh": "场所扫码", "en": "checkpoint scan"},
+        "citizen.travel_source.rail": {"zh": "铁路", "en": "rail"},
+        "citizen.travel_source.aviation": {"zh": "民航", "en": "aviation"},
+        "citizen.travel_source.telecom": {"zh": "电信", "en": "telecom"},
         "citizen.turns_green": {"zh": "如何转为绿码", "en": "What turns it green"},
         "citizen.turns_green_at": {"zh": "最早 {at}", "en": "at the earliest {at}"},
         # declaration and travel

@@ -8,7 +8,13 @@ table         partition key  period   dropped
 stays         expires_at     a day    when the day has ended (every row expired)
 test_results  expires_at     a day    when the day has ended (every row expired)
 audit_log     at             a month  never: the audit log has no expiry (``sunset``)
+scan_places   at             a day    when past and empty (migration 0016)
 ============  =============  =======  ===========================================
+
+``scan_places`` (the hub's scans by place and time, for contact tracing) is partitioned by the
+scan's own time, so that a tracing query over a window reads only the days it covers; its rows
+are purged one by one as they expire (``purge_expired``), and a past day's partition is dropped
+once it is empty (``drop_empty``).
 
 A partition is named after the start of its period, ``stays_p20261202`` holding
 ``2026-12-02 00:00 UTC <= expires_at < 2026-12-03 00:00 UTC``, and each parent has a
@@ -92,6 +98,8 @@ class Spec:
     primary_key: tuple[str, ...]
     #: Tables its foreign keys reference: a partition's DDL locks them too (see ``_locks``).
     references: tuple[str, ...] = ()
+    #: a partition wholly in the past is dropped when it holds no row (not expiring by key)
+    drop_empty: bool = False
 
     def start(self, day: date) -> date:
         """The first day of the period holding ``day``."""
@@ -127,6 +135,14 @@ SPECS: tuple[Spec, ...] = (
         primary_key=("sid", "id", "expires_at"),
     ),
     Spec("audit_log", "at", monthly=True, expiring=False, primary_key=("id", "at")),
+    Spec(
+        "scan_places",
+        "at",
+        monthly=False,
+        expiring=False,
+        primary_key=("sid", "seq", "at"),
+        drop_empty=True,
+    ),
 )
 
 #: The other tables about a person: on PostgreSQL their keys hold ``sid`` (migration 0009):
@@ -280,6 +296,9 @@ def maintain(
                 continue
             existing = partitions_of(uow.conn, spec)
         for name, start in existing:
+            if spec.drop_empty and _midnight(spec.next(start)) <= now:
+                _drop_if_empty(db, spec, name)
+                continue
             if not spec.expiring or _midnight(spec.next(start)) > now:
                 continue
             try:
@@ -315,6 +334,21 @@ def maintain(
             if made:
                 log.info("created partition %s", name)
     return dropped
+
+
+def _drop_if_empty(db: Database, spec: Spec, name: str) -> None:
+    """Drop a past partition of a ``drop_empty`` table if it holds no row (under its lock)."""
+    try:
+        with db.uow() as uow:
+            _locks(uow.conn, spec)
+            if uow.conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {name})")).scalar():  # noqa: S608
+                return
+            uow.conn.execute(text(f"DROP TABLE {name}"))
+            uow.commit()
+    except DBAPIError as exc:
+        log.warning("partition %s not dropped now (%s)", name, type(exc.orig).__name__)
+        return
+    log.info("dropped empty partition %s", name)
 
 
 def postgres_metadata() -> MetaData:

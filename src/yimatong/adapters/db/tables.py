@@ -72,6 +72,7 @@ __all__ = [
     "rate_counts",
     "registry_changes",
     "risk_periods",
+    "scan_places",
     "sessions",
     "signing_keys",
     "stays",
@@ -626,6 +627,24 @@ feed_batches = Table(
     Column("log_index", BigInteger, nullable=False),
     Column("kind", String(16), nullable=False),  # facts.batch | results.batch
     Column("created_at", TS, nullable=False),
+)
+
+scan_places = Table(
+    "scan_places",
+    metadata,
+    # The hub's index of checkpoint scans by place and time, for contact tracing (流调,
+    # hub/tracing.py, docs/travel.md): one row per scan feed row, written in the same
+    # transaction, pseudonymous (sid) like the feed. On PostgreSQL partitioned by day of ``at``
+    # (migration 0016, adapters/db/partitions.py), so a query over a window reads its days only.
+    Column("sid", SID, primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),  # the feed row
+    Column("at", TS, primary_key=True),
+    Column("area", String(9), nullable=False),  # the checkpoint's area
+    Column("checkpoint", String(100), nullable=False),  # the gate's name
+    Column("region", String(6)),  # the checkpoint credential's scope
+    Column("expires_at", TS, nullable=False),
+    Index("ix_scan_places_area_at", "area", "at"),
+    Index("ix_scan_places_sid_at", "sid", "at"),
 )
 
 subject_regions = Table(

@@ -304,15 +304,15 @@ def peek_code(code: str) -> CodePeek:
     return CodePeek(kid=msg.kid, issuer=issuer)
 
 
-def _unwrap(code: str) -> Sign1:
+def _unwrap(code: str, prefix: str = PREFIX) -> Sign1:
     if type(code) is not str:
         raise InvalidCode("malformed: not text")
     if len(code) > MAX_CODE_LENGTH:
         raise InvalidCode("too long")
-    if not code.startswith(PREFIX):
+    if not code.startswith(prefix):
         raise InvalidCode("unknown prefix")
     try:
-        raw = b45decode(code[len(PREFIX) :])
+        raw = b45decode(code[len(prefix) :])
     except ValueError:
         raise InvalidCode("malformed: base45") from None
     if raw and raw[0] == _ZLIB_FIRST_BYTE:

@@ -1,0 +1,228 @@
+"""Contact tracing (流调) at the hub: ``POST /v1/tracing/queries`` (docs/travel.md).
+
+Why the hub. Scans reach the hub from every region's checkpoints (``POST /v1/scans``); an
+issuer mirrors only the scans of its *own* subjects. A case's contacts are whoever scanned at
+the same place, from any region — the Guizhou traveller at a Hangzhou station gate is in no
+Zhejiang issuer's tables — so only the hub holds both sides. It keeps them pseudonymous and
+indexed by place and time in ``scan_places`` (one row per scan feed row, written in the same
+transaction; on PostgreSQL partitioned by day, so a query reads only the days it covers).
+
+A query (role ``authority``, with a stated purpose): the case (its pseudonym, or a document the
+hub turns into one and drops), a period (default the last 14 days), a window (default
+``YMT_TRACE_WINDOW_MINUTES``, ±30). The case's scans in the period at places inside the
+authority's region are read by ``(sid, at)``; then every other scan in the same area within
+the window of one of them, by ``(area, at)``, in one statement per 200 case scans; the domain
+(``domain/tracing.py``) keeps the evidence and scores each candidate.
+
+Identities are pseudonymous here (the hub never holds a name): each candidate carries its
+``sid`` — what ``POST /v1/facts`` takes to confirm it as a close or secondary contact — the
+regions that hold the person, and, for the best ``MAX_IDENTIFIED``, the *masked* name and ID
+and current colour from the holder's issuer (which audits that read too). The full identity
+stays at the issuer, for its staff to read (audited) when a confirmed contact must be reached.
+
+Every query is written to the hub's audit log with its purpose, for the case and for every
+candidate it returned (``tracing.query``).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select
+
+from yimatong.adapters.db.audit import audit
+from yimatong.adapters.db.tables import scan_places
+from yimatong.credentials import Caller, require_role
+from yimatong.domain.errors import InvalidInput
+from yimatong.domain.identity import DocumentChecks, Pseudonyms
+from yimatong.domain.tracing import Candidate, ScanPoint, score_candidates
+from yimatong.hub.context import HubContext
+from yimatong.hub.data import resolve_sid
+from yimatong.hub.data_risk import area_within
+from yimatong.hub.lookup import SubjectLookup
+
+__all__ = [
+    "DEFAULT_PERIOD",
+    "MAX_CANDIDATES",
+    "MAX_CASE_SCANS",
+    "MAX_IDENTIFIED",
+    "ContactTracing",
+    "candidate_rows",
+]
+
+DEFAULT_PERIOD = timedelta(days=14)
+MAX_PERIOD = timedelta(days=31)
+MAX_CASE_SCANS = 2000
+MAX_CANDIDATES = 1000
+MAX_IDENTIFIED = 50
+_CHUNK = 200
+
+
+def candidate_rows(
+    conn: Any, case: str, scans: Sequence[ScanPoint], window: timedelta, now: datetime
+) -> list[ScanPoint]:
+    """Every other live scan in the area of one of ``scans`` within ``window`` of it.
+
+    One statement per ``_CHUNK`` case scans: an OR of ``area = ? AND at BETWEEN ? AND ?``,
+    which the ``(area, at)`` index answers range by range (and PostgreSQL's partitions prune
+    to the days the ranges touch). Used by the tracing query and by ``yimatong bench trace``.
+    """
+    found: list[ScanPoint] = []
+    for i in range(0, len(scans), _CHUNK):
+        part = scans[i : i + _CHUNK]
+        params: dict[str, Any] = {"case": case, "now": now}
+        for j, s in enumerate(part):
+            params.update({f"a{j}": s.area, f"lo{j}": s.at - window, f"hi{j}": s.at + window})
+        rows = conn.execute(_ranges(len(part)), params).all()
+        found.extend(ScanPoint(r.sid, r.at, r.area, r.checkpoint) for r in rows)
+    return found
+
+
+@functools.lru_cache(maxsize=_CHUNK + 1)
+def _ranges(n: int) -> Any:
+    """The candidate statement for ``n`` ranges, built once per ``n`` (building the OR of
+    ranges cost more than running it)."""
+    ranges = [
+        and_(
+            scan_places.c.area == bindparam(f"a{j}"),
+            scan_places.c.at >= bindparam(f"lo{j}", type_=scan_places.c.at.type),
+            scan_places.c.at <= bindparam(f"hi{j}", type_=scan_places.c.at.type),
+        )
+        for j in range(n)
+    ]
+    return select(
+        scan_places.c.sid, scan_places.c.at, scan_places.c.area, scan_places.c.checkpoint
+    ).where(
+        or_(*ranges),
+        scan_places.c.sid != bindparam("case"),
+        scan_places.c.expires_at > bindparam("now", type_=scan_places.c.expires_at.type),
+    )
+
+
+class ContactTracing:
+    def __init__(self, ctx: HubContext, lookup: SubjectLookup | None = None) -> None:
+        self.ctx = ctx
+        self.lookup = lookup
+
+    def query(
+        self,
+        caller: Caller,
+        *,
+        purpose: str,
+        subject: str | None = None,
+        id_type: str | None = None,
+        id_number: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        window_minutes: int | None = None,
+        identify: bool = True,
+    ) -> dict[str, Any]:
+        require_role(caller, "authority")
+        purpose = " ".join(purpose.split())
+        if not purpose:
+            raise InvalidInput("a tracing query states its purpose", field="purpose")
+        now = self.ctx.clock()
+        sid = resolve_sid(
+            Pseudonyms(self.ctx.federation_secret),
+            DocumentChecks(now.date()),
+            subject=subject,
+            id_type=id_type,
+            id_number=id_number,
+            where="case",
+        )
+        end = end or now
+        start = start or end - DEFAULT_PERIOD
+        if start >= end:
+            raise InvalidInput("from must be before to", field="from")
+        if end - start > MAX_PERIOD:
+            raise InvalidInput(f"a query covers at most {MAX_PERIOD.days} days", field="from")
+        minutes = window_minutes or self.ctx.settings.trace_window_minutes
+        if not 1 <= minutes <= 240:
+            raise InvalidInput("window_minutes must be 1 to 240", field="window_minutes")
+        window = timedelta(minutes=minutes)
+        started = time.perf_counter()
+        with self.ctx.db.uow() as uow:
+            conn = uow.conn
+            rows = conn.execute(
+                select(scan_places.c.at, scan_places.c.area, scan_places.c.checkpoint)
+                .where(
+                    scan_places.c.sid == sid,
+                    scan_places.c.at >= start,
+                    scan_places.c.at <= end,
+                    scan_places.c.expires_at > now,
+                )
+                .order_by(scan_places.c.at)
+                .limit(MAX_CASE_SCANS + 1)
+            ).all()
+            if len(rows) > MAX_CASE_SCANS:
+                raise InvalidInput(
+                    f"the case has more than {MAX_CASE_SCANS} scans in the period: narrow it",
+                    field="from",
+                )
+            case_scans = [
+                ScanPoint(sid, r.at, r.area, r.checkpoint)
+                for r in rows
+                if area_within(r.area, caller.scope)
+            ]
+            others = candidate_rows(conn, sid, case_scans, window, now)
+            found = score_candidates(sid, case_scans, others, window=window)
+            truncated = len(found) > MAX_CANDIDATES
+            found = found[:MAX_CANDIDATES]
+            took = time.perf_counter() - started
+            audit(conn, caller, "tracing.query", [sid, *(c.sid for c in found)], purpose, now)
+            uow.commit()
+        who = f"流调 {caller.name}: {purpose}"[:100]
+        return {
+            "case": sid,
+            "from": start,
+            "to": end,
+            "window_minutes": minutes,
+            "scope": caller.scope,
+            "case_scans": [
+                {"at": s.at, "area": s.area, "checkpoint": s.checkpoint} for s in case_scans
+            ],
+            "candidates": [
+                self._candidate(c, who, identify and i < MAX_IDENTIFIED)
+                for i, c in enumerate(found)
+            ],
+            "truncated": truncated,
+            "query_ms": round(took * 1000, 2),
+        }
+
+    def _candidate(self, c: Candidate, who: str, identify: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "sid": c.sid,
+            "score": c.score,
+            "last_exposure": c.last_exposure,
+            "evidence": [
+                {
+                    "case_at": e.case_at,
+                    "at": e.at,
+                    "area": e.area,
+                    "checkpoint": e.checkpoint,
+                    "case_checkpoint": e.case_checkpoint,
+                    "minutes_apart": e.minutes_apart,
+                    "same_checkpoint": e.same_checkpoint,
+                    "weight": e.weight,
+                }
+                for e in c.evidence
+            ],
+            "holders": [],
+            "identity": None,
+        }
+        if identify and self.lookup is not None:
+            holders, answer = self.lookup.masked(c.sid, who)
+            out["holders"] = holders
+            if answer is not None:
+                shown = answer.get("display") or {}
+                out["identity"] = {
+                    "issuer": answer.get("issuer"),
+                    "masked_name": shown.get("masked_name"),
+                    "masked_id": shown.get("masked_id"),
+                    "colour": answer.get("colour"),
+                }
+        return out
