@@ -163,6 +163,10 @@ NOT_PERSONAL = {
         "POST /v1/log/witness",
         "POST /v1/overrides/approvals",  # an override as counts and a digest
         "GET /v1/facts/{seq}/provenance",  # who recorded a fact, never whose it is
+        # the EU DCC signers and SHC issuers the hub trusts: keys, no people
+        "GET /v1/international-trust",
+        "PUT /v1/international-trust/dcc",
+        "PUT /v1/international-trust/shc",
     },
 }
 
