@@ -464,6 +464,8 @@ def test_every_route_about_a_person_refuses_strangers_other_roles_and_plain_prox
         "GET /v1/subjects/{sid}/proxies": None,
         "GET /v1/subjects/{sid}/activity": None,
         "GET /v1/subjects/{sid}/corrections": None,
+        "GET /v1/subjects/{sid}/travel": None,  # a proxy sees it only with the itinerary grant
+        "POST /v1/travel-codes": {"subject": sid},
         "DELETE /v1/subjects/{sid}/proxies/{account}": None,
         "PUT /v1/subjects/{sid}/proxies/{account}/grants": {"itinerary": True, "tests": True},
         "POST /v1/subjects/{sid}/lookup": {"checkpoint": "gate-1"},

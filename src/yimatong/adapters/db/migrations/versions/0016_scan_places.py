@@ -110,8 +110,16 @@ def _copy_feed_scans(bind: Any) -> None:
             return
         values = []
         for r in rows:
-            body = r.body if isinstance(r.body, dict) else json.loads(r.body)
-            at = datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00"))
+            # A row too old or too broken to place (no time or area, a time without offset)
+            # is left out of the index; it stays in the feed. One bad row never stops this.
+            try:
+                body = r.body if isinstance(r.body, dict) else json.loads(r.body)
+                at = datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00"))
+                area = str(body["area"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if at.tzinfo is None or not area.isdigit():
+                continue
             expires = r.expires_at
             if bind.dialect.name == "sqlite":
                 at = at.astimezone(UTC).replace(tzinfo=None)  # as the models' UTC type stores it
@@ -120,13 +128,14 @@ def _copy_feed_scans(bind: Any) -> None:
                     "sid": r.sid,
                     "seq": r.seq,
                     "at": at,
-                    "area": str(body["area"])[:9],
+                    "area": area[:9],
                     "checkpoint": str(body.get("checkpoint") or "")[:100],
                     "region": r.region,
                     "expires_at": expires,
                 }
             )
-        bind.execute(sa.insert(places), values)
+        if values:
+            bind.execute(sa.insert(places), values)
         after = rows[-1].seq
 
 
