@@ -262,6 +262,12 @@ def _verify_only(result: Any, as_json: bool) -> None:
         reasons = result.decision.reasons_en if result.decision else ()
         _fail(reasons[0] if reasons else "the code could not be verified")
     shown = result.display or {}
+    if result.kind in ("dcc", "shc"):  # no colour: the holder's masked name and birth date
+        click.echo(
+            f"{result.kind} valid  {shown.get('masked_name', '')} "
+            f"{shown.get('date_of_birth', '')}  issuer {result.issuer}  [{result.mode}]"
+        )
+        return
     click.echo(
         f"{shown.get('colour_zh', '')} {result.colour}  {shown.get('masked_name', '')} "
         f"{shown.get('masked_id', '')}  issuer {result.issuer}  [{result.mode}]"

@@ -210,3 +210,17 @@ def test_a_list_whose_kid_does_not_match_its_certificate_is_refused_in_one_line(
         headers=fed.as_hub("admin"),
     )
     assert bare.status_code == 422 and "snapshot" in bare.json()["detail"]
+
+
+def test_verify_without_a_region_shows_a_valid_dcc_with_the_holders_masked_name(
+    fed: Federation, tmp_path: Path
+) -> None:
+    now = fed.clock()
+    dsc = DemoDsc.new(now)
+    _import(fed, tmp_path, [dsc], [])
+    cache = tmp_path / "gate"
+    _ready(fed, cache).close()
+    code = dsc.hc1(cwt("v", now))
+    r = _cli(fed, "verify", code, "--offline", "--cache-dir", str(cache))
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == "dcc valid  Musterfrau * 1964-08-12  issuer XA  [offline]"
