@@ -152,10 +152,6 @@ NOT_PERSONAL = {
         "PUT /v1/policies/{region}",
         "GET /v1/policies/{region}",
         "GET /v1/policies/{region}/history",
-        # Foreign document signers and issuer keys: no person's data.
-        "GET /v1/international-trust",
-        "PUT /v1/international-trust/dcc",
-        "PUT /v1/international-trust/shc",
         "GET /v1/registry/changes",
         "GET /v1/stats/{figure}",
         # The transparency log holds no personal data (docs/transparency.md).
