@@ -1,0 +1,257 @@
+"""Observations from sensing vehicles and citizens' phones, their provenance and idempotency.
+
+An ``Observation`` is what a device says: when and where (lon/lat on WGS-84 or CGCS2000), its
+heading and speed, and either a classified detection (defect type, severity, confidence 0..1) or
+a *clear pass* (``defect=None``: the device went over the spot and saw nothing — what a
+re-inspection reports), with the SHA-256 of the image it judged from. Each device numbers its
+observations; ``(device_id, seq)`` names one, so a batch sent twice is taken once
+(``split_batch``).
+
+``accept`` turns an observation into an ``AcceptedObservation`` — our judgement of it: whether
+it comes from a registered device whose signature verifies, and whether that device is a
+*trusted* vehicle (one observation from it confirms a finding). A citizen's phone is never
+trusted; an unsigned observation is accepted only from an unregistered device (a citizen's app)
+and then counts as an independent observation, nothing more.
+
+The signed bytes are ``b"ymt-road-obs/1\\n"`` followed by the RFC 8785 (JCS) form of
+``Observation.payload()`` (docs/road.md).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import rfc8785
+
+from yimatong.domain.errors import Conflict, InvalidInput, Unauthorized
+from yimatong.road.grid import Datum
+from yimatong.road.rules import DefectCatalogue, Severity
+
+__all__ = [
+    "AcceptedObservation",
+    "BatchSplit",
+    "Observation",
+    "OwnerKind",
+    "RegisteredDevice",
+    "accept",
+    "split_batch",
+]
+
+SIGNING_CONTEXT = b"ymt-road-obs/1\n"
+MAX_SPEED_MPS = 70.0  # 252 km/h: anything faster is a broken fix, not a vehicle
+_DEVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_MAX_SEQ = 2**53 - 1  # JCS numbers are doubles
+
+
+class OwnerKind(enum.StrEnum):
+    VEHICLE = "vehicle"
+    CITIZEN = "citizen"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One device's report about one spot at one moment (validated on construction)."""
+
+    device_id: str
+    seq: int
+    observed_at: datetime
+    lon: float
+    lat: float
+    heading_deg: float | None
+    speed_mps: float | None
+    defect: str | None
+    severity: Severity | None
+    confidence: float
+    image_sha256: str | None
+    datum: Datum = "CGCS2000"
+
+    def __post_init__(self) -> None:
+        if not _DEVICE.fullmatch(self.device_id):
+            raise InvalidInput("device id must be 1-64 letters, digits or ._:-", field="device_id")
+        if (
+            isinstance(self.seq, bool)
+            or not isinstance(self.seq, int)
+            or not 0 <= self.seq <= _MAX_SEQ
+        ):
+            raise InvalidInput("seq must be an integer 0..2^53-1", field="seq")
+        if self.observed_at.tzinfo is None or self.observed_at.utcoffset() is None:
+            raise InvalidInput("observed_at must carry a time zone", field="observed_at")
+        if not (_finite(self.lon) and -180.0 <= self.lon <= 180.0):
+            raise InvalidInput("longitude must be within -180..180", field="lon")
+        if not (_finite(self.lat) and -90.0 <= self.lat <= 90.0):
+            raise InvalidInput("latitude must be within -90..90", field="lat")
+        if self.heading_deg is not None and not (
+            _finite(self.heading_deg) and 0.0 <= self.heading_deg < 360.0
+        ):
+            raise InvalidInput("heading must be within 0..360 degrees", field="heading_deg")
+        if self.speed_mps is not None and not (
+            _finite(self.speed_mps) and 0.0 <= self.speed_mps <= MAX_SPEED_MPS
+        ):
+            raise InvalidInput(f"speed must be within 0..{MAX_SPEED_MPS} m/s", field="speed_mps")
+        if not (_finite(self.confidence) and 0.0 <= self.confidence <= 1.0):
+            raise InvalidInput("confidence must be within 0..1", field="confidence")
+        if (self.defect is None) != (self.severity is None):
+            raise InvalidInput(
+                "a detection has a severity; a clear pass has none", field="severity"
+            )
+        if self.image_sha256 is not None and not _SHA256_HEX.fullmatch(self.image_sha256):
+            raise InvalidInput("image hash must be 64 lower-case hex digits", field="image_sha256")
+        if self.datum not in ("WGS84", "CGCS2000"):
+            raise InvalidInput("datum must be WGS84 or CGCS2000", field="datum")
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.device_id, self.seq
+
+    def check_against(self, catalogue: DefectCatalogue) -> None:
+        """The detection names a known type, at a level that type has."""
+        if self.defect is not None:
+            defect = catalogue.get(self.defect)
+            if self.severity not in defect.levels:
+                raise InvalidInput(f"{self.defect} has no such level", field="severity")
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON form (what a device sends and signs, less the signature)."""
+        return {
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "observed_at": self.observed_at.isoformat(),
+            "lon": self.lon,
+            "lat": self.lat,
+            "datum": self.datum,
+            "heading_deg": self.heading_deg,
+            "speed_mps": self.speed_mps,
+            "defect": self.defect,
+            "severity": None if self.severity is None else self.severity.label,
+            "confidence": self.confidence,
+            "image_sha256": self.image_sha256,
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> Observation:
+        try:
+            severity = data.get("severity")
+            return cls(
+                device_id=str(data["device_id"]),
+                seq=data["seq"],
+                observed_at=datetime.fromisoformat(str(data["observed_at"])),
+                lon=float(data["lon"]),
+                lat=float(data["lat"]),
+                datum=data.get("datum", "CGCS2000"),
+                heading_deg=_opt_float(data.get("heading_deg")),
+                speed_mps=_opt_float(data.get("speed_mps")),
+                defect=None if data.get("defect") is None else str(data["defect"]),
+                severity=None if severity is None else Severity.parse(str(severity)),
+                confidence=float(data["confidence"]),
+                image_sha256=None
+                if data.get("image_sha256") is None
+                else str(data["image_sha256"]),
+            )
+        except KeyError as exc:
+            raise InvalidInput(f"missing {exc.args[0]}", field=str(exc.args[0])) from None
+        except (TypeError, ValueError):
+            raise InvalidInput("not an observation", field="observation") from None
+
+    def signing_bytes(self) -> bytes:
+        return SIGNING_CONTEXT + rfc8785.dumps(self.payload())
+
+    def digest(self) -> bytes:
+        """SHA-256 of the signed bytes: what idempotency compares."""
+        return hashlib.sha256(self.signing_bytes()).digest()
+
+
+class Verifier(Protocol):
+    """A public key (``adapters.crypto.VerifyingKey``): ``verify`` raises on a bad signature."""
+
+    def verify(self, signature: bytes, data: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredDevice:
+    device_id: str
+    owner_kind: OwnerKind
+    owner: str  # the organisation or account that registered it (never a person's name)
+    key: Verifier
+    trusted: bool = False  # only an inspection vehicle can be; one observation confirms
+
+    def __post_init__(self) -> None:
+        if self.trusted and self.owner_kind is not OwnerKind.VEHICLE:
+            raise ValueError("only a vehicle can be a trusted device")
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedObservation:
+    observation: Observation
+    owner_kind: OwnerKind
+    signed: bool  # a registered device's signature verified
+    trusted: bool
+
+
+def accept(
+    observation: Observation,
+    signature: bytes | None,
+    device: RegisteredDevice | None,
+    catalogue: DefectCatalogue,
+) -> AcceptedObservation:
+    """Check a device's observation and say how far it can be trusted.
+
+    A registered device must sign (``Unauthorized`` otherwise, or when the signature fails —
+    whatever the cause, as one error); an unregistered one is a citizen's phone, taken unsigned
+    and untrusted.
+    """
+    observation.check_against(catalogue)
+    if device is None:
+        return AcceptedObservation(observation, OwnerKind.CITIZEN, signed=False, trusted=False)
+    if device.device_id != observation.device_id:
+        raise ValueError("device record is for another device")
+    if signature is None:
+        raise Unauthorized("a registered device must sign its observations")
+    try:
+        device.key.verify(signature, observation.signing_bytes())
+    except Exception:  # any failure of the key is one opaque answer
+        raise Unauthorized("observation signature does not verify") from None
+    return AcceptedObservation(observation, device.owner_kind, signed=True, trusted=device.trusted)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSplit:
+    new: tuple[Observation, ...]
+    duplicates: tuple[Observation, ...]
+
+
+def split_batch(batch: Iterable[Observation], known: Mapping[tuple[str, int], bytes]) -> BatchSplit:
+    """Ingest is idempotent per (device, seq): drop what is already held, refuse a changed copy.
+
+    ``known`` maps the keys already stored to their digests. The same key with the same bytes
+    (a retry) is a duplicate; the same key with other bytes is a ``Conflict`` — a device must
+    never reuse a sequence number — and so is a key twice in one batch with different bytes.
+    """
+    new: dict[tuple[str, int], Observation] = {}
+    duplicates = []
+    for obs in batch:
+        held = known.get(obs.key)
+        if held is None and obs.key in new:
+            held = new[obs.key].digest()
+        if held is None:
+            new[obs.key] = obs
+        elif held == obs.digest():
+            duplicates.append(obs)
+        else:
+            raise Conflict(f"a device reused sequence number {obs.seq}", field="seq")
+    return BatchSplit(tuple(new.values()), tuple(duplicates))
+
+
+def _finite(x: float) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
