@@ -90,7 +90,9 @@ def test_a_failed_write_leaves_the_old_file(
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # disk writes: no per-example deadline on a shared machine
 @given(position=st.integers(min_value=0), value=st.integers(0, 255))
 def test_any_changed_byte_is_caught_or_harmless(tmp_path: Path, position: int, value: int) -> None:
     cache = DiskCache(tmp_path)
