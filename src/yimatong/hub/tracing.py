@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, union_all
 
 from yimatong.adapters.db.audit import audit
-from yimatong.adapters.db.tables import scan_places
+from yimatong.adapters.db.tables import scan_places, subject_regions
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import InvalidInput
 from yimatong.domain.identity import DocumentChecks, Pseudonyms
@@ -173,6 +173,15 @@ class ContactTracing:
             truncated = len(found) > MAX_CANDIDATES
             found = found[:MAX_CANDIDATES]
             took = time.perf_counter() - started
+            holders: dict[str, list[str]] = {}
+            wanted = [c.sid for c in found]
+            for i in range(0, len(wanted), 500):
+                for row in conn.execute(
+                    select(subject_regions.c.sid, subject_regions.c.region)
+                    .where(subject_regions.c.sid.in_(wanted[i : i + 500]))
+                    .order_by(subject_regions.c.region)
+                ):
+                    holders.setdefault(row.sid, []).append(row.region)
             audit(conn, caller, "tracing.query", [sid, *(c.sid for c in found)], purpose, now)
             uow.commit()
         who = f"流调 {caller.name}: {purpose}"[:100]
@@ -186,14 +195,16 @@ class ContactTracing:
                 {"at": s.at, "area": s.area, "checkpoint": s.checkpoint} for s in case_scans
             ],
             "candidates": [
-                self._candidate(c, who, identify and i < MAX_IDENTIFIED)
+                self._candidate(c, holders.get(c.sid, []), who, identify and i < MAX_IDENTIFIED)
                 for i, c in enumerate(found)
             ],
             "truncated": truncated,
             "query_ms": round(took * 1000, 2),
         }
 
-    def _candidate(self, c: Candidate, who: str, identify: bool) -> dict[str, Any]:
+    def _candidate(
+        self, c: Candidate, holders: list[str], who: str, identify: bool
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "sid": c.sid,
             "score": c.score,
@@ -211,12 +222,11 @@ class ContactTracing:
                 }
                 for e in c.evidence
             ],
-            "holders": [],
+            "holders": holders,
             "identity": None,
         }
-        if identify and self.lookup is not None:
-            holders, answer = self.lookup.masked(c.sid, who)
-            out["holders"] = holders
+        if identify and self.lookup is not None and holders:
+            _regions, answer = self.lookup.masked(c.sid, who)
             if answer is not None:
                 shown = answer.get("display") or {}
                 out["identity"] = {
