@@ -103,6 +103,8 @@ def test_a_scan_at_the_same_gate_within_the_window_is_a_candidate_with_evidence(
     # A wider window finds the later one too; the confirmation goes through the facts path.
     wide = trace(fed, subject=case, window_minutes=60, identify=False).json()
     assert [c["sid"] for c in wide["candidates"]] == [near, late]
+    assert [(c["holders"], c["identity"]) for c in wide["candidates"]] == [(["330000"], None),
+                                                                          ([], None)]  # fmt: skip
     r = fed.hub_client.post(
         "/v1/facts",
         json={"facts": [{"subject": near, "kind": "contact", "contact_kind": "close",

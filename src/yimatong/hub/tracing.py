@@ -11,8 +11,9 @@ A query (role ``authority``, with a stated purpose): the case (its pseudonym, or
 hub turns into one and drops), a period (default the last 14 days), a window (default
 ``YMT_TRACE_WINDOW_MINUTES``, ±30). The case's scans in the period at places inside the
 authority's region are read by ``(sid, at)``; then every other scan in the same area within
-the window of one of them, by ``(area, at)``, in one statement per 200 case scans; the domain
-(``domain/tracing.py``) keeps the evidence and scores each candidate.
+the window of one of them, by ``(area, at)``, in one statement (a UNION ALL of ranges) per
+200 case scans; the domain (``domain/tracing.py``) keeps the evidence and scores each
+candidate.
 
 Identities are pseudonymous here (the hub never holds a name): each candidate carries its
 ``sid`` — what ``POST /v1/facts`` takes to confirm it as a close or secondary contact — the
@@ -32,10 +33,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import bindparam, select, union_all
 
 from yimatong.adapters.db.audit import audit
-from yimatong.adapters.db.tables import scan_places
+from yimatong.adapters.db.tables import scan_places, subject_regions
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import InvalidInput
 from yimatong.domain.identity import DocumentChecks, Pseudonyms
@@ -67,9 +68,9 @@ def candidate_rows(
 ) -> list[ScanPoint]:
     """Every other live scan in the area of one of ``scans`` within ``window`` of it.
 
-    One statement per ``_CHUNK`` case scans: an OR of ``area = ? AND at BETWEEN ? AND ?``,
-    which the ``(area, at)`` index answers range by range (and PostgreSQL's partitions prune
-    to the days the ranges touch). Used by the tracing query and by ``yimatong bench trace``.
+    One statement per ``_CHUNK`` case scans: a UNION ALL of ``area = ? AND at BETWEEN ? AND
+    ?``, each answered by the ``(area, at)`` index (and, on PostgreSQL, only in the day
+    partitions its range touches). Used by the tracing query and by ``yimatong bench trace``.
     """
     found: list[ScanPoint] = []
     for i in range(0, len(scans), _CHUNK):
@@ -84,23 +85,22 @@ def candidate_rows(
 
 @functools.lru_cache(maxsize=_CHUNK + 1)
 def _ranges(n: int) -> Any:
-    """The candidate statement for ``n`` ranges, built once per ``n`` (building the OR of
-    ranges cost more than running it)."""
-    ranges = [
-        and_(
+    """The candidate statement for ``n`` ranges, built once per ``n`` (building it cost more
+    than running it): a UNION ALL of one indexed range each, so that on PostgreSQL each branch
+    is pruned to the day partitions its own range touches (an OR of ranges is not pruned
+    range by range: every partition of the period would probe every range)."""
+    columns = (scan_places.c.sid, scan_places.c.at, scan_places.c.area, scan_places.c.checkpoint)
+    branches = [
+        select(*columns).where(
             scan_places.c.area == bindparam(f"a{j}"),
             scan_places.c.at >= bindparam(f"lo{j}", type_=scan_places.c.at.type),
             scan_places.c.at <= bindparam(f"hi{j}", type_=scan_places.c.at.type),
+            scan_places.c.sid != bindparam("case"),
+            scan_places.c.expires_at > bindparam("now", type_=scan_places.c.expires_at.type),
         )
         for j in range(n)
     ]
-    return select(
-        scan_places.c.sid, scan_places.c.at, scan_places.c.area, scan_places.c.checkpoint
-    ).where(
-        or_(*ranges),
-        scan_places.c.sid != bindparam("case"),
-        scan_places.c.expires_at > bindparam("now", type_=scan_places.c.expires_at.type),
-    )
+    return branches[0] if n == 1 else union_all(*branches)
 
 
 class ContactTracing:
@@ -173,6 +173,15 @@ class ContactTracing:
             truncated = len(found) > MAX_CANDIDATES
             found = found[:MAX_CANDIDATES]
             took = time.perf_counter() - started
+            holders: dict[str, list[str]] = {}
+            wanted = [c.sid for c in found]
+            for i in range(0, len(wanted), 500):
+                for row in conn.execute(
+                    select(subject_regions.c.sid, subject_regions.c.region)
+                    .where(subject_regions.c.sid.in_(wanted[i : i + 500]))
+                    .order_by(subject_regions.c.region)
+                ):
+                    holders.setdefault(row.sid, []).append(row.region)
             audit(conn, caller, "tracing.query", [sid, *(c.sid for c in found)], purpose, now)
             uow.commit()
         who = f"流调 {caller.name}: {purpose}"[:100]
@@ -186,14 +195,16 @@ class ContactTracing:
                 {"at": s.at, "area": s.area, "checkpoint": s.checkpoint} for s in case_scans
             ],
             "candidates": [
-                self._candidate(c, who, identify and i < MAX_IDENTIFIED)
+                self._candidate(c, holders.get(c.sid, []), who, identify and i < MAX_IDENTIFIED)
                 for i, c in enumerate(found)
             ],
             "truncated": truncated,
             "query_ms": round(took * 1000, 2),
         }
 
-    def _candidate(self, c: Candidate, who: str, identify: bool) -> dict[str, Any]:
+    def _candidate(
+        self, c: Candidate, holders: list[str], who: str, identify: bool
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "sid": c.sid,
             "score": c.score,
@@ -211,12 +222,11 @@ class ContactTracing:
                 }
                 for e in c.evidence
             ],
-            "holders": [],
+            "holders": holders,
             "identity": None,
         }
-        if identify and self.lookup is not None:
-            holders, answer = self.lookup.masked(c.sid, who)
-            out["holders"] = holders
+        if identify and self.lookup is not None and holders:
+            _regions, answer = self.lookup.masked(c.sid, who)
             if answer is not None:
                 shown = answer.get("display") or {}
                 out["identity"] = {
