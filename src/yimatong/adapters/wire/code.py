@@ -266,6 +266,16 @@ def verify_code_at(
     if leeway < timedelta(0):
         raise ValueError("leeway must not be negative")
     msg = _unwrap(code)
+    trusted = _signed_by(msg, keyring)
+    claims = _decode_claims(msg.payload)
+    _check_window(trusted, claims.issuer, claims.issued_at, claims.expires_at, now, leeway)
+    return claims
+
+
+def _signed_by(msg: Any, keyring: Keyring) -> TrustedKey:
+    """The trusted key whose signature ``msg`` carries (kid, algorithm, signature checked,
+    before anything of the payload is read); ``InvalidCode`` otherwise. Shared with the
+    travel code (``travel_code.py``), which is checked exactly as a health code is."""
     trusted = keyring.get(msg.kid)
     if trusted is None:
         raise UnknownKey("unknown kid")
@@ -276,12 +286,22 @@ def verify_code_at(
         key.verify(msg.signature, msg.to_be_signed())
     except BadSignature:
         raise InvalidCode("bad signature") from None
-    claims = _decode_claims(msg.payload)
-    if claims.issuer != trusted.issuer:
+    return trusted
+
+
+def _check_window(
+    trusted: TrustedKey,
+    issuer: str,
+    issued_at: datetime,
+    expires_at: datetime,
+    now: datetime,
+    leeway: timedelta,
+) -> None:
+    """The signed claims against the key and the clock (the module docstring's rules)."""
+    if issuer != trusted.issuer:
         raise InvalidCode("issuer mismatch")
     if trusted.revoked_at is not None and trusted.revoked_at <= now:
         raise InvalidCode("key revoked")
-    issued_at = claims.issued_at
     if issued_at < trusted.not_before or (
         trusted.not_after is not None and issued_at > trusted.not_after
     ):
@@ -289,9 +309,8 @@ def verify_code_at(
     # Written as now ± leeway: a signed exp near year 9999 must not overflow the arithmetic.
     if issued_at > now + leeway:
         raise InvalidCode("issued in the future")
-    if now - leeway >= claims.expires_at:
+    if now - leeway >= expires_at:
         raise ExpiredCode("expired")
-    return claims
 
 
 def peek_code(code: str) -> CodePeek:

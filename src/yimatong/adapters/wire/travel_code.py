@@ -31,18 +31,20 @@ from typing import Any
 
 import cbor2
 
-from yimatong.adapters.crypto import BadSignature, SigningKey
+from yimatong.adapters.crypto import SigningKey
 from yimatong.adapters.wire.base45 import b45encode, encoded_length
 from yimatong.adapters.wire.code import (
     DEFAULT_LEEWAY,
     MAX_CODE_LENGTH,
     Keyring,
+    _check_window,
     _deflate,
     _loads_exact,
+    _signed_by,
     _unwrap,
 )
 from yimatong.adapters.wire.cose import sign1
-from yimatong.domain.errors import ExpiredCode, InvalidCode, UnknownKey
+from yimatong.domain.errors import InvalidCode
 from yimatong.domain.facts import RiskLevel, StaySource, require_aware
 from yimatong.domain.travel import TravelClaims, TravelCodeCity
 
@@ -96,28 +98,9 @@ def verify_travel_code_at(
     """Verify a travel code against ``keyring`` as of ``now`` (the checks of a health code)."""
     require_aware(now, "now")
     msg = _unwrap(code, TRAVEL_PREFIX)
-    trusted = keyring.get(msg.kid)
-    if trusted is None:
-        raise UnknownKey("unknown kid")
-    if msg.alg != trusted.key.alg.value:
-        raise InvalidCode("algorithm mismatch")
-    try:
-        trusted.key.verify(msg.signature, msg.to_be_signed())
-    except BadSignature:
-        raise InvalidCode("bad signature") from None
+    trusted = _signed_by(msg, keyring)
     claims = _decode(msg.payload)
-    if claims.issuer != trusted.issuer:
-        raise InvalidCode("issuer mismatch")
-    if trusted.revoked_at is not None and trusted.revoked_at <= now:
-        raise InvalidCode("key revoked")
-    if claims.issued_at < trusted.not_before or (
-        trusted.not_after is not None and claims.issued_at > trusted.not_after
-    ):
-        raise InvalidCode("key not valid at issue time")
-    if claims.issued_at > now + leeway:
-        raise InvalidCode("issued in the future")
-    if now - leeway >= claims.expires_at:
-        raise ExpiredCode("expired")
+    _check_window(trusted, claims.issuer, claims.issued_at, claims.expires_at, now, leeway)
     return claims
 
 
