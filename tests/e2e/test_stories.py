@@ -225,7 +225,7 @@ def _until(what: str, probe: Any, seconds: float = 30) -> Any:
         time.sleep(0.5)
 
 
-def test_a_guizhou_traveller_at_a_hangzhou_gate_near_a_later_case_is_traced_and_turns_yellow(
+def test_a_guizhou_traveller_near_a_later_case_at_a_hangzhou_gate_is_traced_and_denied_as_a_contact(
     demo: Demo,
 ) -> None:
     """Issue 12: the traveller scanned at 杭州东站 18 minutes before a later case is listed with
