@@ -234,7 +234,7 @@ class OverrideUseCases(IssuerCore):
                 )
                 uow.commit()
                 return self.get_override(caller, override_id)
-            self._activate(conn, override_id, caller, now, hub=None)
+            self._activate(conn, row, caller, now, hub=None)
             uow.commit()
         self._reassess_override(override_id, now)
         return self.get_override(caller, override_id)
@@ -264,7 +264,7 @@ class OverrideUseCases(IssuerCore):
                 )
             if row.expires_at <= now:
                 raise Conflict("this override expired before the hub approved it")
-            self._activate(conn, override_id, caller, now, hub=document)
+            self._activate(conn, row, caller, now, hub=document)
             uow.commit()
         self._reassess_override(override_id, now)
         return self.get_override(caller, override_id)
@@ -299,13 +299,14 @@ class OverrideUseCases(IssuerCore):
     def _activate(
         self,
         conn: Connection,
-        override_id: int,
+        row: Any,
         caller: Caller,
         now: datetime,
         *,
         hub: dict[str, Any] | None,
     ) -> None:
-        row = conn.execute(select(overrides).where(overrides.c.id == override_id)).one()
+        """Put ``row`` (the override as read in this transaction) in force and log it."""
+        override_id = int(row.id)
         kinds = Counter(
             conn.execute(
                 select(override_subjects.c.fact_kind).where(
