@@ -34,6 +34,7 @@ from yimatong.adapters.db.risk import risk_changes, set_risk_period
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import Forbidden, InvalidInput
 from yimatong.domain.facts import RiskLevel
+from yimatong.domain.regions import area_prefix
 from yimatong.issuer.accounts import normalise_phone
 from yimatong.issuer.activity import ActivityUseCases
 from yimatong.issuer.codes import CodeUseCases
@@ -92,7 +93,7 @@ class IssuerService(
         the hub's national list's) to set."""
         require_role(caller, "authority", "admin")
         self._area(area, "code")
-        if not area.startswith(_area_prefix(self.region)):
+        if not area.startswith(area_prefix(self.region)):
             raise Forbidden(f"this issuer sets risk areas only within {self.region}, not {area}")
         if end is not None and end <= start:
             raise InvalidInput("to must be after from", field="to")
@@ -119,12 +120,3 @@ class IssuerService(
     def risk_areas(self, since: int = 0) -> dict[str, Any]:
         with self.db.read() as conn:
             return risk_changes(conn, since)
-
-
-def _area_prefix(region: str) -> str:
-    """The prefix of every area within a region: 330000 → 33, 330100 → 3301, 330106 → 330106."""
-    if region.endswith("0000"):
-        return region[:2]
-    if region.endswith("00"):
-        return region[:4]
-    return region
