@@ -45,6 +45,7 @@ export class Verifier {
     this.risk = null;
     this.policy = null;
     this.international = null;
+    this.chunks = null; // the chunks of a SMART Health Card read so far (gather)
     this.stored = {};
     this.pins = new Map();
     this.floor = null;
@@ -307,7 +308,10 @@ export class Verifier {
     if (text.startsWith(PREFIX)) result = await this.ymt1(text, now, temperature);
     else if (isInternational(text)) {
       result = await this.certificate(text, now, temperature);
-      if (result === null) return { at: now, mode: "offline", decision: null, pending: true, kind: "shc", notes: this.chunkNote(), ms: performance.now() - started };
+      if (result === null) {
+        // Not a scan yet: no decision, no record.
+        return { at: now, mode: "offline", decision: null, pending: true, kind: "shc", notes: this.chunkNote(), ms: performance.now() - started };
+      }
     }
     else {
       const typed = TYPED_ID.exec(text);
@@ -403,22 +407,10 @@ export class Verifier {
 
   /** An EU DCC or a SMART Health Card (Verifier._international): verified offline only,
    *  against the hub's signed international trust; the entry policy decides on its facts. */
-  async certificate(text, now, temperature) {
-    const dcc = !isShc(text);
-    if (!dcc && !/\s/.test(text)) {
-      // One chunk of a chunked card, scanned on its own: kept until every chunk is read.
-      const chunk = chunkOf(text);
-      if (chunk === null || chunk[1] === 1) this.chunks = null;
-      else {
-        const [index, count] = chunk;
-        const stale = this.chunks && (this.chunks.count !== count || this.chunks.parts.has(index) || this.time.elapsed() - this.chunks.since > CHUNK_WAIT);
-        if (!this.chunks || stale) this.chunks = { count, parts: new Map(), since: this.time.elapsed() };
-        this.chunks.parts.set(index, text);
-        if (this.chunks.parts.size < count) return null;
-        text = [...this.chunks.parts.keys()].sort((a, b) => a - b).map((i) => this.chunks.parts.get(i)).join(" ");
-        this.chunks = null;
-      }
-    } else this.chunks = null;
+  async certificate(scanned, now, temperature) {
+    const dcc = !isShc(scanned);
+    const text = dcc ? scanned : this.gather(scanned);
+    if (text === null) return null;
     const notes = ["international certificates are verified offline"];
     const state = this.international;
     if (state === null) return this.pre("CHECK", T.NO_INTERNATIONAL, now, "offline", temperature, notes);
@@ -457,6 +449,28 @@ export class Verifier {
       notes,
       sid: null,
     };
+  }
+
+  /** A chunk ``shc:/i/n/...`` scanned on its own is kept until every chunk of its card is
+   *  read (null until then), then the card's chunks joined; any other text as it is. A chunk
+   *  of another card, one read twice, or one after CHUNK_WAIT starts a new card. */
+  gather(text) {
+    const chunk = /\s/.test(text) ? null : chunkOf(text);
+    if (chunk === null || chunk[1] === 1) {
+      this.chunks = null;
+      return text;
+    }
+    const [index, count] = chunk;
+    const kept = this.chunks;
+    const elapsed = this.time.elapsed();
+    if (!kept || kept.count !== count || kept.parts.has(index) || elapsed - kept.since > CHUNK_WAIT) {
+      this.chunks = { count, parts: new Map(), since: elapsed };
+    }
+    this.chunks.parts.set(index, text);
+    if (this.chunks.parts.size < count) return null;
+    const parts = this.chunks.parts;
+    this.chunks = null;
+    return [...parts.keys()].sort((a, b) => a - b).map((i) => parts.get(i)).join(" ");
   }
 
   chunkNote() {
