@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.checkpoint_world import World, checkpoint_world, scan, sign_in
+from tests.browser.checkpoint_world import World, checkpoint_world, scan, screenshot, sign_in
 from tests.browser.conftest import LiveServer, Tab
 from tests.integration.conftest import issuer_settings
 from yimatong.bootstrap import build_issuer
@@ -316,6 +316,7 @@ def test_the_page_decides_dccs_and_shcs_from_the_hubs_signed_trust_online_and_of
     _at_region(tab)
 
     pcr = scan(tab, dsc.hc1(cwt("t", now)))
+    screenshot(tab, "dcc-pass")
     assert pcr["outcome"] == "PASS", pcr
     got = _last(tab)
     assert got["kind"] == "dcc" and got["display"]["masked_name"] == "Musterfrau *", got
@@ -331,6 +332,7 @@ def test_the_page_decides_dccs_and_shcs_from_the_hubs_signed_trust_online_and_of
     assert queued["state"] == "local" and "1964" not in json.dumps(queued)
 
     forged = scan(tab, dsc.hc1(cwt("t", now), tamper=True))
+    screenshot(tab, "dcc-tampered")
     assert forged["outcome"] == "DENY", forged
     assert "refused: bad signature" in _last(tab)["notes"]
 
@@ -342,6 +344,7 @@ def test_the_page_decides_dccs_and_shcs_from_the_hubs_signed_trust_online_and_of
     # A chunked card scanned one QR code at a time: decided when the last chunk is read.
     parts = chunks(issuer.jws(shc_payload("full", now, issuer.iss)), 3)
     first = scan(tab, parts[2])
+    screenshot(tab, "shc-more")
     assert first["outcome"] == "MORE", first
     assert scan(tab, parts[0])["outcome"] == "MORE"
     assert scan(tab, parts[1])["outcome"] == "PASS"
