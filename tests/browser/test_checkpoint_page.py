@@ -136,6 +136,9 @@ def test_on_an_issuer_the_page_reaches_the_hub_only_through_its_relay(
         assert (got["outcome"], got["mode"]) == ("PASS", "online"), got
         tab.page.wait_for_function("() => document.getElementById('queue').textContent === ''")
         assert world.scans_at_hub("gz-gate-1") == 1
+        # The hub's international trust too, through the relay, verified in the page.
+        tab.page.wait_for_function("() => window.checkpoint.verifier.international !== null")
         api = [u for u in tab.requests if "/v1/" in u]
         assert api and all(u.startswith(issuer.url + "/v1/hub/") for u in api), api
+        assert issuer.url + "/v1/hub/international-trust" in api, api
         assert tab.foreign_requests(issuer.url) == []

@@ -116,6 +116,7 @@ NOT_PERSONAL = {
         # the relay: the hub's signed lists and the scan upload
         "GET /v1/hub/trust-list",
         "GET /v1/hub/risk-areas",
+        "GET /v1/hub/international-trust",
         "GET /v1/hub/policies/{region}",
         "POST /v1/hub/scans",
         # The issuer's own transparency log holds no personal data (docs/transparency.md).

@@ -109,6 +109,7 @@ def test_the_relay_passes_the_signed_lists_on_byte_for_byte(
             ("/v1/hub/trust-list?since=0", "/v1/trust-list?since=0"),
             ("/v1/hub/risk-areas?since=0", "/v1/risk-areas?since=0"),
             ("/v1/hub/policies/520000", "/v1/policies/520000"),
+            ("/v1/hub/international-trust", "/v1/international-trust"),
         ):
             got, want = issuer.get(relayed, headers=me), fed.http.get(direct)
             assert got.status_code == 200, got.text

@@ -95,3 +95,34 @@ def test_the_agent_says_once_that_its_credential_is_refused(
         "expired; deciding offline until it answers"
     ]
     assert printed[2]["status"]["hub"].startswith("credential refused by the hub")
+
+
+def test_the_chunks_of_a_health_card_on_separate_lines_are_decided_as_one_card(
+    fed: Federation, tmp_path: Path
+) -> None:
+    from yimatong.credentials import Caller
+    from yimatong.demo.international import DemoShcIssuer, chunks, shc_payload, vci_snapshot
+    from yimatong.hub.international import InternationalTrust
+
+    issuer = DemoShcIssuer.new()
+    InternationalTrust(fed.ctx).import_shc(
+        Caller(role="admin", name="admin"), vci_snapshot([issuer])
+    )
+    verifier = fed.verifier(tmp_path / "gate")
+    assert verifier.refresh()["international-trust"] == "updated"
+    parts = chunks(issuer.jws(shc_payload("full", fed.clock(), issuer.iss)), 3)
+    out, err = io.StringIO(), io.StringIO()
+    agent = Agent(verifier, out=out, err=err, as_json=True, upload_every=0.05)
+    lines = [parts[1], parts[0], parts[2] + "\t36.6", parts[0], parts[0], parts[2]]
+    assert agent.run([line + "\n" for line in lines], install_signals=False) == 0
+    printed = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert printed[0] == {"outcome": None, "more": {"read": [2], "of": 3}}
+    assert printed[1] == {"outcome": None, "more": {"read": [1, 2], "of": 3}}
+    card = printed[2]
+    assert card["kind"] == "shc" and card["valid"] is True, card
+    assert card["display"]["masked_name"] == "Anyperson *" and card["temperature"] == 36.6
+    # A chunk read twice starts a new card: still waiting for 2 and 3.
+    assert printed[3]["more"] == {"read": [1], "of": 3}
+    assert printed[4]["more"] == {"read": [1], "of": 3}
+    assert printed[5]["more"] == {"read": [1, 3], "of": 3}
+    assert "checkpoint stopped: 1 scans" in err.getvalue()

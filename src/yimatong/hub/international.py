@@ -6,10 +6,12 @@ The hub administrator imports the EU gateway's DSC list (``PUT /v1/international
 that family whole (a trust list is a snapshot: a DSC the gateway dropped must stop verifying).
 ``GET /v1/international-trust`` serves both as one document signed by the hub's list key, like
 the trust list, with an ETag; checkpoints cache it and verify ``HC1:`` and ``shc:/`` codes
-offline against it (``verifier/lists.build_international``). Payload::
+offline against it (``verifier/lists.build_international``; the page reads the members
+``hub/dsc_summary`` adds to each DSC instead of the DER). Payload::
 
     {"type": "international-trust", "version": n, "since": 0, "issued_at": RFC 3339,
-     "dcc": [{"kid": hex, "country": "AT", "certificate": base64 DER}, ...],
+     "dcc": [{"kid": hex, "country": "AT", "certificate": base64 DER,
+              "key_type", "public_key", "not_before", "not_after", "usages"}, ...],
      "shc": [{"iss": URL, "name": text, "keys": [JWK, ...]}, ...]}
 
 Every import is an entry of the transparency log (how many entries, and the SHA-256 of the
@@ -32,6 +34,7 @@ from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import InvalidInput
 from yimatong.hub import translog
 from yimatong.hub.context import HubContext
+from yimatong.hub.dsc_summary import dsc_summary
 from yimatong.verifier.trustlists import TrustListError, parse_gateway_dscs, parse_vci_directory
 
 __all__ = ["InternationalTrust"]
@@ -113,7 +116,12 @@ class InternationalTrust:
             "since": 0,
             "issued_at": self.ctx.clock().isoformat(),
             "dcc": [
-                {"kid": r.key, "country": r.label, "certificate": r.data}
+                {
+                    "kid": r.key,
+                    "country": r.label,
+                    "certificate": r.data,
+                    **dsc_summary(r.data, r.key),
+                }
                 for r in rows
                 if r.family == "dcc"
             ],

@@ -6,9 +6,9 @@ through this relay: a fixed allow-list of hub calls, made with the issuer's own 
 hub (its ``node`` credential), for callers holding a credential *of this issuer* with role
 ``checkpoint``. Nothing else of the hub can be reached through it.
 
-- **Lists** (trust list, risk areas, policies) are passed on byte for byte with their ETag:
-  they are signed by the hub and checked in the browser against the pinned hub key, so the
-  relay cannot change them (a changed list fails there).
+- **Lists** (trust list, risk areas, policies, international trust) are passed on byte for
+  byte with their ETag: they are signed by the hub and checked in the browser against the
+  pinned hub key, so the relay cannot change them (a changed list fails there).
 - **Status and look-ups** name the checkpoint (``<region>/<credential name>``, and the gate)
   in the call to the hub, which audits it under the issuer's node credential with that name;
   the issuer writes its own ``audit_log`` row (``relay.code.verify``, ``relay.lookup``) with
@@ -33,7 +33,11 @@ from yimatong.domain.errors import Forbidden, Unavailable
 __all__ = ["LISTS", "HubRelay", "Relayed"]
 
 #: list name → the hub's path (the only GETs the relay makes)
-LISTS = {"trust-list": "/v1/trust-list", "risk-areas": "/v1/risk-areas"}
+LISTS = {
+    "trust-list": "/v1/trust-list",
+    "risk-areas": "/v1/risk-areas",
+    "international-trust": "/v1/international-trust",
+}
 
 
 @dataclass(frozen=True)

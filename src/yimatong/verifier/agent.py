@@ -6,6 +6,13 @@ temperature in °C. Prints one decision line per scan (``--json``: one JSON obje
 and flushes it at once. ``:status`` prints the agent's state; empty lines and ``#`` comments
 are ignored.
 
+A SMART Health Card in several QR codes arrives as one line per chunk (``shc:/1/3/...``, then
+``shc:/2/3/...``, ``shc:/3/3/...``, in any order): the agent keeps the chunks of one card and
+answers ``MORE`` until the last one is read, then decides on the card (the chunks joined, the
+temperature of the last line). A chunk of another card (another count), a chunk read twice,
+or one more than ``CHUNK_WAIT`` seconds after the first starts a new card; any other scan
+drops the chunks kept.
+
 A background thread refreshes the lists every ``refresh_every`` seconds and uploads the scan
 queue every ``upload_every`` seconds while scans are pending. Neither ever blocks a decision:
 a scan is decided with whatever the verifier has at that moment, online if the hub answers
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import signal
 import threading
 from collections.abc import Iterable
@@ -26,9 +34,14 @@ from typing import Any, TextIO
 
 from yimatong.verifier.verifier import Result, Verifier
 
-__all__ = ["Agent", "parse_line"]
+__all__ = ["CHUNK_WAIT", "Agent", "parse_line"]
 
 log = logging.getLogger("yimatong.verifier")
+
+
+#: Seconds the chunks of one SMART Health Card are kept waiting for the others.
+CHUNK_WAIT = 120.0
+_SHC_CHUNK = re.compile(r"shc:/([1-9][0-9]?)/([1-9][0-9]?)/[0-9]*", re.ASCII)
 
 
 class _Stop(Exception):
@@ -73,6 +86,8 @@ class Agent:
         self.last_upload: str = "not yet"
         self._link_said: str | None = None
         self._link_lock = threading.Lock()
+        #: the chunks of one SMART Health Card read so far: (count, first read at, {index: text})
+        self._chunks: tuple[int, float, dict[int, str]] | None = None
 
     # ------------------------------------------------------------------ background
     def start(self) -> None:
@@ -141,6 +156,9 @@ class Agent:
             text, temperature = parse_line(line)
         except ValueError as exc:
             return self._error(f"bad input line: {exc}")
+        text, more = self._join_chunks(text)
+        if more is not None:
+            return more
         try:
             result = self.verifier.verify(text, temperature=temperature)
         except Exception as exc:  # one bad scan must not stop the gate
@@ -153,6 +171,30 @@ class Agent:
         if self.verifier.online_possible or self.verifier.stale:
             self._wake.set()  # upload (or refresh) now; offline, the queue waits
         return self._render(result)
+
+    def _join_chunks(self, text: str) -> tuple[str, str | None]:
+        """(the text to decide on, None), or (text, the MORE line) while chunks are missing."""
+        m = _SHC_CHUNK.fullmatch(text)
+        if m is None or m.group(2) == "1":
+            self._chunks = None
+            return text, None
+        index, count = int(m.group(1)), int(m.group(2))
+        now = self.verifier.time.elapsed()
+        kept = self._chunks
+        if kept is None or kept[0] != count or index in kept[2] or now - kept[1] > CHUNK_WAIT:
+            kept = (count, now, {})
+        kept[2][index] = text
+        if len(kept[2]) < count:
+            self._chunks = kept
+            read = sorted(kept[2])
+            if self.as_json:
+                line = json.dumps({"outcome": None, "more": {"read": read, "of": count}})
+            else:
+                parts = ", ".join(map(str, read))
+                line = f"MORE  请继续扫描下一部分/scan the next part [shc] read {parts} of {count}"
+            return text, line
+        self._chunks = None
+        return " ".join(kept[2][i] for i in sorted(kept[2])), None
 
     def _render(self, result: Result) -> str:
         if self.as_json:

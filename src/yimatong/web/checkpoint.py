@@ -35,6 +35,7 @@ CHECKPOINT_PUBLIC_PATHS = frozenset({"GET /checkpoint", "GET /checkpoint/sw.js"}
 HUB_API = {
     "trust": "/v1/trust-list",
     "risk": "/v1/risk-areas",
+    "international": "/v1/international-trust",
     "policies": "/v1/policies",
     "verify": "/v1/codes/verify",
     "lookup": "/v1/lookups",
@@ -44,6 +45,7 @@ HUB_API = {
 RELAY_API = {
     "trust": "/v1/hub/trust-list",
     "risk": "/v1/hub/risk-areas",
+    "international": "/v1/hub/international-trust",
     "policies": "/v1/hub/policies",
     "verify": "/v1/hub/codes/verify",
     "lookup": "/v1/hub/lookups",

@@ -2,7 +2,7 @@
 // the answer as a full-width panel, and the state of the connection and the lists.
 import { Camera, decodePhoto } from "./camera.mjs";
 import { Store } from "./store.mjs";
-import { OUTCOME } from "./texts.mjs";
+import { DATE_OF_BIRTH, OUTCOME } from "./texts.mjs";
 import { Verifier } from "./verifier.mjs";
 
 const $ = (id) => document.getElementById(id);
@@ -91,7 +91,7 @@ function list(id, items) {
 function show(result) {
   const panel = $("result");
   const d = result.decision;
-  const outcome = d ? d.outcome : result.valid ? "VALID" : "INVALID";
+  const outcome = d ? d.outcome : result.pending ? "MORE" : result.valid ? "VALID" : "INVALID";
   panel.className = `result ${d ? d.outcome : "CHECK"}`;
   panel.dataset.outcome = outcome;
   panel.dataset.mode = result.mode;
@@ -105,6 +105,10 @@ function show(result) {
   $("colour").hidden = !shown.colour_zh;
   $("masked-name").textContent = shown.masked_name || "";
   $("masked-id").textContent = shown.masked_id || "";
+  // An international certificate: the date of birth in full, for the comparison with the passport.
+  $("date-of-birth").textContent = shown.date_of_birth ? `${DATE_OF_BIRTH[0]} ${DATE_OF_BIRTH[1]}: ${shown.date_of_birth}` : "";
+  $("date-of-birth").hidden = !shown.date_of_birth;
+  $("notes").textContent = (result.notes || []).join(" · ");
   list("reasons-zh", d ? d.reasons_zh : []);
   list("reasons-en", d ? d.reasons_en : []);
   $("mode").textContent = t(result.mode === "online" ? "mode_online" : "mode_offline");
@@ -124,7 +128,15 @@ async function scan(text) {
   const temperature = raw === "" ? null : Number(raw);
   const result = await verifier.verify(text, { temperature: Number.isFinite(temperature) ? temperature : null });
   window.checkpoint.timings.push({ mode: result.mode, ms: result.ms });
-  window.checkpoint.results.push({ outcome: result.decision?.outcome ?? null, mode: result.mode, scan_id: result.scan_id ?? null });
+  window.checkpoint.results.push({
+    outcome: result.decision?.outcome ?? null,
+    mode: result.mode,
+    scan_id: result.scan_id ?? null,
+    kind: result.kind ?? null,
+    notes: result.notes ?? [],
+    reasons_en: result.decision?.reasons_en ?? [],
+    display: result.display ?? null,
+  });
   show(result);
   $("temperature").value = "";
   await showStatus();

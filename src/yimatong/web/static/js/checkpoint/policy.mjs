@@ -3,6 +3,7 @@
 // the official certlogic-js. Times are epoch seconds; ``iso`` writes them as Python's
 // ``isoformat(timespec="seconds")`` does, so the data a rule sees is the same in both.
 import { evaluate } from "../../vendor/certlogic-js/certlogic.mjs";
+import { certificateData } from "./international.mjs";
 import { UNKNOWN_FACTS, colourLabel, noPolicy, placeLabel, reasonLabel } from "./texts.mjs";
 
 export const NATIONAL = "000000";
@@ -155,7 +156,10 @@ const FACT_DEFAULTS = {
   place_kind: "any", online: false, source: "claims", colour: null, signed_colour: null, kind: null,
   issuer: null, issuer_kind: null, issued_at: null, colour_since: null, reasons: [], online_colour: null,
   online_reasons: [], tests_known: true, hours_since_negative: null, stays: [], temperature: null, area_level: null,
+  certificate: null,
 };
+/** An international certificate (Facts.foreign): it has no colour, not an unknown one. */
+const foreign = (f) => f.certificate !== null && f.certificate.kind !== "ymt1";
 export const makeFacts = (values) => ({ ...FACT_DEFAULTS, ...values });
 
 /** facts_from_claims: a code verified offline; the signed claims are all there is. */
@@ -203,7 +207,7 @@ export function factsFromAnswer(answer, { now, region, placeKind = "any", temper
 
 export function unknownFacts(f) {
   const missing = [];
-  if (f.colour === null) missing.push("colour");
+  if (f.colour === null && !foreign(f)) missing.push("colour");
   if (!f.tests_known) missing.push("tests");
   if (f.stays.some((s) => s.days_ago === null)) missing.push("stays");
   if (f.temperature === null) missing.push("temperature");
@@ -213,7 +217,7 @@ export function unknownFacts(f) {
 function favourable(f, names) {
   const chosen = new Set(names);
   const changes = {};
-  if (chosen.has("colour")) {
+  if (chosen.has("colour") && !foreign(f)) {
     Object.assign(changes, {
       colour: "green", signed_colour: "green", online_colour: f.online_colour === null ? null : "green",
       reasons: [], online_reasons: [], stays: [],
@@ -253,6 +257,10 @@ export function factsData(f, assume = []) {
     tests: { has_negative: hasNegative, hours_since_negative: hours, negative_sampled_at: sampled },
     stays,
     scan: { temperature_decidegrees: temperature, place_kind: f.place_kind },
+    certificate:
+      f.certificate !== null
+        ? certificateData(f.certificate, f.now)
+        : certificateData({ kind: "ymt1", issuer: f.issuer, issued_at: f.issued_at, colour, vaccination: null, test: null, recovery: null }, f.now),
     external: { now: iso(f.now), region: f.region, place_kind: f.place_kind, online: f.online, area_level: f.area_level },
   };
 }

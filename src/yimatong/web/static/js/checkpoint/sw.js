@@ -3,7 +3,7 @@
 // fetched network-first (a fresh sign-in state when online), its files cache-first; API calls
 // are never cached. __ROOT__ is the node's path prefix (a hub-hosted region has one).
 const ROOT = "__ROOT__";
-const CACHE = "ymt-checkpoint-1";
+const CACHE = "ymt-checkpoint-2";
 const PAGE = `${ROOT}/checkpoint`;
 const FILES = [
   "css/app.css",
@@ -14,6 +14,7 @@ const FILES = [
   "js/checkpoint/base45.mjs",
   "js/checkpoint/jcs.mjs",
   "js/checkpoint/lists.mjs",
+  "js/checkpoint/international.mjs",
   "js/checkpoint/policy.mjs",
   "js/checkpoint/texts.mjs",
   "js/checkpoint/clock.mjs",

@@ -2,7 +2,13 @@
 // labels of verifier/policy.py), so that a decision made in the browser reads exactly as the
 // hub's. tests/browser/test_checkpoint_logic.py compares them.
 export const COLOUR = { green: ["绿码", "green"], yellow: ["黄码", "yellow"], red: ["红码", "red"] };
-export const OUTCOME = { PASS: ["通行", "pass"], DENY: ["不予通行", "do not admit"], CHECK: ["人工核验", "check by hand"] };
+export const OUTCOME = {
+  PASS: ["通行", "pass"],
+  DENY: ["不予通行", "do not admit"],
+  CHECK: ["人工核验", "check by hand"],
+  MORE: ["请继续扫描下一部分", "scan the next part"],
+};
+export const DATE_OF_BIRTH = ["出生日期", "date of birth"];
 export const PLACE_KIND = {
   any: ["所有场所", "any place"],
   transport: ["交通场站", "transport"],
@@ -63,6 +69,10 @@ export const NO_TRUST = ["本机没有可信列表，无法离线核验", "no tr
 export const UNKNOWN_KEY = [
   "签名密钥不在本机可信列表中（列表可能已过时），请人工核验",
   "signed by a key this device does not know (its lists may be out of date); check by hand",
+];
+export const NO_INTERNATIONAL = [
+  "本机没有国际证书可信列表，无法核验此证书",
+  "no international trust list on this device: this certificate cannot be verified",
 ];
 export const LISTS_TOO_OLD = ["本机可信列表过旧，不能离线判定", "this device's lists are too old for offline decisions"];
 export const HUB_UNREACHABLE = ["无法连接国家平台", "hub unreachable"];

@@ -7,6 +7,7 @@
 import { ExpiredCode, InvalidCode, PREFIX, UnknownKey, importKey, verifyCodeAt } from "./code.mjs";
 import { DEFAULT_MAX_DRIFT, anchor, betterFloor, checkClock, timeSource } from "./clock.mjs";
 import { BadDocument, buildPolicies, buildRisk, buildTrust, verifyDocument } from "./lists.mjs";
+import { buildInternational, certificateFacts, chunkOf, holderDisplay, isInternational, isShc, verifyDcc, verifyShc } from "./international.mjs";
 import { decide, factsFromAnswer, factsFromClaims, iso, parseTime, preDecision } from "./policy.mjs";
 import * as T from "./texts.mjs";
 
@@ -15,6 +16,8 @@ const RESIDENT_ID = /^[0-9]{17}[0-9Xx]$/;
 const PREFIXED = /^[A-Z][A-Z0-9]{1,9}:/;
 const MAX_CHAIN = 50;
 const BATCH = 200;
+const INTERNATIONAL = "international-trust";
+const CHUNK_WAIT = 120; // seconds the chunks of one card are kept waiting for the others
 
 class NodeError extends Error {
   constructor(kind, status, detail) {
@@ -41,6 +44,8 @@ export class Verifier {
     this.trust = null;
     this.risk = null;
     this.policy = null;
+    this.international = null;
+    this.chunks = null; // the chunks of a SMART Health Card read so far (gather)
     this.stored = {};
     this.pins = new Map();
     this.floor = null;
@@ -65,6 +70,7 @@ export class Verifier {
     await this.loadList("trust-list", (docs) => buildTrust(docs, this.pins), (s) => (this.trust = s));
     if (!this.trust) return;
     await this.loadList("risk-areas", (docs) => buildRisk(docs, this.trust.hubKeys), (s) => (this.risk = s));
+    await this.loadList(INTERNATIONAL, (docs) => buildInternational(docs, this.trust.hubKeys), (s) => (this.international = s));
     const name = this.policyName();
     if (name) {
       await this.loadList(name, (docs) => buildPolicies(docs, this.trust.hubKeys, this.config.region), (s) => (this.policy = s));
@@ -177,6 +183,7 @@ export class Verifier {
       for (const name of ["risk-areas", this.policyName()].filter(Boolean)) {
         report[name] = await this.refreshOne(name, force);
       }
+      if (this.config.api.international) report[INTERNATIONAL] = await this.refreshOne(INTERNATIONAL, force);
     }
     if (Object.values(report).every((v) => !v.startsWith("error"))) this.downUntil = -Infinity;
     return report;
@@ -186,6 +193,8 @@ export class Verifier {
     try {
       return await this.fetchList(name, force);
     } catch (exc) {
+      // A hub without international trust: nothing wrong with the link.
+      if (name === INTERNATIONAL && exc.kind === "not-found") return "absent";
       return `error: ${exc.message}`;
     }
   }
@@ -203,13 +212,15 @@ export class Verifier {
     } else if (name === "risk-areas") {
       path = api.risk;
       current = this.risk?.version ?? 0;
+    } else if (name === INTERNATIONAL) {
+      path = api.international; // one document, never a delta
     } else {
       path = `${api.policies}/${this.config.region}`;
     }
     if (stored && stored.documents.length >= MAX_CHAIN) full = true;
     const since = full ? 0 : current;
-    const isPolicy = name === this.policyName();
-    const url = isPolicy ? path : `${path}?since=${since}`;
+    const single = name === this.policyName() || name === INTERNATIONAL;
+    const url = single ? path : `${path}?since=${since}`;
     const headers = !full && stored?.etag ? { "If-None-Match": stored.etag } : {};
     const answer = await this.call("GET", url, { headers, timeout: this.config.listTimeout });
     const now = this.time.wall();
@@ -255,6 +266,8 @@ export class Verifier {
       await this.store.put("pins", [...this.pins].map(([kid, k]) => ({ kid, alg: k.alg, public_key: k.public_key })));
     } else if (name === "risk-areas") {
       this.risk = await buildRisk(documents, this.trust.hubKeys);
+    } else if (name === INTERNATIONAL) {
+      this.international = await buildInternational(documents, this.trust.hubKeys);
     } else {
       this.policy = await buildPolicies(documents, this.trust.hubKeys, this.config.region);
     }
@@ -293,6 +306,13 @@ export class Verifier {
     const now = this.time.wall();
     let result;
     if (text.startsWith(PREFIX)) result = await this.ymt1(text, now, temperature);
+    else if (isInternational(text)) {
+      result = await this.certificate(text, now, temperature);
+      if (result === null) {
+        // Not a scan yet: no decision, no record.
+        return { at: now, mode: "offline", decision: null, pending: true, kind: "shc", notes: this.chunkNote(), ms: performance.now() - started };
+      }
+    }
     else {
       const typed = TYPED_ID.exec(text);
       if (typed) result = await this.lookup(typed[1], typed[2], now, temperature);
@@ -383,6 +403,79 @@ export class Verifier {
       notes,
       sid: claims.sid,
     };
+  }
+
+  /** An EU DCC or a SMART Health Card (Verifier._international): verified offline only,
+   *  against the hub's signed international trust; the entry policy decides on its facts. */
+  async certificate(scanned, now, temperature) {
+    const dcc = !isShc(scanned);
+    const text = dcc ? scanned : this.gather(scanned);
+    if (text === null) return null;
+    const notes = ["international certificates are verified offline"];
+    const state = this.international;
+    if (state === null) return this.pre("CHECK", T.NO_INTERNATIONAL, now, "offline", temperature, notes);
+    const verdict = this.clockVerdict();
+    if (!verdict.ok) return this.pre("CHECK", verdict.reason, now, "offline", temperature, notes);
+    const age = this.listAge(INTERNATIONAL);
+    if (age !== null && age > this.config.maxListAge) {
+      notes.push(`international trust last confirmed ${Math.round(age)} s ago`);
+      return this.pre("CHECK", T.LISTS_TOO_OLD, now, "offline", temperature, notes);
+    }
+    const result = dcc ? await verifyDcc(text, state, now) : await verifyShc(text, state, now);
+    const kind = dcc ? "dcc" : "shc";
+    if (result.reason === "unknown kid" || result.reason === "unknown issuer") {
+      // As for a YMT1 code: a signer this device's list lacks may be newer than the list.
+      notes.push(`refused: ${result.reason}`);
+      return this.pre("CHECK", T.UNKNOWN_KEY, now, "offline", temperature, notes);
+    }
+    if (!result.valid) {
+      const expired = result.reason === "expired" || result.reason === "dsc expired";
+      return { ...this.invalid(now, "offline", temperature, [`refused: ${result.reason}`], expired ? T.EXPIRED : T.INVALID), kind, reason: result.reason };
+    }
+    const cert = result.facts;
+    const facts = certificateFacts(cert, {
+      now, region: this.config.region || "000000", placeKind: this.config.placeKind, temperature, areaLevel: this.areaLevel(now),
+    });
+    return {
+      at: now,
+      mode: "offline",
+      decision: this.decideFacts(facts),
+      valid: true,
+      issuer: cert.issuer_country || cert.issuer,
+      kind,
+      status: "claims",
+      display: holderDisplay(cert),
+      temperature,
+      notes,
+      sid: null,
+    };
+  }
+
+  /** A chunk ``shc:/i/n/...`` scanned on its own is kept until every chunk of its card is
+   *  read (null until then), then the card's chunks joined; any other text as it is. A chunk
+   *  of another card, one read twice, or one after CHUNK_WAIT starts a new card. */
+  gather(text) {
+    const chunk = /\s/.test(text) ? null : chunkOf(text);
+    if (chunk === null || chunk[1] === 1) {
+      this.chunks = null;
+      return text;
+    }
+    const [index, count] = chunk;
+    const kept = this.chunks;
+    const elapsed = this.time.elapsed();
+    if (!kept || kept.count !== count || kept.parts.has(index) || elapsed - kept.since > CHUNK_WAIT) {
+      this.chunks = { count, parts: new Map(), since: elapsed };
+    }
+    this.chunks.parts.set(index, text);
+    if (this.chunks.parts.size < count) return null;
+    const parts = this.chunks.parts;
+    this.chunks = null;
+    return [...parts.keys()].sort((a, b) => a - b).map((i) => parts.get(i)).join(" ");
+  }
+
+  chunkNote() {
+    const { count, parts } = this.chunks;
+    return [`part ${[...parts.keys()].sort((a, b) => a - b).join(", ")} of ${count} of a SMART Health Card read; scan the others`];
   }
 
   fromAnswer(answer, now, temperature, notes, claims = null) {
