@@ -94,7 +94,8 @@ class Outcome:
             "value": round(self.value, 3),
             "unit": self.unit,
             "baseline": round(self.baseline, 3),
-            "ratio": round(self.ratio, 3),
+            # significant figures: a ratio of 0.0194 is not 0.019
+            "ratio": float(f"{self.ratio:.4g}"),
             "target": self.target,
             "met": self.met,
         }
