@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -74,10 +74,15 @@ LEGACY_APPS = {a.app_key: a for a in (ADMIN_APP, HUB_APP, GATE_APP)}
 
 
 class Databases:
-    """Extra databases beside the ``db_url`` fixture's: one per node of a test."""
+    """Extra databases beside the ``db_url`` fixture's: one per node of a test.
 
-    def __init__(self) -> None:
-        self._created: list[tuple[str, str]] = []
+    On PostgreSQL each is made once per test session (``<session db>_<name>``), emptied for
+    every test that asks for it, and dropped with the session's database (``pg_database``
+    drops ``<its name>_*``): ``DROP DATABASE`` waits for a checkpoint and a fresh one must be
+    migrated, each seconds on a busy server, so a pool per module cost minutes a run."""
+
+    #: (server, database) made in this process
+    _made: ClassVar[set[tuple[str, str]]] = set()
 
     def url(self, db_url: str, tmp_path: Path, name: str) -> str:
         if db_url.startswith("sqlite"):
@@ -85,13 +90,13 @@ class Databases:
         base, _, main = db_url.rpartition("/")
         wanted = f"{main}_{name}"
         url = f"{base}/{wanted}"
-        if (base, wanted) not in self._created:
+        if (base, wanted) not in self._made:
             admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{wanted}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{wanted}"'))
             admin.dispose()
-            self._created.append((base, wanted))
+            self._made.add((base, wanted))
         _truncate_all(url)
         engine = create_engine(url)
         legacy_metadata.drop_all(engine)
@@ -99,12 +104,7 @@ class Databases:
         return url
 
     def close(self) -> None:
-        for base, name in self._created:
-            admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        self._created.clear()
+        """Nothing to do: the session drops the databases (see the class)."""
 
 
 def hub_settings(db_url: str, state_dir: Path, **extra: str) -> Settings:
