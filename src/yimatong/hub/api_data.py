@@ -166,6 +166,9 @@ class TracingRequest(Strict):
     from_: Time | None = Field(default=None, alias="from")
     to: Time | None = None
     window_minutes: int | None = Field(default=None, ge=1, le=240)
+    seat_rows: int | None = Field(
+        default=None, ge=0, le=30, description="seat rows either side that make a co-traveller"
+    )
     identify: bool = Field(default=True, description="masked identities of the best 50")
 
 
@@ -398,7 +401,8 @@ def router(ctx: HubContext) -> APIRouter:
     @r.post(
         "/v1/tracing/queries",
         tags=["tracing"],
-        summary="流调: who scanned where a case did, around when (authority; audited)",
+        summary="流调: who scanned where a case did, around when, and who sat near it on a "
+        "train or flight (authority; audited)",
     )
     def trace(body: TracingRequest, request: Request) -> dict[str, Any]:
         return tracing.query(
@@ -410,6 +414,7 @@ def router(ctx: HubContext) -> APIRouter:
             start=body.from_,
             end=body.to,
             window_minutes=body.window_minutes,
+            seat_rows=body.seat_rows,
             identify=body.identify,
         )
 
