@@ -184,7 +184,8 @@ def test_passengers_seated_near_the_case_on_its_train_or_flight_are_candidates(
     assert r.status_code == 200, r.text
     answer = r.json()
     assert answer["seat_rows"] == 3
-    assert [(x["trip"], x["seat"]) for x in answer["case_trips"]] == [("rail:G1234:" + t.date().isoformat(), "12F")]  # fmt: skip
+    trips = [(x["trip"], x["seat"]) for x in answer["case_trips"]]
+    assert trips == [(f"rail:G1234:{t.date().isoformat()}", "12F")]
     scores = {c["sid"]: c["score"] for c in answer["candidates"]}
     assert scores == {near: 75, far: 30}  # 2 rows apart: 1 − 2/8; the same carriage, farther
     (evidence,) = answer["candidates"][0]["evidence"]
