@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,8 @@ from yimatong.adapters import keystore
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
 from yimatong.adapters.db.tables import hub_feed
 from yimatong.adapters.signed import canonical
+from yimatong.credentials import add_credential
+from yimatong.verifier.policy import Outcome, PolicySet, decide, facts_from_answer
 
 
 def test_a_case_posted_at_the_hub_turns_the_issuers_colour_red(
@@ -217,3 +220,22 @@ def test_department_records_reach_the_issuer_as_stays_and_a_pop_up(
     travel = federation.http.get(f"/v1/subjects/{sid}/travel", headers=me).json()
     (hangzhou,) = [c for c in travel["cities"] if c["city"] == "330100"]
     assert {"source": "telecom", "kind": "department"} in hangzhou["sources"]
+    # the issuer's 验码 answers yellow with the pop-up; a checkpoint sends the person to staff
+    with federation.issuer.db.uow() as uow:
+        gate = add_credential(uow.conn, name="gate-1", role="checkpoint", now=clock(),
+                              rng=random.Random(5), scope="330000")  # fmt: skip
+        uow.commit()
+    code = federation.http.post(
+        "/v1/codes", json={"subject": sid, "kind": "dynamic"}, headers=me
+    ).json()["code"]
+    r = federation.http.post(
+        "/v1/codes/verify",
+        json={"code": code, "at_region": "330100"},
+        headers={"Authorization": f"Bearer {gate}"},
+    )
+    assert r.status_code == 200, r.text
+    # what a checkpoint decides from that answer, whatever its region's entry policy
+    facts = facts_from_answer(r.json(), now=clock(), region="330100")
+    decision = decide(PolicySet("330100", 1, ()), facts)  # the national default: green passes
+    assert decision.outcome is Outcome.CHECK
+    assert decision.reasons_en[0].startswith("pop-up: the police found the name")
