@@ -584,6 +584,7 @@ def creds_revoke(
 # ------------------------------------------------------- commands kept in their own modules
 def _register() -> None:
     from yimatong.cli_checkpoint import checkpoint, policy, verify
+    from yimatong.cli_feeds import feeds_commands
     from yimatong.cli_log import log
     from yimatong.cli_ops import ops_commands
 
@@ -591,7 +592,7 @@ def _register() -> None:
     main.add_command(log)
     main.add_command(checkpoint)
     main.add_command(policy)
-    for command in ops_commands():
+    for command in [*ops_commands(), *feeds_commands()]:
         main.add_command(command)
 
 

@@ -19,6 +19,7 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 | YMT_TRAVEL_DAYS | days the travel code (行程码) looks back | 14 |
 | YMT_TRAVEL_MIN_STAY_MINUTES | least time in a city for the travel code to list it | 240 |
 | YMT_TRACE_WINDOW_MINUTES | hub only: ± minutes around a case's scans a tracing query looks | 30 |
+| YMT_TRACE_SEAT_ROWS | hub only: seat rows either side of a case's that make a co-traveller | 3 |
 | YMT_CODE_ALG | signature algorithm of new keys: ed25519, p256, sm2 | ed25519 |
 | YMT_HOSTED | hub only: regions it hosts in Mode 3, comma-separated | none |
 | YMT_HUB_TOKEN | this node's credential at the hub | none |
@@ -95,6 +96,7 @@ class Settings:
     travel_days: int = 14
     travel_min_stay_minutes: int = 240
     trace_window_minutes: int = 30
+    trace_seat_rows: int = 3
     code_alg: str = "ed25519"
     hosted: tuple[str, ...] = ()
     hub_token: str | None = None
@@ -147,6 +149,7 @@ class Settings:
             travel_days=_int(env, "YMT_TRAVEL_DAYS", 14),
             travel_min_stay_minutes=_int(env, "YMT_TRAVEL_MIN_STAY_MINUTES", 240),
             trace_window_minutes=_int(env, "YMT_TRACE_WINDOW_MINUTES", 30),
+            trace_seat_rows=_int(env, "YMT_TRACE_SEAT_ROWS", 3, minimum=0),
             code_alg=alg,
             hosted=hosted,
             hub_token=env.get("YMT_HUB_TOKEN") or None,

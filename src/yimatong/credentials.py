@@ -39,15 +39,24 @@ __all__ = [
 ]
 
 #: roles a credential may carry; "citizen" is only ever a session.
-CREDENTIAL_ROLES = ("admin", "staff", "checkpoint", "authority", "lab", "node")
+CREDENTIAL_ROLES = (
+    "admin",
+    "staff",
+    "checkpoint",
+    "authority",
+    "lab",
+    "node",
+    "department",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    role: str  # citizen | admin | staff | checkpoint | authority | lab | node
+    role: str  # citizen | admin | staff | checkpoint | authority | lab | node | department
     name: str  # credential name, or "account:<id>" for a citizen
     account_id: int | None = None
-    scope: str | None = None  # a region (nodes, authorities) or lab id; None: unrestricted
+    #: a region (nodes, authorities), a lab's or a department's id; None: unrestricted
+    scope: str | None = None
 
     @property
     def is_staff(self) -> bool:

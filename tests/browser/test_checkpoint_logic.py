@@ -448,3 +448,17 @@ def test_no_policies_on_the_device_is_check_in_both(page: Any) -> None:
         NOW.timestamp(),
     )
     assert browser == decide(None, facts).to_dict()
+
+
+def test_a_pop_up_is_check_in_both_whatever_the_policy(page: Any) -> None:
+    _modules(page)
+    reasons = [{"code": "popup.no-data"}, {"code": "popup.identity-mismatch"}]
+    answer = {"valid": True, "colour": "yellow", "status": "online", "reasons": reasons}
+    facts = facts_from_answer(answer, now=NOW, region="520100")
+    browser = page.evaluate(
+        """([a, now]) => m.decide(null, m.factsFromAnswer(a, {now, region: '520100'}))""",
+        [answer, NOW.timestamp()],
+    )
+    python = decide(None, facts).to_dict()
+    assert browser == python
+    assert python["outcome"] == "CHECK" and len(python["reasons_en"]) == 2

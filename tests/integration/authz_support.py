@@ -732,6 +732,16 @@ def _prepare_hub(
             "region": region,
             "public_key": public_key,
         },
+        ("POST", "/v1/departments"): {
+            "department_id": f"dept-{lab}",
+            "kind": "rail",
+            "name": "铁路局",
+            "region": region,
+            "public_key": public_key,
+        },
+        # a department's credential is not a column: every role here is refused before the
+        # body is read (test_hub_departments has the department's own answers)
+        ("POST", "/v1/department-records"): {},
         ("POST", "/v1/subjects/register"): {"sids": [zj.sid]},
         ("POST", "/v1/overrides/approvals"): {
             "region": region,

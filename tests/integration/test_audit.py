@@ -148,6 +148,10 @@ NOT_PERSONAL = {
         "POST /v1/labs",
         "GET /v1/labs",
         "POST /v1/test-results",
+        # registered departments and their writes: the answer is the batch's own report
+        "POST /v1/departments",
+        "GET /v1/departments",
+        "POST /v1/department-records",
         "POST /v1/summaries",
         "POST /v1/scans",
         "PUT /v1/policies/{region}",

@@ -206,6 +206,28 @@ def test_a_reload_after_a_high_risk_street_shows_red_and_why(issuer: Issuer, clo
     assert fresh.json()["colour"] == "red" and fresh.json()["reasons"]
 
 
+def test_a_stay_in_a_region_without_data_shows_the_pop_up_and_what_to_do(
+    issuer: Issuer, clock: Any
+) -> None:
+    token = page_sign_in(issuer)
+    apply_self(issuer, token)
+    arrived = (clock() - timedelta(days=2)).astimezone(timezone(timedelta(hours=8)))
+    r = post(
+        issuer, "/people/0/itinerary", token,
+        {"area": "810000", "from": arrived.strftime("%Y-%m-%dT%H:%M"), "to": ""},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    html = issuer.client.get("/people/0/code").text
+    assert 'data-colour="yellow"' in html
+    popup = html[html.index('id="code-popup"') :]
+    popup = popup[: popup.index("</div>")]
+    assert "hidden" not in popup[: popup.index(">")]
+    assert "弹窗：需人工核验" in popup and "请做一次核酸检测" in popup
+    assert 'data-reason="popup.no-data"' in html
+    fresh = issuer.client.post("/people/0/code", headers={"X-CSRF-Token": csrf_token(token)})
+    assert fresh.json()["popup"] and "核酸检测" in fresh.json()["popup"][0]
+
+
 def test_the_code_page_shows_the_travel_code_beside_the_health_code(
     issuer: Issuer, clock: Any
 ) -> None:

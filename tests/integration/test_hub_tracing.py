@@ -140,3 +140,59 @@ def test_a_query_needs_a_purpose_an_authority_and_sees_its_own_regions_places(
     r = trace(fed, id_type="111", id_number=number)
     assert r.status_code == 200 and r.json()["case"] == case
     assert number not in r.text
+
+
+def test_passengers_seated_near_the_case_on_its_train_or_flight_are_candidates(
+    fed: Federation,
+) -> None:
+    """From the departments' manifests: the same carriage (near rows score more), or a flight's
+    rows within ``seat_rows``; another carriage or a far row of the plane is no evidence."""
+    import base64
+
+    from yimatong.adapters.crypto import Algorithm, generate_signing_key
+    from yimatong.adapters.messages import department_batch_message, encode_signature
+
+    key = generate_signing_key(Algorithm.EDDSA)
+    r = fed.hub_client.post(
+        "/v1/departments",
+        json={"department_id": "rail", "kind": "rail", "name": "铁路", "region": "330000",
+              "public_key": base64.b64encode(key.public.spki_der()).decode()},
+        headers=fed.as_hub("admin"),
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    headers = {"Authorization": f"Bearer {r.json()['credential']}"}
+    t = fed.clock() - timedelta(days=1)
+    case, near, far, other, elsewhere = (c * 32 for c in "abcde")
+
+    def leg(sid: str, carriage: str, seat: str) -> dict[str, Any]:
+        return {"subject": sid, "trip": "G1234", "date": t.date().isoformat(), "from": "330100",
+                "to": "520100", "departs_at": t.isoformat(),
+                "arrives_at": (t + timedelta(hours=7)).isoformat(), "carriage": carriage,
+                "seat": seat}  # fmt: skip
+
+    rows = [leg(case, "05", "12F"), leg(near, "05", "14A"), leg(far, "05", "20A"),
+            leg(other, "06", "12F")]  # fmt: skip
+    elsewhere_leg = {**leg(elsewhere, "01", "1A"), "trip": "G7"}
+    records = [*rows, elsewhere_leg]
+    message = department_batch_message("rail", "m-1", "rail", records)
+    body = {"department_id": "rail", "batch_id": "m-1", "kind": "rail", "records": records,
+            "signature": encode_signature(key.sign(message))}  # fmt: skip
+    r = fed.hub_client.post("/v1/department-records", json=body, headers=headers)
+    assert r.status_code == 200 and r.json()["accepted"] == 5, r.text
+
+    r = trace(fed, subject=case, identify=False)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["seat_rows"] == 3
+    trips = [(x["trip"], x["seat"]) for x in answer["case_trips"]]
+    assert trips == [(f"rail:G1234:{t.date().isoformat()}", "12F")]
+    scores = {c["sid"]: c["score"] for c in answer["candidates"]}
+    assert scores == {near: 75, far: 30}  # 2 rows apart: 1 − 2/8; the same carriage, farther
+    (evidence,) = answer["candidates"][0]["evidence"]
+    assert evidence["kind"] == "rail" and evidence["trip"] == "G1234"
+    assert (evidence["carriage"], evidence["seat"], evidence["case_seat"]) == ("05", "14A", "12F")
+    assert evidence["rows_apart"] == 2 and evidence["same_carriage"] is True
+    # fewer rows: the near one stays, scored lower; a Hubei authority traces no Zhejiang trip
+    narrow = trace(fed, subject=case, identify=False, seat_rows=1).json()
+    assert {c["sid"]: c["score"] for c in narrow["candidates"]} == {near: 30, far: 30}
+    assert trace(fed, "420000", subject=case, identify=False).json()["candidates"] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,8 @@ from yimatong.adapters import keystore
 from yimatong.adapters.crypto import Algorithm, generate_signing_key
 from yimatong.adapters.db.tables import hub_feed
 from yimatong.adapters.signed import canonical
+from yimatong.credentials import add_credential
+from yimatong.verifier.policy import Outcome, PolicySet, decide, facts_from_answer
 
 
 def test_a_case_posted_at_the_hub_turns_the_issuers_colour_red(
@@ -163,3 +166,76 @@ def test_a_newcomers_earlier_national_data_arrives_with_the_application(
     health = federation.http.get(f"/v1/subjects/{sid}/health", headers=me).json()
     assert health["colour"] == "red"
     assert [x["code"] for x in health["reasons"]] == ["case.confirmed"]
+
+
+def test_department_records_reach_the_issuer_as_stays_and_a_pop_up(
+    federation: Federation, clock
+) -> None:
+    """A telecom stay and a rail leg feed the travel code with their sources; a police
+    identity mismatch gives the pop-up (弹窗) reason, yellow, with what to do."""
+    me, sid = federation.citizen()
+    federation.sync()
+    admin = federation.h("admin")
+
+    def upload(kind: str, dept_kind: str, records: list[dict[str, Any]]) -> Any:
+        key = generate_signing_key(Algorithm.EDDSA)
+        r = federation.hub_http.post(
+            "/v1/departments",
+            json={"department_id": f"d-{kind}", "kind": dept_kind, "name": kind,
+                  "region": "330000",
+                  "public_key": base64.b64encode(key.public.spki_der()).decode()},
+            headers=admin,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        message = {"department_id": f"d-{kind}", "batch_id": f"b-{kind}", "kind": kind,
+                   "records": records}  # fmt: skip
+        signature = base64.urlsafe_b64encode(key.sign(canonical(message))).rstrip(b"=").decode()
+        r = federation.hub_http.post(
+            "/v1/department-records",
+            json={**message, "signature": signature},
+            headers={"Authorization": f"Bearer {r.json()['credential']}"},
+        )
+        assert r.status_code == 200 and not r.json()["rejected"], r.text
+        return r.json()
+
+    t = clock()
+    upload("telecom", "telecom", [
+        {"subject": sid, "phone": "13800138000", "city": "330100",
+         "from": (t - timedelta(days=3)).isoformat(),
+         "to": (t - timedelta(days=3) + timedelta(hours=6)).isoformat()}])  # fmt: skip
+    upload("rail", "rail", [
+        {"subject": sid, "trip": "G1234", "date": (t - timedelta(days=2)).date().isoformat(),
+         "from": "330100", "to": "520100", "departs_at": (t - timedelta(days=2)).isoformat(),
+         "arrives_at": (t - timedelta(days=2) + timedelta(hours=7)).isoformat(),
+         "carriage": "5", "seat": "12F"}])  # fmt: skip
+    upload("identity", "police", [
+        {"subject": sid, "name": "林小红", "match": False,
+         "checked_at": (t - timedelta(hours=1)).isoformat()}])  # fmt: skip
+    report = federation.sync()
+    assert report.feed_rows == 4 and report.quarantined == 0
+    health = federation.http.get(f"/v1/subjects/{sid}/health", headers=me).json()
+    assert health["colour"] == "yellow"
+    assert [x["code"] for x in health["reasons"]] == ["popup.identity-mismatch"]
+    assert health["reasons"][0]["detail"]["source"] == "police"
+    travel = federation.http.get(f"/v1/subjects/{sid}/travel", headers=me).json()
+    (hangzhou,) = [c for c in travel["cities"] if c["city"] == "330100"]
+    assert {"source": "telecom", "kind": "department"} in hangzhou["sources"]
+    # the issuer's 验码 answers yellow with the pop-up; a checkpoint sends the person to staff
+    with federation.issuer.db.uow() as uow:
+        gate = add_credential(uow.conn, name="gate-1", role="checkpoint", now=clock(),
+                              rng=random.Random(5), scope="330000")  # fmt: skip
+        uow.commit()
+    code = federation.http.post(
+        "/v1/codes", json={"subject": sid, "kind": "dynamic"}, headers=me
+    ).json()["code"]
+    r = federation.http.post(
+        "/v1/codes/verify",
+        json={"code": code, "at_region": "330100"},
+        headers={"Authorization": f"Bearer {gate}"},
+    )
+    assert r.status_code == 200, r.text
+    # what a checkpoint decides from that answer, whatever its region's entry policy
+    facts = facts_from_answer(r.json(), now=clock(), region="330100")
+    decision = decide(PolicySet("330100", 1, ()), facts)  # the national default: green passes
+    assert decision.outcome is Outcome.CHECK
+    assert decision.reasons_en[0].startswith("pop-up: the police found the name")

@@ -13,6 +13,7 @@ from yimatong.domain.assessment import (
     RuleSet,
     RuleSetRef,
     assess_at,
+    load_builtin_ruleset,
     load_default_ruleset,
 )
 from yimatong.domain.facts import (
@@ -22,6 +23,7 @@ from yimatong.domain.facts import (
     ContactFact,
     ContactKind,
     Declaration,
+    IdentityCheck,
     QuarantineOrder,
     RiskAreaPeriod,
     RiskLevel,
@@ -90,8 +92,8 @@ def test_no_facts_is_green() -> None:
     assert a.colour is Colour.GREEN
     assert a.reasons == ()
     assert a.turns_green is None
-    assert a.ruleset == RuleSetRef("default", "2026.1")
-    assert str(a.ruleset) == "default@2026.1"
+    assert a.ruleset == RuleSetRef("default", "2026.2")
+    assert str(a.ruleset) == "default@2026.2"
     assert a.assessed_at == NOW
     assert a.hours_since_negative_test is None
 
@@ -525,7 +527,7 @@ def test_to_dict_is_json_with_stable_keys_and_round_trips() -> None:
         "hours_since_negative_test",
     ]
     assert list(data["reasons"][0]) == ["code", "rule_id", "colour", "since", "detail"]
-    assert data["ruleset"] == {"id": "default", "version": "2026.1"}
+    assert data["ruleset"] == {"id": "default", "version": "2026.2"}
     assert data["assessed_at"] == "2026-11-20T12:00:00+08:00"
     assert data["hours_since_negative_test"] == 240
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -572,3 +574,48 @@ def test_times_in_other_offsets_are_the_same_moments() -> None:
     assert a.colour is Colour.YELLOW
     assert a.turns_green is not None
     assert "2026-11-24 12:00 (Beijing time)" in a.turns_green.description_en
+
+
+# --- Departments' records and the pop-up (弹窗) -----------------------------------------------
+
+
+def test_department_stays_count_only_where_the_rule_set_lists_them_and_the_reason_names_them() -> (
+    None
+):
+    wuhan = RiskMap((high(WUHAN, NOW - 30 * DAY),))
+    arrival = Stay("420102", NOW - DAY, NOW - DAY, StaySource.RAIL)  # a manifest's instant
+    stay = Stay("420102", NOW - DAY, NOW - DAY + 5 * HOUR, StaySource.TELECOM)
+    facts = SubjectFacts(stays=(arrival, stay))
+    a = assess(facts, wuhan)  # 2026.2 lists rail, aviation and telecom
+    assert codes(a) == ["stay.high-risk"]
+    assert a.reasons[0].detail["sources"] == "rail,telecom"
+    old = load_builtin_ruleset("default", "2026.1")  # names no sources: own stays only
+    assert assess_at(facts, wuhan, old, NOW).colour is Colour.GREEN
+    own = SubjectFacts(stays=(Stay("420102", NOW - DAY, NOW - DAY + HOUR),))
+    assert "sources" not in assess(own, wuhan).reasons[0].detail
+
+
+def test_a_police_identity_mismatch_is_a_pop_up_until_a_later_check_matches() -> None:
+    mismatch = IdentityCheck(NOW - DAY, matched=False, department="zj-police")
+    a = assess(SubjectFacts(identity_checks=(mismatch,)))
+    assert (a.colour, codes(a)) == (Colour.YELLOW, ["popup.identity-mismatch"])
+    assert a.reasons[0].detail == {"source": "police", "department": "zj-police"}
+    assert a.turns_green is not None and a.turns_green.open_ended
+    assert "checked in person" in a.turns_green.description_en
+    assert "人工核验身份" in a.turns_green.description_zh
+    assert "recovery" not in a.turns_green.description_en
+    matched = IdentityCheck(NOW - HOUR, matched=True, department="zj-police")
+    assert assess(SubjectFacts(identity_checks=(mismatch, matched))).colour is Colour.GREEN
+    later = IdentityCheck(NOW + HOUR, matched=True)  # not yet known
+    assert assess(SubjectFacts(identity_checks=(mismatch, later))).colour is Colour.YELLOW
+
+
+def test_a_stay_in_a_region_without_data_is_a_pop_up_until_a_negative_test() -> None:
+    hong_kong = Stay("810000", NOW - 3 * DAY, NOW - 2 * DAY)
+    a = assess(SubjectFacts(stays=(hong_kong,)))
+    assert (a.colour, codes(a)) == (Colour.YELLOW, ["popup.no-data"])
+    assert a.reasons[0].detail == {"area": "810000", "source": "self"}
+    assert a.turns_green is not None and a.turns_green.negative_tests_needed == 1
+    tested = SubjectFacts(stays=(hong_kong,), tests=(negative(NOW - DAY),))
+    assert assess(tested).colour is Colour.GREEN
+    assert assess(SubjectFacts(stays=(hong_kong,)), now=NOW + 13 * DAY).colour is Colour.GREEN

@@ -40,6 +40,8 @@ REASON_CODES = {
     "declaration.contact",
     "shared.red",
     "shared.yellow",
+    "popup.identity-mismatch",
+    "popup.no-data",
 }
 
 
@@ -72,10 +74,24 @@ def test_the_shipped_file_is_what_loads() -> None:
     text = (
         resources.files("yimatong.domain")
         .joinpath("data")
-        .joinpath("ruleset-default-2026.1.json")
+        .joinpath(f"ruleset-default-{DEFAULT_RULESET_VERSION}.json")
         .read_text(encoding="utf-8")
     )
     assert RuleSet.from_mapping(json.loads(text)) == load_default_ruleset()
+
+
+def test_the_published_2026_1_still_loads_and_counts_only_own_stays() -> None:
+    """2026.1 (before the departments' feeds) names no sources: its stay rules count the
+    person's own stays and scans; 2026.2 adds the departments' and the pop-up rules."""
+    old = load_builtin_ruleset("default", "2026.1")
+    assert "sources" not in old.rule("stay-high").condition.to_mapping()
+    new = load_default_ruleset()
+    assert new.rule("stay-high").condition.to_mapping()["sources"] == [
+        "self", "scan", "rail", "aviation", "telecom"
+    ]  # fmt: skip
+    assert {r.id for r in new.rules} - {r.id for r in old.rules} == {
+        "popup-identity", "popup-no-data"
+    }  # fmt: skip
 
 
 def test_round_trip_through_json() -> None:

@@ -381,3 +381,19 @@ def test_check_rule_names_the_json_pointer() -> None:
     assert typo.value.field == "/rule/and/1/var"
     for entry in demo_policies():
         check_rule(entry["rule"])  # the demo's own policies are valid
+
+
+def test_a_pop_up_reason_is_a_check_that_sends_to_a_person_whatever_the_policy() -> None:
+    """A yellow for a pop-up (弹窗) under a policy that would PASS yellow, or online: CHECK,
+    naming why the status cannot be established (never a silent PASS)."""
+    anything = PolicySet("330000", 1, (policy({"===": [1, 1]}),))
+    d = decide(anything, facts(colour="yellow", online_reasons=("popup.identity-mismatch",)))
+    assert d.outcome is Outcome.CHECK
+    assert d.reasons_en == (
+        "pop-up: the police found the name does not match the document; "
+        "send the person to a member of staff",
+    )
+    assert d.reasons_zh[0].startswith("弹窗：公安核验姓名与证件不一致")
+    offline = facts(colour="yellow", online=False, source="claims", reasons=("popup.no-data",))
+    assert "region with no data" in decide(anything, offline).reasons_en[0]
+    assert decide(anything, facts(colour="yellow")).outcome is Outcome.PASS

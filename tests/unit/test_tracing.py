@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yimatong.domain.tracing import ScanPoint, score_candidates
+from yimatong.domain.tracing import Leg, ScanPoint, score_candidates
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 M = timedelta(minutes=1)
@@ -112,3 +112,23 @@ def test_more_scans_never_lower_a_score(
     after = {c.sid: c.score for c in score_candidates(CASE, cases, [*others, extra])}
     for sid, score in before.items():
         assert after[sid] >= score
+
+
+def test_on_a_flight_only_the_rows_near_count_and_they_add_to_the_scans() -> None:
+    flight = "aviation:CA1501:2026-12-01"
+
+    def seat(sid: str, row: int) -> Leg:
+        return Leg(sid, flight, None, f"{row}C", row, T0, T0 + 120 * M)
+
+    found = score_candidates(
+        CASE,
+        [ScanPoint(CASE, T0 - 30 * M, *GATE)],
+        [ScanPoint(A, T0 - 15 * M, *GATE)],
+        case_legs=[seat(CASE, 30)],
+        other_legs=[seat(A, 31), seat(B, 32), seat(C, 40), seat(CASE, 30)],
+        seat_rows=3,
+    )
+    # A: 15 minutes apart at the gate (0.75) and one row apart (1 − 1/8): 1 − 0.25 × 0.125
+    assert {c.sid: c.score for c in found} == {A: 97, B: 75}
+    assert [type(e).__name__ for e in found[0].evidence] == ["TripEvidence", "Evidence"]
+    assert found[0].last_exposure == T0 + 120 * M  # the flight's arrival

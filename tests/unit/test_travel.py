@@ -92,6 +92,17 @@ def test_two_scans_in_one_city_make_a_stay_between_them(d: Divisions) -> None:
     assert (city.city, city.minutes, city.sources) == (HANGZHOU, 300, (StaySource.SCAN,))
 
 
+def test_a_manifest_arrival_and_a_later_departure_make_a_stay_with_their_sources(
+    d: Divisions,
+) -> None:
+    arrival = Stay(XIHU, NOW - 10 * H, NOW - 10 * H, StaySource.RAIL)
+    departure = Stay(HANGZHOU, NOW - 2 * H, NOW - 2 * H, StaySource.AVIATION)
+    (city,) = travel_record([arrival, departure], RiskMap(), NOW, d).cities
+    assert (city.city, city.minutes) == (HANGZHOU, 480)
+    assert city.sources == (StaySource.RAIL, StaySource.AVIATION)
+    assert travel_record([arrival], RiskMap(), NOW, d).cities == ()  # one instant alone
+
+
 def test_a_single_scan_says_nothing_about_how_long(d: Divisions) -> None:
     assert travel_record([scan(XIHU, 9 * H)], RiskMap(), NOW, d).cities == ()
 

@@ -42,6 +42,7 @@ __all__ = [
     "ProvedKey",
     "batch_message",
     "decode_signature",
+    "department_batch_message",
     "encode_signature",
     "key_time",
     "possession_message",
@@ -88,6 +89,15 @@ def rotation_message(region: str, public_key: str, not_before: datetime) -> byte
 def batch_message(lab_id: str, batch_id: str, results: list[dict[str, Any]]) -> bytes:
     """The bytes a lab signs for a batch of test results."""
     return canonical({"lab_id": lab_id, "batch_id": batch_id, "results": results})
+
+
+def department_batch_message(
+    department_id: str, batch_id: str, kind: str, records: list[Any]
+) -> bytes:
+    """The bytes a department signs for a batch of records (hub/departments.py)."""
+    return canonical(
+        {"department_id": department_id, "batch_id": batch_id, "kind": kind, "records": records}
+    )
 
 
 def encode_signature(value: bytes) -> str:

@@ -3,13 +3,16 @@
 A scratch hub database (migrated: on PostgreSQL ``scan_places`` is partitioned by day) gets
 ``rows`` synthetic scans (1,000,000 by default) over the last 14 days: 200,000 people ×
 5,000 areas × 4 gates each, a person scanning mostly in their home area; then one case with
-20 scans at busy times. The scans are written through the bare driver (``COPY`` on PostgreSQL,
-``executemany`` on SQLite), then ``ANALYZE``.
+20 scans at busy times; and rail manifests (a department's records): ``TRIPS`` trains of
+``PASSENGERS`` seats (16 carriages) over the same days, the case on two of them. The rows are
+written through the bare driver (``COPY`` on PostgreSQL, ``executemany`` on SQLite), then
+``ANALYZE``.
 
 Timed: the hub's use case (``ContactTracing.query``, ``identify`` off: no issuer to ask), i.e.
 the case's scans by ``(sid, at)``, the candidates by ``(area, at)`` in a UNION ALL of ranges, the
-scoring, and the audit row in the same transaction. Baseline, alternating with it in the
-same run: the same two statements through the bare driver, rows fetched and nothing else.
+case's legs by ``(sid, starts_at)`` and the passengers near it on its trips by ``trip``, the
+scoring, and the audit row in the same transaction. Baseline, alternating with it in the same
+run: the same four statements through the bare driver, rows fetched and nothing else.
 The baseline writes the same audit rows and commits once, as the use case does.
 The plan printed is the database's own (``EXPLAIN ANALYZE`` on PostgreSQL, ``EXPLAIN QUERY
 PLAN`` on SQLite) for the candidate statement.
@@ -35,6 +38,13 @@ CASE_SCANS = 20
 DAYS = 14
 _CHUNK = 100_000
 _PLAN_LINES = 14
+TRIPS = 40
+PASSENGERS = 1000
+_CARRIAGES = 16
+_LEG_COLUMNS = (
+    "sid, kind, department_id, batch_id, row, trip, carriage, seat, seat_row, from_area, area, "
+    "starts_at, ends_at, created_at, expires_at"
+)
 
 
 def _area(i: int) -> str:
@@ -63,6 +73,24 @@ def _case(now: datetime, rng: random.Random, first_seq: int) -> list[tuple[Any, 
         at = now - timedelta(seconds=rng.randrange(DAYS * 86_400 - 3600))
         out.append((case, first_seq + i, at, _area(rng.randrange(AREAS)), "gate-0", "330000",
                     expires))  # fmt: skip
+    return out
+
+
+def _legs(now: datetime, rng: random.Random, case: str) -> list[tuple[Any, ...]]:
+    """``TRIPS`` × ``PASSENGERS`` synthetic manifest rows; the case rides trips 0 and 1."""
+    out = []
+    expires = now + timedelta(days=30)
+    for t in range(TRIPS):
+        departs = now - timedelta(seconds=rng.randrange(DAYS * 86_400 - 8 * 3600))
+        arrives = departs + timedelta(hours=5)
+        trip = f"rail:G{1000 + t}:{departs.date().isoformat()}"
+        for p in range(PASSENGERS):
+            sid = case if t < 2 and p == 0 else f"{rng.randrange(10**9):032x}"
+            carriage, place = divmod(p, PASSENGERS // _CARRIAGES + 1)
+            row = place // 5 + 1
+            out.append((sid, "rail", "bench-rail", f"bench-{t}", p, trip, f"{carriage + 1:02d}",
+                        f"{row}{'ABCDF'[place % 5]}", row, _area(t), _area(t + 1), departs,
+                        arrives, now, expires))  # fmt: skip
     return out
 
 
@@ -96,8 +124,23 @@ def _load(node: Any, rows: int, now: datetime) -> tuple[float, list[tuple[Any, .
                 write(batch)
                 batch = []
         write(batch + case)
+        legs = _legs(now, rng, case[0][0])
+        if dialect == "postgresql":
+            with cur.copy(f"COPY department_records ({_LEG_COLUMNS}) FROM STDIN") as copy:
+                for leg in legs:
+                    copy.write_row(leg)
+        else:
+            times = (11, 12, 13, 14)  # starts_at, ends_at, created_at, expires_at
+            cur.executemany(
+                f"INSERT INTO department_records ({_LEG_COLUMNS}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * 15)})",
+                [tuple(_sqlite_time(v) if i in times else v for i, v in enumerate(leg))
+                 for leg in legs],
+            )  # fmt: skip
         raw.commit()
         cur.execute("ANALYZE scan_places" if dialect == "postgresql" else "ANALYZE")
+        if dialect == "postgresql":
+            cur.execute("ANALYZE department_records")
         raw.commit()
     finally:
         raw.close()
@@ -131,6 +174,16 @@ def _raw_query(node: Any, case: list[tuple[Any, ...]], window: timedelta, now: d
     params: list[Any] = []
     for _sid, _seq, at, area, *_ in case:
         params += [area, when(at - window), when(at + window), sid, when(now)]
+    legs = (
+        "SELECT trip, carriage, seat, seat_row, starts_at, ends_at, from_area, area "  # noqa: S608
+        f"FROM department_records WHERE sid = {mark} AND kind IN ('rail', 'aviation') "
+        f"AND starts_at >= {mark} AND starts_at <= {mark} AND expires_at > {mark} "
+        "ORDER BY starts_at"
+    )
+    riders = (
+        "SELECT sid, trip, carriage, seat, seat_row, starts_at, ends_at FROM "  # noqa: S608
+        "department_records WHERE ({}) AND sid <> " + mark + " AND expires_at > " + mark
+    )
     raw = node.db.engine.raw_connection()
 
     audit = (
@@ -144,9 +197,17 @@ def _raw_query(node: Any, case: list[tuple[Any, ...]], window: timedelta, now: d
         cur.fetchall()
         cur.execute(second, params)
         found = cur.fetchall()
+        cur.execute(legs, (sid, when(lo), when(hi), when(now)))
+        carriages = sorted({(r[0], r[1]) for r in cur.fetchall()})
+        near: list[Any] = []
+        if carriages:  # the riders in the case's carriages (the bench's trains are all rail)
+            either = " OR ".join([f"(trip = {mark} AND carriage = {mark})"] * len(carriages))
+            flat = [v for pair in carriages for v in pair]
+            cur.execute(riders.format(either), (*flat, sid, when(now)))
+            near = cur.fetchall()
         # the audit rows a query writes: the case and each distinct sid found, one commit
-        who = [(when(now), "bench-cdc", "authority", "tracing.query", s, "bench")
-               for s in dict.fromkeys([sid, *(r[0] for r in found)])]  # fmt: skip
+        sids = dict.fromkeys([sid, *(r[0] for r in found), *(r[0] for r in near)])
+        who = [(when(now), "bench-cdc", "authority", "tracing.query", s, "bench") for s in sids]
         cur.executemany(audit, who)
         raw.commit()
         return len(found)
@@ -204,7 +265,9 @@ def trace(
     notes = [
         f"{backend}, {rows:,} synthetic scans over {DAYS} days ({AREAS:,} areas × {GATES} "
         f"gates) loaded in {loaded:.1f} s; a case with {CASE_SCANS} scans, window ±30 min: "
-        f"{touched:,} scans in the ranges, {len(answer.get('candidates', [])):,} candidates",
+        f"{touched:,} scans in the ranges; {TRIPS} trains × {PASSENGERS:,} manifest rows, the "
+        f"case on {len(answer.get('case_trips', []))}; "
+        f"{len(answer.get('candidates', [])):,} candidates",
         "plan of the candidate statement:",
         *(f"  {line}" for line in plan),
     ]

@@ -51,6 +51,7 @@ from yimatong.domain.facts import (
     RiskLevel,
     RiskMap,
     SharedSummary,
+    StaySource,
     SubjectFacts,
     TestOutcome,
     require_aware,
@@ -65,6 +66,7 @@ __all__ = [
     "Condition",
     "ContactCondition",
     "DeclaredContactCondition",
+    "IdentityMismatchCondition",
     "InvalidRuleSet",
     "PositiveTestCondition",
     "QuarantineCondition",
@@ -76,6 +78,7 @@ __all__ = [
     "Scalar",
     "SharedColourCondition",
     "StayCondition",
+    "StayWithoutDataCondition",
     "SymptomsCondition",
     "TemperatureCondition",
     "TurnGreen",
@@ -85,7 +88,7 @@ __all__ = [
 ]
 
 DEFAULT_RULESET_ID: Final = "default"
-DEFAULT_RULESET_VERSION: Final = "2026.1"
+DEFAULT_RULESET_VERSION: Final = "2026.2"
 
 #: A detail value: small and JSON-able.
 Scalar: TypeAlias = str | int | float | bool | None
@@ -233,6 +236,8 @@ class _Match:
     since: datetime
     detail: dict[str, Scalar]
     until: datetime | None = None  # states only: when the state ends (None: not known)
+    #: states only: what ends it, when it is not the authority recording recovery (zh, en)
+    clears: tuple[str, str] | None = None
 
 
 class Condition(Protocol):
@@ -359,6 +364,24 @@ class ContactCondition(_EventCondition):
 # a stay rule is about areas at some risk; "low" is what every unlisted place is
 _AT_RISK = {"medium": RiskLevel.MEDIUM, "high": RiskLevel.HIGH}
 
+#: The stay records a stay condition counts unless its rule set lists others.
+_OWN_SOURCES: Final = frozenset({StaySource.SELF, StaySource.SCAN})
+_DEPARTMENT_SOURCES: Final = frozenset({StaySource.RAIL, StaySource.AVIATION, StaySource.TELECOM})
+
+
+def _sources(data: Mapping[str, object], at: _Place) -> frozenset[StaySource]:
+    if "sources" not in data:
+        return _OWN_SOURCES
+    found = _enum_list(
+        data["sources"], at.key("sources"), StaySource, "self, scan, rail, aviation, telecom"
+    )
+    return frozenset(found)
+
+
+def _source_values(sources: Iterable[StaySource]) -> list[str]:
+    order = list(StaySource)
+    return [s.value for s in sorted(set(sources), key=order.index)]
+
 
 @dataclass(frozen=True, slots=True)
 class StayCondition(_EventCondition):
@@ -368,6 +391,11 @@ class StayCondition(_EventCondition):
     window are pooled; ``min_hours`` applies to their total time (overlapping records, say a
     scan inside a declared stay, count once) and ``min_visits`` to the largest number of
     separate (non-overlapping) qualifying stays.
+
+    ``sources`` are the kinds of stay records it counts: by default the person's own
+    (``self``: itineraries, declarations) and checkpoint scans (``scan``). A department's
+    records (``rail``, ``aviation``, ``telecom``) count only where the rule set lists them,
+    and a reason that pooled any of them names its sources (``detail["sources"]``).
     """
 
     kind: ClassVar[str] = "stay_in_risk_area"
@@ -375,10 +403,13 @@ class StayCondition(_EventCondition):
     within_days: int
     min_hours: float = 0.0
     min_visits: int = 1
+    sources: frozenset[StaySource] = _OWN_SOURCES
 
     @classmethod
     def _read(cls, data: Mapping[str, object], at: _Place) -> StayCondition:
-        data = _mapping(data, at, ("kind", "levels", "within_days", "min_hours", "min_visits"))
+        data = _mapping(
+            data, at, ("kind", "levels", "within_days", "min_hours", "min_visits", "sources")
+        )
         levels = _enum_list(
             _required(data, "levels", at), at.key("levels"), _AT_RISK.__getitem__, "medium, high"
         )
@@ -387,23 +418,31 @@ class StayCondition(_EventCondition):
             _within_days(data, at),
             _number(data.get("min_hours", 0), at.key("min_hours"), low=0, high=24 * 366),
             _int(data.get("min_visits", 1), at.key("min_visits"), minimum=1),
+            _sources(data, at),
         )
 
     def to_mapping(self) -> dict[str, Any]:
         hours = int(self.min_hours) if self.min_hours.is_integer() else self.min_hours
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "levels": [lv.value for lv in sorted(self.levels, key=lambda lv: lv.rank)],
             "within_days": self.within_days,
             "min_hours": hours,
             "min_visits": self.min_visits,
         }
+        if self.sources != _OWN_SOURCES:
+            out["sources"] = _source_values(self.sources)
+        return out
 
     def find(self, ctx: _Context) -> _Match | None:
         horizon = self.horizon(ctx)
         ranks = {level.rank for level in self.levels}
         groups: dict[str, list[_Part]] = {}
-        for area, parts in ctx.stay_parts():
+        contributed: dict[str, set[StaySource]] = {}
+        wanted = self.sources
+        for area, parts, source in ctx.stay_parts():
+            if source not in wanted:
+                continue
             for part in parts:
                 if part[2] in ranks and part[1] > horizon:
                     group = groups.get(area)
@@ -411,6 +450,7 @@ class StayCondition(_EventCondition):
                         groups[area] = [part]
                     else:
                         group.append(part)
+                    contributed.setdefault(area, set()).add(source)
         # the best area's key and parts (its pool made once, at the end)
         best: tuple[tuple[datetime, int, str], list[_Part]] | None = None
         matching = 0
@@ -442,6 +482,9 @@ class StayCondition(_EventCondition):
             "visits": pool.visits,
             "areas": matching,
         }
+        used = contributed.get(area, set())
+        if used & _DEPARTMENT_SOURCES:  # the reason says whose records it used
+            detail["sources"] = ",".join(_source_values(used))
         return _Match(event, detail)
 
 
@@ -609,6 +652,106 @@ class SharedColourCondition:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityMismatchCondition:
+    """The police's latest check (by now) of the person's name against their document says
+    they do not match (a department's record, docs/travel.md): a pop-up (弹窗) state that
+    holds until a later check matches. Only a rule set that has this rule uses the checks."""
+
+    kind: ClassVar[str] = "identity_mismatch"
+    state: ClassVar[bool] = True
+
+    @classmethod
+    def _read(cls, data: Mapping[str, object], at: _Place) -> IdentityMismatchCondition:
+        _mapping(data, at, ("kind",))
+        return cls()
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {"kind": self.kind}
+
+    def find(self, ctx: _Context) -> _Match | None:
+        known = [c for c in ctx.facts.identity_checks if c.checked_at <= ctx.now]
+        if not known:
+            return None
+        # the latest check decides; at the same moment a mismatch wins (the safe side)
+        latest = max(known, key=lambda c: (c.checked_at, not c.matched))
+        if latest.matched:
+            return None
+        detail: dict[str, Scalar] = {"source": "police", "department": latest.department}
+        return _Match(latest.checked_at, detail, None, _IDENTITY_CLEARS)
+
+
+_IDENTITY_CLEARS = (
+    "持本人身份证件到社区或公安窗口人工核验身份、核验一致后",
+    "once the identity is checked in person (bring the document to a community or police "
+    "office) and found to match",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StayWithoutDataCondition(_EventCondition):
+    """A stay within the window in an area no data is had for (``areas``: region codes the
+    rule set names, with everything inside them): the person's status cannot be established
+    from where they came from, so a pop-up (弹窗) sends them to a person. The event is the end
+    of the latest such stay (now, while still there); ``sources`` as for a stay in a risk area.
+    """
+
+    kind: ClassVar[str] = "stay_without_data"
+    areas: tuple[str, ...]
+    within_days: int
+    sources: frozenset[StaySource] = _OWN_SOURCES
+
+    @classmethod
+    def _read(cls, data: Mapping[str, object], at: _Place) -> StayWithoutDataCondition:
+        data = _mapping(data, at, ("kind", "areas", "within_days", "sources"))
+        raw = _required(data, "areas", at)
+        if not isinstance(raw, list) or not raw:
+            raise at.key("areas").fail("must be a non-empty list of region codes")
+        areas = []
+        for i, area in enumerate(raw):
+            if not (isinstance(area, str) and len(area) in (6, 9) and area.isascii()
+                    and area.isdigit()):  # fmt: skip
+                raise at.key("areas").index(i).fail("must be a six- or nine-digit region code")
+            areas.append(area)
+        return cls(tuple(sorted(set(areas))), _within_days(data, at), _sources(data, at))
+
+    def to_mapping(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "areas": list(self.areas),
+            "within_days": self.within_days,
+        }
+        if self.sources != _OWN_SOURCES:
+            out["sources"] = _source_values(self.sources)
+        return out
+
+    def find(self, ctx: _Context) -> _Match | None:
+        horizon, now = self.horizon(ctx), ctx.now
+        prefixes = [_area_prefix(a) for a in self.areas]
+        best: tuple[datetime, str, StaySource] | None = None
+        for stay in ctx.facts.stays:
+            if stay.arrived > now or stay.source not in self.sources:
+                continue
+            end = stay.end(now)
+            if end <= horizon or not any(stay.area.startswith(p) for p in prefixes):
+                continue
+            if best is None or (end, stay.area) > best[:2]:
+                best = (end, stay.area, stay.source)
+        if best is None:
+            return None
+        return _Match(best[0], {"area": best[1], "source": best[2].value})
+
+
+def _area_prefix(area: str) -> str:
+    """The digits every code inside ``area`` starts with (``330000`` → ``33``)."""
+    if len(area) == 9:
+        return area
+    for zeros, keep in ((4, 2), (2, 4)):
+        if area.endswith("0" * zeros):
+            return area[:keep]
+    return area
+
+
 _CONDITIONS: dict[str, Callable[[Mapping[str, object], _Place], Condition]] = {
     SharedColourCondition.kind: SharedColourCondition._read,
     CaseStatusCondition.kind: CaseStatusCondition._read,
@@ -619,6 +762,8 @@ _CONDITIONS: dict[str, Callable[[Mapping[str, object], _Place], Condition]] = {
     TemperatureCondition.kind: TemperatureCondition._read,
     PositiveTestCondition.kind: PositiveTestCondition._read,
     DeclaredContactCondition.kind: DeclaredContactCondition._read,
+    IdentityMismatchCondition.kind: IdentityMismatchCondition._read,
+    StayWithoutDataCondition.kind: StayWithoutDataCondition._read,
 }
 
 #: The fixed vocabulary of condition kinds a rule set may use.
@@ -1011,7 +1156,7 @@ class _Context:
         self.current_case = _current_case(facts.cases, now)
         self._latest: _LatestDeclaration | None = None
         self._latest_known = False
-        self._stays: list[tuple[str, list[_Part]]] | None = None
+        self._stays: list[tuple[str, list[_Part], StaySource]] | None = None
 
     def negatives_after(self, when: datetime) -> int:
         return len(self.negatives) - bisect_right(self.negatives, when)
@@ -1023,11 +1168,12 @@ class _Context:
             self._latest_known = True
         return self._latest
 
-    def stay_parts(self) -> list[tuple[str, list[_Part]]]:
-        """For each stay begun by now: the stretches spent there at a medium or high level."""
+    def stay_parts(self) -> list[tuple[str, list[_Part], StaySource]]:
+        """For each stay begun by now: the stretches spent there at a medium or high level,
+        and the stay's source."""
         if self._stays is None:
             now, at_risk = self.now, self.risk.at_risk
-            out: list[tuple[str, list[_Part]]] = []
+            out: list[tuple[str, list[_Part], StaySource]] = []
             for stay in self.facts.stays:
                 a = stay.arrived
                 if a > now:
@@ -1050,7 +1196,7 @@ class _Context:
                         continue
                     parts.append((start, end, rank, level, source))
                 if parts:
-                    out.append((stay.area, parts))
+                    out.append((stay.area, parts, stay.source))
             self._stays = out
         return self._stays
 
@@ -1139,6 +1285,7 @@ class _Open:
     tests_needed: int
     lapses: datetime | None
     open_ended: bool
+    clears: tuple[str, str] | None = None
 
 
 def assess_at(facts: SubjectFacts, risk: RiskMap, ruleset: RuleSet, now: datetime) -> Assessment:
@@ -1169,6 +1316,7 @@ def assess_at(facts: SubjectFacts, risk: RiskMap, ruleset: RuleSet, now: datetim
                 tests_needed,
                 lapses,
                 open_ended,
+                match.clears if open_ended else None,
             )
         )
     open_reasons.sort(key=lambda o: o.order)
@@ -1196,8 +1344,13 @@ def _turns_green(open_reasons: list[_Open], now: datetime) -> TurnGreen:
         ends = [o.not_before if o.tests_needed == 0 else o.lapses for o in open_reasons]
         if all(e is not None for e in ends):
             lapses_at = max(e for e in ends if e is not None)
-    zh, en = _describe(not_before if not_before > now else None, tests, open_ended, lapses_at)
+    # what ends each open-ended reason: the authority recording recovery, or its own words
+    clears = list(dict.fromkeys(o.clears or _RECOVERY for o in open_reasons if o.open_ended))
+    zh, en = _describe(not_before if not_before > now else None, tests, clears, lapses_at)
     return TurnGreen(not_before, tests, zh, en, open_ended, lapses_at)
+
+
+_RECOVERY = ("卫生健康部门登记康复后", "once the health authority records recovery")
 
 
 _EN_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -1212,14 +1365,14 @@ def _beijing(when: datetime) -> str:
 
 
 def _describe(
-    after: datetime | None, tests: int, open_ended: bool, lapses_at: datetime | None
+    after: datetime | None,
+    tests: int,
+    ends: list[tuple[str, str]],
+    lapses_at: datetime | None,
 ) -> tuple[str, str]:
     """The sentences of :class:`TurnGreen`, e.g. "after … (Beijing time) with one negative test"."""
-    zh: list[str] = []
-    en: list[str] = []
-    if open_ended:
-        zh.append("卫生健康部门登记康复后")
-        en.append("once the health authority records recovery")
+    zh: list[str] = [end[0] for end in ends]
+    en: list[str] = [end[1] for end in ends]
     core_en: list[str] = []
     if after is not None:
         zh.append(f"北京时间 {_beijing(after)} 之后")

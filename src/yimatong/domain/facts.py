@@ -21,6 +21,7 @@ __all__ = [
     "ContactFact",
     "ContactKind",
     "Declaration",
+    "IdentityCheck",
     "QuarantineOrder",
     "RiskAreaPeriod",
     "RiskLevel",
@@ -420,6 +421,19 @@ class SharedSummary:
         return bool(self.reasons) and all(r.startswith("shared.") for r in self.reasons)
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityCheck:
+    """The police's check of the name a person gave against their document (hub feed
+    ``identity``, docs/travel.md): whether it matched, and when; never the name itself."""
+
+    checked_at: datetime
+    matched: bool
+    department: str = ""
+
+    def __post_init__(self) -> None:
+        require_aware(self.checked_at, "checked_at")
+
+
 @dataclass(frozen=True)
 class SubjectFacts:
     """Everything known about one subject that the rules may look at."""
@@ -431,3 +445,4 @@ class SubjectFacts:
     contacts: tuple[ContactFact, ...] = ()
     quarantines: tuple[QuarantineOrder, ...] = ()
     summaries: tuple[SharedSummary, ...] = ()
+    identity_checks: tuple[IdentityCheck, ...] = ()

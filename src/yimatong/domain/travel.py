@@ -6,9 +6,11 @@ What counts as a stay in a city, within the window ``[now - window, now]``:
 
 * a stay with a duration (a declared itinerary, a rail or aviation leg, a telecom stay): the
   part of ``[arrived, left or now]`` inside the window;
-* checkpoint scans, which are instants: two consecutive scans of the subject in the same city,
-  at most ``max_scan_gap`` apart, with no stay elsewhere in between, say the subject was in that
-  city between them. A single scan says nothing about how long.
+* instants — checkpoint scans, and the departure and arrival of a rail or aviation leg (a
+  department's manifest): two consecutive instants of the subject in the same city, at most
+  ``max_scan_gap`` apart, with no stay elsewhere in between, say the subject was in that city
+  between them (arriving by train at 10:00 and leaving by air at 18:00 is eight hours there;
+  the entry names both sources). A single instant says nothing about how long.
 
 The time of a city is the *union* of those intervals (a declared stay and the scans inside it
 count once). A city is listed when that time is at least ``min_stay`` (4 hours, as the national
@@ -53,6 +55,9 @@ __all__ = [
 
 #: Provinces whose districts belong to the municipality itself (there is no prefecture level).
 MUNICIPALITIES = frozenset({"110000", "120000", "310000", "500000"})
+
+#: The sources whose records may be instants (a scan, a manifest leg's departure or arrival).
+_INSTANTS = frozenset({StaySource.SCAN, StaySource.RAIL, StaySource.AVIATION})
 
 #: Stays that a department sent (rail and aviation manifests, telecom operators).
 DEPARTMENT_SOURCES = frozenset({StaySource.RAIL, StaySource.AVIATION, StaySource.TELECOM})
@@ -205,7 +210,9 @@ def travel_record(
     for stay in stays:
         if stay.arrived > now:
             continue
-        if stay.source is StaySource.SCAN and (stay.left is None or stay.left == stay.arrived):
+        if (stay.source is StaySource.SCAN and stay.left is None) or (
+            stay.source in _INSTANTS and stay.left == stay.arrived
+        ):
             scans.append(stay)
         else:
             long_stays.append(stay)
@@ -226,10 +233,11 @@ def travel_record(
         clipped = _clip(before.arrived, after.arrived, lo, now)
         if clipped is None:
             continue
-        # the run is credited to the place of each scan (and to the city once, by the union)
-        add(before.area, clipped, (StaySource.SCAN,))
+        # the run is credited to the place of each instant (and to the city once, by the union)
+        sources = {before.source, after.source}
+        add(before.area, clipped, sources)
         if after.area != before.area:
-            add(after.area, clipped, (StaySource.SCAN,))
+            add(after.area, clipped, sources)
 
     stars = _starred_prefixes(risk, now)
     out: list[TravelCity] = []

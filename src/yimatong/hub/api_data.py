@@ -28,6 +28,7 @@ from yimatong.hub.data import (
     Summary,
 )
 from yimatong.hub.data_risk import MAX_BATCH, RiskAreas, RiskChange
+from yimatong.hub.departments import DEPARTMENT_KINDS, MAX_RECORDS, Departments
 from yimatong.hub.labs import MAX_RESULTS, Labs
 from yimatong.hub.lookup import SubjectLookup
 from yimatong.hub.tracing import ContactTracing
@@ -89,6 +90,27 @@ class LabRequest(Strict):
     public_key: str = Field(max_length=2000, description="base64 DER SubjectPublicKeyInfo")
 
 
+class DepartmentRequest(Strict):
+    department_id: str = Field(min_length=1, max_length=32, examples=["zj-rail-01"])
+    kind: Literal[DEPARTMENT_KINDS]  # type: ignore[valid-type]
+    name: Line = Field(min_length=1, max_length=100)
+    region: Region
+    public_key: str = Field(max_length=2000, description="base64 DER SubjectPublicKeyInfo")
+
+
+class DepartmentRecordsRequest(BaseModel):
+    """Documentation only: the route reads the body raw (the signature covers it as sent)."""
+
+    department_id: str
+    batch_id: str = Field(max_length=64)
+    kind: Literal["identity", "rail", "aviation", "telecom"]
+    records: list[dict[str, Any]] = Field(max_length=MAX_RECORDS)
+    signature: str = Field(
+        description="base64url signature by the department key over canonical "
+        '{"department_id", "batch_id", "kind", "records"} (RFC 8785 JCS)'
+    )
+
+
 class ResultItem(Strict):
     subject: SID | None = None
     id_type: str | None = None
@@ -144,6 +166,9 @@ class TracingRequest(Strict):
     from_: Time | None = Field(default=None, alias="from")
     to: Time | None = None
     window_minutes: int | None = Field(default=None, ge=1, le=240)
+    seat_rows: int | None = Field(
+        default=None, ge=0, le=30, description="seat rows either side that make a co-traveller"
+    )
     identify: bool = Field(default=True, description="masked identities of the best 50")
 
 
@@ -156,6 +181,7 @@ def router(ctx: HubContext) -> APIRouter:
     risk = RiskAreas(ctx)
     data = NationalData(ctx)
     lab_registry = Labs(ctx)
+    department_registry = Departments(ctx)
 
     # ------------------------------------------------------------------ risk areas
     @r.get(
@@ -252,6 +278,53 @@ def router(ctx: HubContext) -> APIRouter:
         result = await run_in_threadpool(lab_registry.upload, caller, body)
         return ORJSONResponse(result)
 
+    # ------------------------------------------------------------- departments
+    @r.post(
+        "/v1/departments",
+        status_code=201,
+        tags=["departments"],
+        summary="Register a department: police, rail, aviation or telecom (hub admin)",
+        responses=problem_responses(409),
+    )
+    def post_department(body: DepartmentRequest, request: Request) -> dict[str, Any]:
+        return department_registry.register(
+            caller_of(request),
+            department_id=body.department_id,
+            kind=body.kind,
+            name=body.name,
+            region=body.region,
+            public_key=body.public_key,
+        )
+
+    @r.get(
+        "/v1/departments",
+        tags=["departments"],
+        summary="The registered departments and their keys (hub admin)",
+    )
+    def get_departments(request: Request) -> dict[str, Any]:
+        return {"departments": department_registry.registered(caller_of(request))}
+
+    @r.post(
+        "/v1/department-records",
+        tags=["departments"],
+        summary="Upload a signed batch of a department's records (identity checks, manifests, "
+        "telecom stays); bad rows are reported, the rest stored; a batch is taken once",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": DepartmentRecordsRequest.model_json_schema()}
+                },
+            }
+        },
+        responses=problem_responses(409),
+    )
+    async def post_department_records(request: Request) -> Response:
+        caller = caller_of(request)
+        body = await json_body(request)
+        result = await run_in_threadpool(department_registry.upload, caller, body)
+        return ORJSONResponse(result)
+
     # ----------------------------------------------------------- issuers: Mode 1
     @r.post(
         "/v1/subjects/register",
@@ -328,7 +401,8 @@ def router(ctx: HubContext) -> APIRouter:
     @r.post(
         "/v1/tracing/queries",
         tags=["tracing"],
-        summary="流调: who scanned where a case did, around when (authority; audited)",
+        summary="流调: who scanned where a case did, around when, and who sat near it on a "
+        "train or flight (authority; audited)",
     )
     def trace(body: TracingRequest, request: Request) -> dict[str, Any]:
         return tracing.query(
@@ -340,6 +414,7 @@ def router(ctx: HubContext) -> APIRouter:
             start=body.from_,
             end=body.to,
             window_minutes=body.window_minutes,
+            seat_rows=body.seat_rows,
             identify=body.identify,
         )
 

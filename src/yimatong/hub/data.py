@@ -171,8 +171,8 @@ def record_batch(
     )
 
 
-#: The feed rows whose provenance is a batch of facts or results.
-_FACT_ROWS = ("case", "contact", "quarantine", "test")
+#: The feed rows whose provenance is a batch of facts, results or a department's records.
+_FACT_ROWS = ("case", "contact", "quarantine", "test", "stay", "identity")
 
 
 def append_feed(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:

@@ -12,8 +12,11 @@ hub turns into one and drops), a period (default the last 14 days), a window (de
 ``YMT_TRACE_WINDOW_MINUTES``, ±30). The case's scans in the period at places inside the
 authority's region are read by ``(sid, at)``; then every other scan in the same area within
 the window of one of them, by ``(area, at)``, in one statement (a UNION ALL of ranges) per
-200 case scans; the domain (``domain/tracing.py``) keeps the evidence and scores each
-candidate.
+200 case scans; then the case's rail and aviation legs in the period (the departments'
+manifests, ``department_records``) that departed or arrived inside the authority's region, and
+every other passenger's leg on the same trips, by the ``trip`` index; the domain
+(``domain/tracing.py``) keeps the evidence — a scan near the case's, a seat in the same carriage
+or within ``seat_rows`` rows (``YMT_TRACE_SEAT_ROWS``, 3) — and scores each candidate.
 
 Identities are pseudonymous here (the hub never holds a name): each candidate carries its
 ``sid`` — what ``POST /v1/facts`` takes to confirm it as a close or secondary contact — the
@@ -33,14 +36,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, union_all
+from sqlalchemy import and_, bindparam, or_, select, union_all
 
 from yimatong.adapters.db.audit import audit
-from yimatong.adapters.db.tables import scan_places, subject_regions
+from yimatong.adapters.db.tables import department_records, scan_places, subject_regions
 from yimatong.credentials import Caller, require_role
 from yimatong.domain.errors import InvalidInput
 from yimatong.domain.identity import DocumentChecks, Pseudonyms
-from yimatong.domain.tracing import Candidate, ScanPoint, score_candidates
+from yimatong.domain.tracing import Candidate, Evidence, Leg, ScanPoint, score_candidates
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import resolve_sid
 from yimatong.hub.data_risk import area_within
@@ -53,6 +56,8 @@ __all__ = [
     "MAX_IDENTIFIED",
     "ContactTracing",
     "candidate_rows",
+    "case_trips",
+    "trip_rows",
 ]
 
 DEFAULT_PERIOD = timedelta(days=14)
@@ -103,6 +108,89 @@ def _ranges(n: int) -> Any:
     return branches[0] if n == 1 else union_all(*branches)
 
 
+def case_trips(
+    conn: Any, sid: str, start: datetime, end: datetime, now: datetime
+) -> list[tuple[Leg, tuple[str | None, str | None]]]:
+    """The case's live rail and aviation legs departing in ``[start, end]``, each with its
+    departure and arrival areas (``sid, starts_at`` index)."""
+    r = department_records.c
+    rows = conn.execute(
+        select(r.trip, r.carriage, r.seat, r.seat_row, r.starts_at, r.ends_at, r.from_area, r.area)
+        .where(
+            r.sid == sid,
+            r.kind.in_(("rail", "aviation")),
+            r.starts_at >= start,
+            r.starts_at <= end,
+            r.expires_at > now,
+        )
+        .order_by(r.starts_at)
+        .limit(MAX_CASE_SCANS)
+    ).all()
+    return [
+        (
+            Leg(sid, x.trip, x.carriage, x.seat, x.seat_row, x.starts_at, x.ends_at),
+            (x.from_area, x.area),
+        )
+        for x in rows
+    ]
+
+
+def trip_rows(conn: Any, sid: str, legs: Sequence[Leg], now: datetime, seat_rows: int) -> list[Leg]:
+    """Every other passenger's live leg that can be evidence against one of ``legs``: on a
+    train, in its carriage; on a flight, within ``seat_rows`` rows (by the ``trip`` index)."""
+    r = department_records.c
+    near = []
+    for leg in legs[:_CHUNK]:
+        if leg.trip.startswith("rail:"):
+            if leg.carriage is not None:
+                near.append(and_(r.trip == leg.trip, r.carriage == leg.carriage))
+        elif leg.seat_row is not None:
+            lo, hi = leg.seat_row - seat_rows, leg.seat_row + seat_rows
+            near.append(and_(r.trip == leg.trip, r.seat_row.between(lo, hi)))
+    if not near:
+        return []
+    rows = conn.execute(
+        select(r.sid, r.trip, r.carriage, r.seat, r.seat_row, r.starts_at, r.ends_at).where(
+            or_(*near), r.sid != sid, r.expires_at > now
+        )
+    ).all()
+    return [
+        Leg(x.sid, x.trip, x.carriage, x.seat, x.seat_row, x.starts_at, x.ends_at) for x in rows
+    ]
+
+
+def _evidence(e: Any) -> dict[str, Any]:
+    """One piece of evidence as the answer gives it: a scan near the case's, or a seat near the
+    case's on the same trip."""
+    if isinstance(e, Evidence):
+        return {
+            "kind": "scan",
+            "case_at": e.case_at,
+            "at": e.at,
+            "area": e.area,
+            "checkpoint": e.checkpoint,
+            "case_checkpoint": e.case_checkpoint,
+            "minutes_apart": e.minutes_apart,
+            "same_checkpoint": e.same_checkpoint,
+            "weight": e.weight,
+        }
+    source, number, day = e.trip.split(":", 2)
+    return {
+        "kind": source,  # rail | aviation
+        "trip": number,
+        "date": day,
+        "departs_at": e.departs,
+        "arrives_at": e.arrives,
+        "carriage": e.carriage,
+        "seat": e.seat,
+        "case_carriage": e.case_carriage,
+        "case_seat": e.case_seat,
+        "same_carriage": e.same_carriage,
+        "rows_apart": e.rows_apart,
+        "weight": e.weight,
+    }
+
+
 class ContactTracing:
     def __init__(self, ctx: HubContext, lookup: SubjectLookup | None = None) -> None:
         self.ctx = ctx
@@ -119,6 +207,7 @@ class ContactTracing:
         start: datetime | None = None,
         end: datetime | None = None,
         window_minutes: int | None = None,
+        seat_rows: int | None = None,
         identify: bool = True,
     ) -> dict[str, Any]:
         require_role(caller, "authority")
@@ -144,6 +233,9 @@ class ContactTracing:
         if not 1 <= minutes <= 240:
             raise InvalidInput("window_minutes must be 1 to 240", field="window_minutes")
         window = timedelta(minutes=minutes)
+        rows_near = self.ctx.settings.trace_seat_rows if seat_rows is None else seat_rows
+        if not 0 <= rows_near <= 30:
+            raise InvalidInput("seat_rows must be 0 to 30", field="seat_rows")
         started = time.perf_counter()
         with self.ctx.db.uow() as uow:
             conn = uow.conn
@@ -169,7 +261,20 @@ class ContactTracing:
                 if area_within(r.area, caller.scope)
             ]
             others = candidate_rows(conn, sid, case_scans, window, now)
-            found = score_candidates(sid, case_scans, others, window=window)
+            case_legs = [
+                leg
+                for leg, areas in case_trips(conn, sid, start, end, now)
+                if any(area_within(a, caller.scope) for a in areas if a)
+            ]
+            found = score_candidates(
+                sid,
+                case_scans,
+                others,
+                window=window,
+                case_legs=case_legs,
+                other_legs=trip_rows(conn, sid, case_legs, now, rows_near),
+                seat_rows=rows_near,
+            )
             truncated = len(found) > MAX_CANDIDATES
             found = found[:MAX_CANDIDATES]
             took = time.perf_counter() - started
@@ -190,9 +295,20 @@ class ContactTracing:
             "from": start,
             "to": end,
             "window_minutes": minutes,
+            "seat_rows": rows_near,
             "scope": caller.scope,
             "case_scans": [
                 {"at": s.at, "area": s.area, "checkpoint": s.checkpoint} for s in case_scans
+            ],
+            "case_trips": [
+                {
+                    "trip": leg.trip,
+                    "carriage": leg.carriage,
+                    "seat": leg.seat,
+                    "departs_at": leg.departs,
+                    "arrives_at": leg.arrives,
+                }
+                for leg in case_legs
             ],
             "candidates": [
                 self._candidate(c, holders.get(c.sid, []), who, identify and i < MAX_IDENTIFIED)
@@ -209,19 +325,7 @@ class ContactTracing:
             "sid": c.sid,
             "score": c.score,
             "last_exposure": c.last_exposure,
-            "evidence": [
-                {
-                    "case_at": e.case_at,
-                    "at": e.at,
-                    "area": e.area,
-                    "checkpoint": e.checkpoint,
-                    "case_checkpoint": e.case_checkpoint,
-                    "minutes_apart": e.minutes_apart,
-                    "same_checkpoint": e.same_checkpoint,
-                    "weight": e.weight,
-                }
-                for e in c.evidence
-            ],
+            "evidence": [_evidence(e) for e in c.evidence],
             "holders": holders,
             "identity": None,
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -31,6 +31,7 @@ from yimatong.adapters.db.tables import (
     contact_facts,
     declarations,
     feed_quarantine,
+    identity_checks,
     links,
     quarantine_orders,
     stays,
@@ -42,7 +43,14 @@ from yimatong.adapters.translog import TransparencyLog
 from yimatong.adapters.wire.code import Keyring
 from yimatong.credentials import Caller, require_role
 from yimatong.domain import identity
-from yimatong.domain.assessment import Assessment, RuleSet, StayCondition, assess_at
+from yimatong.domain.assessment import (
+    Assessment,
+    IdentityMismatchCondition,
+    RuleSet,
+    StayCondition,
+    StayWithoutDataCondition,
+    assess_at,
+)
 from yimatong.domain.errors import InvalidInput, NotFound, Unavailable
 from yimatong.domain.facts import (
     CaseFact,
@@ -51,6 +59,7 @@ from yimatong.domain.facts import (
     ContactFact,
     ContactKind,
     Declaration,
+    IdentityCheck,
     QuarantineOrder,
     RiskLevel,
     RiskMap,
@@ -320,6 +329,11 @@ class IssuerCore:
             "summaries",
             select(summaries).where(among(summaries.c.sid), summaries.c.region != self.region),
         )
+        if any(isinstance(r.condition, IdentityMismatchCondition) for r in self.ruleset.rules):
+            gather(  # only a rule set that uses the police's checks reads them
+                "identity_checks",
+                select(identity_checks).where(among(identity_checks.c.sid)),
+            )
         return {sid: _subject_facts(rows) for sid, rows in found.items()}
 
     def reassess(self, conn: Connection, sid: str, now: datetime) -> Status:
@@ -503,9 +517,20 @@ class IssuerCore:
         windows = [
             r.condition.within_days
             for r in self.ruleset.rules
-            if isinstance(r.condition, StayCondition)
+            if isinstance(r.condition, StayCondition | StayWithoutDataCondition)
         ]
-        prefixes = _risk_prefixes(risk)
+        # where a stay can give a rule a match: at risk, or in an area with no data
+        prefixes = _outermost(
+            [
+                *_risk_prefixes(risk),
+                *(
+                    area_prefix(area)
+                    for r in self.ruleset.rules
+                    if isinstance(r.condition, StayWithoutDataCondition)
+                    for area in r.condition.areas
+                ),
+            ]
+        )
         if not windows or not prefixes:
             return found
         driver = _Driver(conn)
@@ -548,6 +573,7 @@ class IssuerCore:
 
 _FACT_KINDS = (
     "declarations", "stays", "tests", "cases", "contacts", "quarantines", "summaries",
+    "identity_checks",
 )  # fmt: skip
 #: The newest declarations the rules look at.
 _DECLARATIONS_KEPT = 20
@@ -560,9 +586,12 @@ _MAX_AREA_RANGES = 64
 
 def _risk_prefixes(risk: RiskMap) -> list[str]:
     """The code prefixes under which a stay can be at medium or high risk, none inside another."""
-    codes = sorted(
-        {area_prefix(p.area) for p in risk.periods if p.level is not RiskLevel.LOW}, key=len
-    )
+    return _outermost(area_prefix(p.area) for p in risk.periods if p.level is not RiskLevel.LOW)
+
+
+def _outermost(prefixes: Iterable[str]) -> list[str]:
+    """The prefixes, sorted, leaving out any inside another."""
+    codes = sorted(set(prefixes), key=len)
     kept: list[str] = []
     for code in codes:
         if not any(code.startswith(k) for k in kept):
@@ -715,6 +744,10 @@ def _subject_facts(rows: dict[str, list[Any]]) -> SubjectFacts:
                 assessed_at=m.assessed_at,
             )
             for m in rows["summaries"]
+        ),
+        identity_checks=tuple(
+            IdentityCheck(checked_at=c.checked_at, matched=c.matched, department=c.department)
+            for c in rows["identity_checks"]
         ),
     )
 

@@ -39,6 +39,7 @@ from yimatong.adapters.db.tables import (
     case_facts,
     contact_facts,
     feed_quarantine,
+    identity_checks,
     quarantine_orders,
     risk_periods,
     stays,
@@ -117,6 +118,7 @@ _QUARANTINE_KINDS = frozenset({"central", "home"})
 _OUTCOMES = frozenset(o.value for o in TestOutcome)
 _COLOURS = frozenset(c.value for c in Colour)
 _RISK_LEVELS = frozenset(level.value for level in RiskLevel)
+_DEPARTMENT_SOURCES = frozenset({"rail", "aviation", "telecom"})
 _MAX_SEQ = MAX_ID
 #: What can go wrong turning one feed row into a mirror row, or writing it.
 _ROW_ERRORS = (ValueError, KeyError, TypeError, AttributeError, ArithmeticError, SQLAlchemyError)
@@ -573,6 +575,38 @@ class HubLink:
                 "expires_at": expires,
             }
             return _Mirror(seq, sid, stays, row, item)
+        if kind == "stay":  # a department's: a manifest leg's instant, a telecom stay
+            source = _one_of(body.get("source"), "source", _DEPARTMENT_SOURCES)
+            at = _need_time(body, "at")
+            until = _time(body.get("until"), "until") or at
+            area = body.get("area")
+            if not (is_digits(area, 6) or is_digits(area, 9)):
+                raise ValueError("area must be a region or township code")
+            if until < at:
+                raise ValueError("until is before at")
+            row = {
+                "sid": sid,
+                "origin": seq,
+                "area": area,
+                "arrived": at,
+                "left_at": until,
+                "source": source,
+                "checkpoint": _label(body.get("trip") or body.get("department")),
+                "created_at": now,
+                "expires_at": expires,
+            }
+            return _Mirror(seq, sid, stays, row, item)
+        if kind == "identity":  # the police's check of the name against the document
+            matched = body.get("match")
+            if type(matched) is not bool:
+                raise TypeError("match must be true or false")
+            row = {
+                **base,
+                "matched": matched,
+                "department": str(body.get("department") or "")[:32],
+                "checked_at": _need_time(body, "checked_at"),
+            }
+            return _Mirror(seq, sid, identity_checks, row, item)
         raise ValueError(f"unknown kind {str(kind)[:12]!r}")
 
     @staticmethod

@@ -61,6 +61,7 @@ __all__ = [
     "NATIONAL",
     "NATIONAL_DEFAULT",
     "PLACE_KINDS",
+    "POPUP_TEXTS",
     "UNKNOWN_FACTS",
     "Decision",
     "Facts",
@@ -747,13 +748,47 @@ class Decision:
         }
 
 
+#: What a pop-up (弹窗) reason says at the gate: the person's status cannot be established.
+POPUP_TEXTS = {
+    "popup.identity-mismatch": (
+        "公安核验姓名与证件不一致",
+        "the police found the name does not match the document",
+    ),
+    "popup.no-data": (
+        "14 天内到过无数据地区，健康状态无法确定",
+        "in a region with no data within 14 days: the status cannot be established",
+    ),
+}
+_POPUP_OTHER = ("健康状态无法确定", "the status cannot be established")
+
+
+def _popup(facts: Facts) -> Decision | None:
+    """CHECK, sending the person to a member of staff, when the colour carries a pop-up."""
+    found = [r for r in (*facts.reasons, *facts.online_reasons) if r.startswith("popup.")]
+    if not found:
+        return None
+    said = [POPUP_TEXTS.get(code, _POPUP_OTHER) for code in dict.fromkeys(found)]
+    return Decision(
+        Outcome.CHECK,
+        tuple(f"弹窗：{zh}，请引导至人工核验" for zh, _ in said),
+        tuple(f"pop-up: {en}; send the person to a member of staff" for _, en in said),
+    )
+
+
 def decide(policies: PolicySet | None, facts: Facts) -> Decision:
     """Apply the policy for ``facts.region`` and ``facts.place_kind`` at ``facts.now``.
+
+    A colour that carries a pop-up reason (``popup.*``: a police identity mismatch, a stay in a
+    region with no data; docs/travel.md) is CHECK whatever the policy: the person's status
+    cannot be established, so a member of staff sees them (never a silent PASS).
 
     ``policies`` None: the policies of this region are not known here (never fetched). That
     is CHECK, saying so; the national default applies only under a ``PolicySet`` (the hub's
     statement) in which no policy covers this place.
     """
+    popup = _popup(facts)
+    if popup is not None:
+        return popup
     if policies is None:
         zh, en = no_policy(facts.region)
         return Decision(Outcome.CHECK, (zh,), (en,))

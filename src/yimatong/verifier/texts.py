@@ -77,6 +77,8 @@ _REASONS = {
     "symptom.fever": ("申报发热", "declared fever"),
     "temperature.high": ("申报体温偏高", "declared high temperature"),
     "declaration.contact": ("申报接触病例", "declared contact with a case"),
+    "popup.identity-mismatch": ("弹窗：身份核验不一致", "pop-up: identity check did not match"),
+    "popup.no-data": ("弹窗：到过无数据地区", "pop-up: in a region with no data"),
 }
 
 

@@ -41,6 +41,7 @@ from yimatong.issuer.api import (
     ItineraryRequest,
 )
 from yimatong.issuer.services import IssuerService, TravelLeg
+from yimatong.verifier.policy import POPUP_TEXTS
 from yimatong.verifier.texts import colour_label, reason_label
 from yimatong.web import citizen_texts as _texts  # noqa: F401  (registers the texts)
 from yimatong.web.admin import local_time, parse_local_time, status_of
@@ -172,6 +173,12 @@ def citizen_pages(
                     "appeal": appeal(x),
                 }
                 for x in view.get("reasons", [])
+            ],
+            # a pop-up (弹窗): what the person does about it, in words (docs/travel.md)
+            "popup": [
+                context["t"](f"citizen.popup.{code[6:]}")
+                for code in dict.fromkeys(x["code"] for x in view.get("reasons", []))
+                if code in POPUP_TEXTS
             ],
             "turns_green": (turn.get("description_zh") if pick == 0 else turn.get("description_en"))
             if turn

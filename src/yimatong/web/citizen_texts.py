@@ -162,6 +162,25 @@ add_texts(
             "zh": "红码：存在较高风险，须按要求隔离并进行核酸检测。",
             "en": "Red: high risk; quarantine and testing as asked.",
         },
+        "citizen.popup": {
+            "zh": "弹窗：需人工核验",
+            "en": "Pop-up: to be checked by a person",
+        },
+        "citizen.popup.identity-mismatch": {
+            "zh": "公安部门核验您的姓名与证件不一致，健康状态无法确认。"
+            "检查点工作人员会为您人工核验；请持本人身份证件到社区或公安窗口核验，核验一致后恢复。",
+            "en": "The police found that your name does not match your document, so your "
+            "status cannot be confirmed. At a checkpoint a member of staff will check you by "
+            "hand; bring your identity document to a community or police office to have it "
+            "checked: this clears once it matches.",
+        },
+        "citizen.popup.no-data": {
+            "zh": "您 14 天内到过无数据地区，健康状态无法确定。检查点工作人员会为您人工核验；"
+            "请做一次核酸检测，阴性结果报告后恢复。",
+            "en": "You were in a region with no data within 14 days, so your status cannot be "
+            "established. At a checkpoint a member of staff will check you by hand; take a "
+            "nucleic-acid test: this clears once a negative result is reported.",
+        },
         "citizen.reasons": {"zh": "原因", "en": "Reasons"},
         "citizen.no_reasons": {"zh": "无", "en": "none"},
         "citizen.travel": {"zh": "行程码", "en": "Travel code"},

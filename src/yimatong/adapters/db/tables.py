@@ -53,9 +53,13 @@ __all__ = [
     "counters",
     "credentials",
     "declarations",
+    "department_batches",
+    "department_records",
+    "departments",
     "feed_batches",
     "feed_quarantine",
     "hub_feed",
+    "identity_checks",
     "international_trust",
     "issuer_keys",
     "issuers",
@@ -293,6 +297,21 @@ test_results = Table(
     Column("origin", BigInteger, unique=True),  # the hub feed's seq, for mirrored rows
     Column("expires_at", TS, nullable=False),
     Index("ix_test_results_sid_sampled_at", "sid", "sampled_at"),
+)
+
+identity_checks = Table(
+    "identity_checks",
+    metadata,
+    # An issuer's mirror of the police's identity checks of its subjects (the hub's feed,
+    # kind ``identity``): whether the name matched the document, never the name itself.
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, nullable=False),
+    Column("matched", Boolean, nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("checked_at", TS, nullable=False),
+    Column("origin", BigInteger, unique=True),  # the hub feed's seq
+    Column("expires_at", TS, nullable=False),
+    Index("ix_identity_checks_sid_checked_at", "sid", "checked_at"),
 )
 
 case_facts = Table(
@@ -598,6 +617,72 @@ uploads = Table(
     Column("received_at", TS, nullable=False),
 )
 
+departments = Table(
+    "departments",
+    metadata,
+    # Departments that send feeds to the hub (hub/departments.py): police identity checks, rail
+    # and aviation manifests, telecom stays. Registered like labs, with their public key.
+    Column("department_id", String(32), primary_key=True),
+    Column("kind", String(10), nullable=False),  # police | rail | aviation | telecom
+    Column("name", String(100), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("kid", LargeBinary(8), nullable=False),
+    Column("alg", Integer, nullable=False),
+    Column("public_der", LargeBinary, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+department_batches = Table(
+    "department_batches",
+    metadata,
+    # A department's batch is taken once: the same body again gets the same answer, another
+    # body under the same id is refused (409). The signature is kept as the batch's provenance.
+    Column("batch_id", String(64), primary_key=True),
+    Column("department_id", String(32), nullable=False),
+    Column("kind", String(10), nullable=False),  # identity | rail | aviation | telecom
+    Column("sha256", String(64), nullable=False),  # of the signed message
+    Column("signature", LargeBinary, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("answer", JSON, nullable=False),  # what the upload answered (rejected rows' reasons)
+    Column("first_seq", BigInteger),  # the feed rows it made
+    Column("last_seq", BigInteger),
+    Column("log_index", BigInteger),  # its entry in the hub's transparency log
+    Column("received_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+department_records = Table(
+    "department_records",
+    metadata,
+    # One record of a department's batch, pseudonymous: the subject's sid (the document number
+    # is dropped), a name or phone only as a keyed index. Provenance: department, batch, row.
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sid", SID, nullable=False),
+    Column("kind", String(10), nullable=False),  # identity | rail | aviation | telecom
+    Column("department_id", String(32), nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("feed_seq", BigInteger),  # the (first) feed row it made
+    Column("matched", Boolean),  # identity: the police said the name matches the document
+    Column("name_index", LargeBinary(32)),  # identity: HMAC of the name checked
+    Column("phone_index", LargeBinary(32)),  # telecom: HMAC of the phone
+    Column("trip", String(48)),  # rail|aviation:number:date, e.g. rail:G1234:2026-12-01
+    Column("carriage", String(4)),
+    Column("seat", String(6)),
+    Column("seat_row", Integer),
+    Column("from_area", String(9)),  # a manifest's departure
+    Column("area", String(9)),  # a manifest's arrival, a telecom stay's city
+    Column("starts_at", TS, nullable=False),  # departure, stay start, time of the check
+    Column("ends_at", TS),  # arrival, stay end
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_department_records_sid_starts_at", "sid", "starts_at"),
+    Index("ix_department_records_trip", "trip"),
+    Index("ix_department_records_expires_at", "expires_at"),
+)
+
 hub_feed = Table(
     "hub_feed",
     metadata,
@@ -606,7 +691,8 @@ hub_feed = Table(
     # own subjects by seq.
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("sid", SID, nullable=False),
-    Column("kind", String(12), nullable=False),  # case|contact|quarantine|test|summary|scan
+    # case|contact|quarantine|test|summary|scan, and a department's stay|identity
+    Column("kind", String(12), nullable=False),
     Column("region", String(6)),  # where it came from (issuer region or lab region)
     Column("body", JSON, nullable=False),
     # A client-chosen id (a scan's uuid, a lab batch row) so a retried upload lands once.

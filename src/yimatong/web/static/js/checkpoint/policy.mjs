@@ -432,7 +432,31 @@ function whyDenied(holds, f) {
 }
 
 /** decide(policy_set, facts): PASS, DENY or CHECK, as verifier/policy.py decides. */
+// What a pop-up (弹窗) reason says at the gate (verifier/policy.py POPUP_TEXTS, the same words).
+export const POPUP_TEXTS = {
+  "popup.identity-mismatch": ["公安核验姓名与证件不一致", "the police found the name does not match the document"],
+  "popup.no-data": [
+    "14 天内到过无数据地区，健康状态无法确定",
+    "in a region with no data within 14 days: the status cannot be established",
+  ],
+};
+const POPUP_OTHER = ["健康状态无法确定", "the status cannot be established"];
+
+// CHECK, sending the person to a member of staff, when the colour carries a pop-up reason.
+function popup(f) {
+  const found = [...new Set([...f.reasons, ...f.online_reasons].filter((r) => r.startsWith("popup.")))];
+  if (!found.length) return null;
+  const said = found.map((code) => POPUP_TEXTS[code] ?? POPUP_OTHER);
+  return decision(
+    "CHECK",
+    said.map(([zh]) => `弹窗：${zh}，请引导至人工核验`),
+    said.map(([, en]) => `pop-up: ${en}; send the person to a member of staff`),
+  );
+}
+
 export function decide(policies, f) {
+  const held = popup(f);
+  if (held !== null) return held;
   if (policies === null) {
     const [zh, en] = noPolicy(f.region);
     return decision("CHECK", [zh], [en]);

@@ -64,6 +64,15 @@ function showColour(view) {
       : fill("citizen.hours_test", { hours: view.hours_since_negative_test });
   document.getElementById("code-meaning").textContent =
     colour === "unknown" ? "" : fill(`citizen.meaning.${colour}`);
+  const popup = view.popup ?? [];
+  document.getElementById("code-popup").hidden = !popup.length;
+  document.getElementById("code-popup-texts").replaceChildren(
+    ...popup.map((text) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      return li;
+    }),
+  );
   const list = document.getElementById("code-reasons");
   const items = view.reasons.map((reason) => {
     const li = document.createElement("li");

@@ -1,0 +1,595 @@
+"""Departmental feeds at the hub: police identity checks, rail and aviation manifests, telecom
+stays (docs/travel.md, docs/operations.md).
+
+A department is registered by the hub's administrator like a lab (``hub.labs``): its kind
+(``police``, ``rail``, ``aviation`` or ``telecom``), its region and its public key; it gets a
+credential (role ``department``, scope = its id). It uploads records in signed batches
+(``POST /v1/department-records``): the signature, by the department's own key, is over
+``adapters.messages.department_batch_message``, the canonical JSON of ``{"department_id",
+"batch_id", "kind", "records"}`` exactly as sent. The kind of a batch is the department's.
+
+A batch is taken once (``department_batches``, keyed by ``batch_id``, with the SHA-256 of the
+signed message): the same batch sent again changes nothing and gets the same answer (with
+``"duplicate": true``); another body under the same id is a 409. Each row is checked on its
+own: a bad row is reported in ``rejected`` with its index and a reason (which names fields,
+never repeats a value) and the others are stored.
+
+Personal data is never stored in clear. A document number is turned into the subject's
+``sid`` (``Pseudonyms``, the federation-wide keyed hash every node uses) and dropped; a name
+(police) and a phone (telecom) are kept only as a keyed index (HMAC-SHA256 under the
+federation secret, with its own label), which says "the same name / phone" to whoever holds
+the secret and nothing to anyone else. A telecom row links to its subject through the SIM's
+real-name registration (实名制): it carries the holder's document (or sid) beside the phone,
+because the link from a phone to a person lives at the issuer that holds it, under that
+issuer's own key.
+
+Each stored row of ``department_records`` keeps its provenance (department, batch, row; the
+batch keeps the signature and its entry in the hub's transparency log) and its own
+``expires_at``; the retention purge deletes it with the feed rows. The rows go in through
+SQLAlchemy Core's executemany and, for the issuers, into the feed through the driver's bulk
+path (``hub.data.copy_feed``: COPY on PostgreSQL): a manifest leg as two instants, departure
+and arrival (``stay``, source ``rail``/``aviation``), a telecom stay as one stay with its two
+times (source ``telecom``), an identity check as ``identity`` (match or not, never the name).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_key
+from yimatong.adapters.db.tables import department_batches, department_records, departments
+from yimatong.adapters.messages import department_batch_message
+from yimatong.credentials import Caller, add_credential, require_role
+from yimatong.domain.edge import BadValue, EventTimes, check_text
+from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
+from yimatong.domain.identity import DocumentChecks, Pseudonyms
+from yimatong.domain.regions import default_divisions
+from yimatong.hub import translog
+from yimatong.hub.context import HubContext
+from yimatong.hub.data import copy_feed, record_batch, resolve_sid
+
+__all__ = [
+    "DEPARTMENT_KINDS",
+    "MAX_RECORDS",
+    "RECORD_KIND",
+    "Departments",
+    "keyed_index",
+    "seat_row",
+]
+
+#: Most records in one signed batch (tens of thousands per request).
+MAX_RECORDS = 20_000
+DEPARTMENT_KINDS = ("police", "rail", "aviation", "telecom")
+#: The kind of record each kind of department sends.
+RECORD_KIND = {"police": "identity", "rail": "rail", "aviation": "aviation", "telecom": "telecom"}
+DEPARTMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+_BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_TRIP = re.compile(r"[A-Z0-9]{2,8}")  # G1234, D301, CA1501, MU5101
+_CARRIAGE = re.compile(r"[0-9A-Z]{1,4}")
+_SEAT = re.compile(r"([0-9]{1,3})([A-Z]{0,2})")  # 12F, 05A, 3; the digits are the row
+_PHONE = re.compile(r"1[3-9][0-9]{9}")
+
+_SUBJECT = ("subject", "id_type", "id_number")
+_FIELDS = {
+    "identity": frozenset({*_SUBJECT, "name", "match", "checked_at"}),
+    "rail": frozenset(
+        {*_SUBJECT, "trip", "date", "from", "to", "departs_at", "arrives_at", "carriage", "seat"}
+    ),
+    "telecom": frozenset({*_SUBJECT, "phone", "city", "from", "to"}),
+}
+_FIELDS["aviation"] = _FIELDS["rail"]
+
+
+def keyed_index(secret: bytes, label: str, value: str) -> bytes:
+    """A blind index of ``value`` (a name, a phone): HMAC-SHA256 under the federation secret
+    with its own label, of the NFKC form without spaces. Equal values give equal indexes;
+    without the secret nothing can be learnt or checked from it."""
+    text = "".join(unicodedata.normalize("NFKC", value).split())
+    return hmac.new(secret, label.encode() + b"\x00" + text.encode(), "sha256").digest()
+
+
+def seat_row(seat: str | None) -> int | None:
+    """The row of a seat as a manifest writes it (``12F`` → 12); None without one."""
+    if not seat:
+        return None
+    found = _SEAT.fullmatch(seat)
+    return int(found.group(1)) if found else None
+
+
+class _Refused(ValueError):
+    """One row refused; the message names fields only."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch's rows as stored: the records, the feed rows, and the rows refused."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    feed_sids: list[str] = field(default_factory=list)
+    feed_bodies: list[str] = field(default_factory=list)
+    feed_rows: list[list[Any]] = field(default_factory=list)  # for the log's digest
+    #: the index of each record's first feed row in ``feed_sids``
+    feed_index: list[int] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Departments:
+    def __init__(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.retention = timedelta(days=ctx.settings.retention_days)
+        self._keys: dict[str, tuple[bytes, VerifyingKey]] = {}
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- registry
+    def register(
+        self,
+        caller: Caller,
+        *,
+        department_id: str,
+        kind: str,
+        name: str,
+        region: str,
+        public_key: str,
+    ) -> dict[str, Any]:
+        """POST /v1/departments (hub admin): register a department; its credential, once."""
+        require_role(caller, "admin")
+        if not DEPARTMENT_ID.fullmatch(department_id):
+            raise InvalidInput(
+                "department_id is 1 to 32 letters, digits, '.', '_' or '-'", field="department_id"
+            )
+        if kind not in DEPARTMENT_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(DEPARTMENT_KINDS)}", field="kind")
+        check_text(name, "name")
+        try:
+            default_divisions().validate_area(region)
+        except InvalidInput as exc:
+            raise type(exc)(exc.message, field="region") from None
+        if len(region) != 6:
+            raise InvalidInput("region must be a six-digit region code", field="region")
+        try:
+            key = load_verifying_key(base64.b64decode(public_key, validate=True))
+        except (ValueError, TypeError):
+            raise InvalidInput(
+                "public_key must be a base64 DER SubjectPublicKeyInfo", field="public_key"
+            ) from None
+        now = self.ctx.clock()
+        with self.db.uow() as uow:
+            conn = uow.conn
+            known = select(departments.c.department_id).where(
+                departments.c.department_id == department_id
+            )
+            if conn.execute(known).first():
+                raise Conflict(f"department {department_id} is registered already")
+            conn.execute(
+                insert(departments).values(
+                    department_id=department_id,
+                    kind=kind,
+                    name=name,
+                    region=region,
+                    kid=key.kid,
+                    alg=key.alg.value,
+                    public_der=key.spki_der(),
+                    status="active",
+                    created_at=now,
+                )
+            )
+            token = add_credential(
+                conn,
+                name=f"department-{department_id}",
+                role="department",
+                now=now,
+                rng=self.ctx.rng,
+                scope=department_id,
+            )
+            translog.append(
+                conn,
+                "department.registered",
+                now,
+                by=translog.actor(caller),
+                department_id=department_id,
+                department_kind=kind,
+                name=name,
+                region=region,
+                kid=key.kid.hex(),
+                alg=key.alg.value,
+            )
+            uow.commit()
+        return {
+            "department_id": department_id,
+            "kind": kind,
+            "name": name,
+            "region": region,
+            "kid": key.kid.hex(),
+            "credential": token,
+        }
+
+    def registered(self, caller: Caller) -> list[dict[str, Any]]:
+        """GET /v1/departments (hub admin): every registered department with its key's kid."""
+        require_role(caller, "admin")
+        with self.db.read() as conn:
+            rows = conn.execute(select(departments).order_by(departments.c.department_id)).all()
+        return [
+            {
+                "department_id": r.department_id,
+                "kind": r.kind,
+                "name": r.name,
+                "region": r.region,
+                "kid": r.kid.hex(),
+                "alg": r.alg,
+                "status": r.status,
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ upload
+    def upload(self, caller: Caller, body: Any) -> dict[str, Any]:
+        """POST /v1/department-records: one signed batch of up to MAX_RECORDS records."""
+        require_role(caller, "department")
+        department_id, batch_id, kind, records, signature = _envelope(body)
+        if caller.scope != department_id:
+            raise Forbidden("this credential belongs to another department")
+        dept, key = self._department(department_id)
+        if RECORD_KIND[dept.kind] != kind:
+            raise InvalidInput(
+                f"a {dept.kind} department sends {RECORD_KIND[dept.kind]} records", field="kind"
+            )
+        try:
+            message = department_batch_message(department_id, batch_id, kind, records)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "records must be JSON whose numbers are within ±(2^53 - 1)", field="records"
+            ) from None
+        try:
+            key.verify(signature, message)
+        except BadSignature:
+            raise Forbidden(
+                "the batch signature does not verify with the department's key"
+            ) from None
+        digest = hashlib.sha256(message).hexdigest()
+        seen = self._seen(batch_id, department_id, digest)
+        if seen is not None:
+            return seen
+
+        now = self.ctx.clock()
+        expires = now + self.retention
+        checked = _Rows(self.ctx.federation_secret, now, dept, batch_id, expires).check(
+            kind, records
+        )
+        answer: dict[str, Any] = {
+            "batch_id": batch_id,
+            "kind": kind,
+            "rows": len(records),
+            "accepted": len(checked.records),
+            "rejected": checked.rejected,
+            "duplicate": False,
+            "first_seq": None,
+            "last_seq": None,
+        }
+        with self.db.uow() as uow:
+            conn = uow.conn
+            try:
+                # First, and a write: a concurrent copy of this batch waits here, then fails.
+                conn.execute(
+                    insert(department_batches).values(
+                        batch_id=batch_id,
+                        department_id=department_id,
+                        kind=kind,
+                        sha256=digest,
+                        signature=signature,
+                        rows=len(records),
+                        accepted=len(checked.records),
+                        answer=answer,
+                        received_at=now,
+                        expires_at=expires,
+                    )
+                )
+            except IntegrityError:
+                conn.rollback()
+                seen = self._seen(batch_id, department_id, digest)
+                if seen is None:  # pragma: no cover - the row that conflicted is there
+                    raise
+                return seen
+            if checked.records:
+                first, last = copy_feed(
+                    conn,
+                    kind="identity" if kind == "identity" else "stay",
+                    region=dept.region,
+                    sids=checked.feed_sids,
+                    bodies=checked.feed_bodies,
+                    created_at=now,
+                    expires_at=expires,
+                    counts={},
+                )
+                for record, offset in zip(checked.records, checked.feed_index, strict=True):
+                    record["feed_seq"] = first + offset
+                conn.execute(insert(department_records), checked.records)
+                index = translog.append(
+                    conn,
+                    "department.batch",
+                    now,
+                    by=translog.actor(caller),
+                    department_id=department_id,
+                    batch_id=batch_id,
+                    record_kind=kind,
+                    rows=len(records),
+                    accepted=len(checked.records),
+                    rejected=len(checked.rejected),
+                    first_seq=first,
+                    last_seq=last,
+                    sha256=translog.batch_digest(checked.feed_rows),
+                    signed=digest,
+                )
+                record_batch(conn, first, last, index, "department.batch", now)
+                answer = {**answer, "first_seq": first, "last_seq": last}
+                conn.execute(
+                    department_batches.update()
+                    .where(department_batches.c.batch_id == batch_id)
+                    .values(answer=answer, first_seq=first, last_seq=last, log_index=index)
+                )
+            uow.commit()
+        return answer
+
+    # ----------------------------------------------------------------- helpers
+    def _seen(self, batch_id: str, department_id: str, digest: str) -> dict[str, Any] | None:
+        """The answer to a batch taken already, or None; Conflict if the id means another."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(
+                    department_batches.c.department_id,
+                    department_batches.c.sha256,
+                    department_batches.c.answer,
+                ).where(department_batches.c.batch_id == batch_id)
+            ).first()
+        if row is None:
+            return None
+        if row.department_id != department_id:
+            raise Conflict(f"batch_id {batch_id} was used by another department; choose another")
+        if row.sha256 != digest:
+            raise Conflict(
+                f"batch {batch_id} was taken with another body; a new body needs a new batch_id"
+            )
+        return {**row.answer, "duplicate": True}
+
+    def _department(self, department_id: str) -> tuple[Any, VerifyingKey]:
+        with self.db.read() as conn:
+            dept = conn.execute(
+                select(departments).where(departments.c.department_id == department_id)
+            ).first()
+        if dept is None or dept.status != "active":
+            raise Forbidden(f"department {department_id} is not registered or not active")
+        cached = self._keys.get(department_id)
+        if cached is not None and cached[0] == dept.kid:
+            return dept, cached[1]
+        key = load_verifying_key(dept.public_der)
+        with self._lock:
+            self._keys[department_id] = (dept.kid, key)
+        return dept, key
+
+
+def _envelope(body: Any) -> tuple[str, str, str, list[Any], bytes]:
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    unknown = body.keys() - {"department_id", "batch_id", "kind", "records", "signature"}
+    if unknown:
+        raise InvalidInput(f"unknown fields {', '.join(sorted(unknown))}")
+    department_id = body.get("department_id")
+    if not isinstance(department_id, str) or not DEPARTMENT_ID.fullmatch(department_id):
+        raise InvalidInput("department_id is missing or malformed", field="department_id")
+    batch_id = body.get("batch_id")
+    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
+        raise InvalidInput(
+            "batch_id is 1 to 64 letters, digits, '.', '_', ':' or '-'", field="batch_id"
+        )
+    kind = body.get("kind")
+    if kind not in _FIELDS:
+        raise InvalidInput(f"kind must be one of {', '.join(sorted(_FIELDS))}", field="kind")
+    records = body.get("records")
+    if not isinstance(records, list) or not records:
+        raise InvalidInput("records must be a non-empty list", field="records")
+    if len(records) > MAX_RECORDS:
+        raise InvalidInput(f"at most {MAX_RECORDS} records in one batch", field="records")
+    raw = body.get("signature")
+    try:
+        if not isinstance(raw, str):
+            raise ValueError
+        signature = base64.b64decode(raw + "=" * (-len(raw) % 4), b"-_", validate=True)
+    except ValueError:
+        raise InvalidInput("signature must be base64url", field="signature") from None
+    return department_id, batch_id, str(kind), records, signature
+
+
+class _Rows:
+    """The checks of a batch's rows, each on its own: the good ones become records."""
+
+    def __init__(
+        self, secret: bytes, now: datetime, dept: Any, batch_id: str, expires: datetime
+    ) -> None:
+        self.secret = secret
+        self.now = now
+        self.times = EventTimes(now)
+        self.documents = DocumentChecks(now.date())
+        self.pseudonyms = Pseudonyms(secret)
+        self.divisions = default_divisions()
+        self.dept = dept
+        self.batch_id = batch_id
+        self.expires = expires
+        self._areas: dict[str, bool] = {}
+        self._provenance = {"department": dept.department_id, "batch_id": batch_id}
+
+    def check(self, kind: str, records: list[Any]) -> _Batch:
+        out = _Batch()
+        read = {"identity": self._identity, "telecom": self._telecom}.get(kind, self._manifest)
+        for i, row in enumerate(records):
+            try:
+                if not isinstance(row, dict):
+                    raise _Refused("a record must be an object")
+                if "photo" in row:
+                    raise _Refused("photo: the hub never takes a photo; leave the field out")
+                unknown = row.keys() - _FIELDS[kind]
+                if unknown:
+                    raise _Refused(f"unknown fields {', '.join(sorted(unknown))}")
+                sid = self._sid(row)
+                record, feed = read(row, kind)
+            except (_Refused, BadValue, InvalidInput) as exc:
+                out.rejected.append({"row": i, "reason": str(getattr(exc, "message", exc))})
+                continue
+            record.update(
+                sid=sid,
+                kind=kind,
+                department_id=self.dept.department_id,
+                batch_id=self.batch_id,
+                row=i,
+                created_at=self.now,
+                expires_at=self.expires,
+            )
+            out.records.append(record)
+            out.feed_index.append(len(out.feed_sids))
+            for feed_kind, body in feed:
+                body.update(self._provenance)
+                out.feed_sids.append(sid)
+                out.feed_bodies.append(json.dumps(body))
+                out.feed_rows.append([sid, feed_kind, body])
+        return out
+
+    # ------------------------------------------------------------------ fields
+    def _sid(self, row: dict[str, Any]) -> str:
+        values = [row.get(k) for k in _SUBJECT]
+        for name, value in zip(_SUBJECT, values, strict=True):
+            if value is not None and not isinstance(value, str):
+                raise _Refused(f"{name} must be a string")
+        try:
+            return resolve_sid(
+                self.pseudonyms,
+                self.documents,
+                subject=values[0],
+                id_type=values[1],
+                id_number=values[2],
+                where="record",
+            )
+        except InvalidInput as exc:
+            raise _Refused(exc.message.removeprefix("record: ")) from None
+
+    def _time(self, row: dict[str, Any], name: str) -> datetime:
+        try:
+            return self.times.get(row.get(name), name)
+        except BadValue as exc:
+            raise _Refused(exc.message) from None
+
+    def _area(self, row: dict[str, Any], name: str) -> str:
+        value = row.get(name)
+        if not isinstance(value, str):
+            raise _Refused(f"{name} must be a region code")
+        ok = self._areas.get(value)
+        if ok is None:
+            try:
+                self.divisions.validate_area(value)
+                ok = True
+            except InvalidInput:
+                ok = False
+            self._areas[value] = ok
+        if not ok:
+            raise _Refused(f"{name} is not a known region or township code")
+        return value
+
+    def _text(self, row: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str | None:
+        value = row.get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not pattern.fullmatch(value.strip().upper()):
+            raise _Refused(f"{name} is malformed")
+        return value.strip().upper()
+
+    # ------------------------------------------------------------------- kinds
+    def _identity(
+        self, row: dict[str, Any], kind: str
+    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        name = row.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _Refused("name is missing")
+        check_text(name, "name")
+        match = row.get("match")
+        if type(match) is not bool:
+            raise _Refused("match must be true or false")
+        checked = self._time(row, "checked_at")
+        record = {
+            "matched": match,
+            "name_index": keyed_index(self.secret, "name", name),
+            "starts_at": checked,
+        }
+        body = {"match": match, "id_type": row.get("id_type"), "checked_at": checked.isoformat()}
+        return record, [("identity", body)]
+
+    def _manifest(
+        self, row: dict[str, Any], kind: str
+    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        trip = self._text(row, "trip", _TRIP)
+        if trip is None:
+            raise _Refused("trip (the train or flight number) is missing")
+        day = row.get("date")
+        try:
+            if not isinstance(day, str):
+                raise ValueError
+            travel_date = date.fromisoformat(day)
+        except ValueError:
+            raise _Refused("date must be the trip's date, YYYY-MM-DD") from None
+        origin, destination = self._area(row, "from"), self._area(row, "to")
+        departs, arrives = self._time(row, "departs_at"), self._time(row, "arrives_at")
+        if arrives < departs:
+            raise _Refused("arrives_at is before departs_at")
+        if arrives - departs > timedelta(days=3):
+            raise _Refused("arrives_at is more than 3 days after departs_at")
+        carriage = self._text(row, "carriage", _CARRIAGE)
+        seat = self._text(row, "seat", _SEAT)
+        record = {
+            "trip": f"{kind}:{trip}:{travel_date.isoformat()}",
+            "carriage": carriage,
+            "seat": seat,
+            "seat_row": seat_row(seat),
+            "from_area": origin,
+            "area": destination,
+            "starts_at": departs,
+            "ends_at": arrives,
+        }
+        leg = {"source": kind, "trip": trip, "date": travel_date.isoformat()}
+        return record, [
+            ("stay", {**leg, "area": origin, "at": departs.isoformat(), "leg": "departure"}),
+            ("stay", {**leg, "area": destination, "at": arrives.isoformat(), "leg": "arrival"}),
+        ]
+
+    def _telecom(
+        self, row: dict[str, Any], kind: str
+    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        phone = row.get("phone")
+        if not isinstance(phone, str) or not _PHONE.fullmatch(phone.replace(" ", "")):
+            raise _Refused("phone must be a mainland mobile number (11 digits)")
+        city = self._area(row, "city")
+        start, end = self._time(row, "from"), self._time(row, "to")
+        if end < start:
+            raise _Refused("to is before from")
+        record = {
+            "phone_index": keyed_index(self.secret, "phone", phone),
+            "area": city,
+            "starts_at": start,
+            "ends_at": end,
+        }
+        body = {
+            "source": "telecom",
+            "area": city,
+            "at": start.isoformat(),
+            "until": end.isoformat(),
+        }
+        return record, [("stay", body)]
