@@ -109,3 +109,66 @@ class Phone:
 
     def batch(self, rows: list[dict[str, Any]]) -> bytes:
         return orjson.dumps({"observations": rows})
+
+
+# ------------------------------------------------------------------ a road node in-process
+ROAD_ROLES = {
+    "admin": ("admin", None),
+    "north": ("team", "team-north"),
+    "south": ("team", "team-south"),
+    "police": ("department", "traffic_police"),
+    "municipal": ("department", "municipal"),
+    "transport": ("department", "transport"),
+}
+
+
+def road_settings(db_url: str, state_dir: Any) -> Any:
+    from tests.integration.conftest import DATA_KEY, SECRET
+    from yimatong.config import Settings
+
+    return Settings.from_environ(
+        {
+            "YMT_ROLE": "road",
+            "YMT_REGION": "330100",
+            "YMT_DISTRICT": DISTRICT,
+            "YMT_STATE_DIR": str(state_dir),
+            "YMT_DB_URL": db_url,
+            "YMT_FEDERATION_SECRET": SECRET,
+            "YMT_DATA_KEYS": DATA_KEY,
+        }
+    )
+
+
+def road_tokens(node: Any, now: datetime) -> dict[str, str]:
+    """One credential per entry of ROAD_ROLES, made at the road node."""
+    import random
+
+    from yimatong.credentials import add_credential
+
+    tokens = {}
+    with node.db.uow() as uow:
+        for name, (role, scope) in ROAD_ROLES.items():
+            tokens[name] = add_credential(
+                uow.conn,
+                name=f"road-{name}",
+                role=role,
+                now=now,
+                rng=random.Random(name),
+                scope=scope,
+            )
+        uow.commit()
+    return tokens
+
+
+def register(http: Any, admin_token: str, car: Vehicle, trusted: bool = True) -> None:
+    answer = http.post(
+        "/v1/road/devices",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        json={
+            "device_id": car.device_id,
+            "owner": "杭州市政养护集团",
+            "public_key": base64.b64encode(car.key.public.spki_der()).decode(),
+            "trusted": trusted,
+        },
+    )
+    assert answer.status_code == 200, answer.text

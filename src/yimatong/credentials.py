@@ -38,13 +38,23 @@ __all__ = [
     "revoke_credential",
 ]
 
-#: roles a credential may carry; "citizen" is only ever a session.
-CREDENTIAL_ROLES = ("admin", "staff", "checkpoint", "authority", "lab", "node")
+#: roles a credential may carry; "citizen" is only ever a session. A road node's (docs/road.md):
+#: "department" (scope: traffic_police, transport, municipal) and "team" (scope: its team id).
+CREDENTIAL_ROLES = (
+    "admin",
+    "staff",
+    "checkpoint",
+    "authority",
+    "lab",
+    "node",
+    "department",
+    "team",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    role: str  # citizen | admin | staff | checkpoint | authority | lab | node
+    role: str  # citizen | admin | staff | checkpoint | authority | lab | node | department | team
     name: str  # credential name, or "account:<id>" for a citizen
     account_id: int | None = None
     scope: str | None = None  # a region (nodes, authorities) or lab id; None: unrestricted

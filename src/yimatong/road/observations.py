@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import rfc8785
@@ -136,7 +136,7 @@ class Observation:
         return {
             "device_id": self.device_id,
             "seq": self.seq,
-            "observed_at": self.observed_at.isoformat(),
+            "observed_at": _utc(self.observed_at),
             "lon": self.lon,
             "lat": self.lat,
             "datum": self.datum,
@@ -217,7 +217,7 @@ class Bump:
             "kind": "bump",
             "device_id": self.device_id,
             "seq": self.seq,
-            "observed_at": self.observed_at.isoformat(),
+            "observed_at": _utc(self.observed_at),
             "lon": self.lon,
             "lat": self.lat,
             "datum": self.datum,
@@ -358,6 +358,11 @@ def split_batch(batch: Iterable[Observation], known: Mapping[tuple[str, int], by
         else:
             raise Conflict(f"a device reused sequence number {obs.seq}", field="seq")
     return BatchSplit(tuple(new.values()), tuple(duplicates))
+
+
+def _utc(at: datetime) -> str:
+    """A time as signed: in UTC, so that a stored observation gives back the same bytes."""
+    return at.astimezone(UTC).isoformat()
 
 
 def _finite(x: float) -> bool:

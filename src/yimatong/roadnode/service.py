@@ -41,7 +41,7 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, tuple_, update
 
 from yimatong.adapters import translog
 from yimatong.adapters.crypto import load_verifying_key
@@ -195,6 +195,7 @@ class RoadService:
         self.zone = network.zone
         self._devices: dict[str, RegisteredDevice] = {}
         self._devices_lock = threading.Lock()
+        self._network_json: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ devices
     def register_vehicle(
@@ -447,6 +448,7 @@ class RoadService:
                     "magnitude_g": magnitude,
                     "lon": item.lon,
                     "lat": item.lat,
+                    "datum": item.datum,
                     "heading_deg": heading,
                     "speed_mps": speed,
                     "image_sha256": item.image_sha256,
@@ -599,13 +601,18 @@ class RoadService:
             held = open_findings.get(reason.defect)
             if held is not None and held.severity >= int(reason.severity):
                 continue
-            counted = [
-                d
-                for a, d in seen
-                if a.observation.defect == reason.defect
-                and a.observation.confidence >= self.ruleset.confirmation.min_confidence
-                and (since_clear is None or a.observation.observed_at > since_clear)
-            ]
+            evidence_rows = sorted(
+                (
+                    (a.observation.key, d)
+                    for a, d in seen
+                    if a.observation.defect == reason.defect
+                    and a.observation.confidence >= self.ruleset.confirmation.min_confidence
+                    and (since_clear is None or a.observation.observed_at > since_clear)
+                ),
+                key=lambda kd: kd[1],
+            )
+            counted = [d for _, d in evidence_rows]
+            keys = [[k[0], k[1]] for k, _ in evidence_rows]
             evidence = evidence_digest(counted)
             body = {
                 "district": self.network.district,
@@ -638,6 +645,7 @@ class RoadService:
                             devices=reason.devices,
                             observations=len(counted),
                             evidence=evidence,
+                            evidence_keys=keys,
                             ruleset=colour.ruleset,
                             work_order=None if before is None else before.work_order,
                         )
@@ -661,6 +669,7 @@ class RoadService:
                         devices=reason.devices,
                         observations=len(counted),
                         evidence=evidence,
+                        evidence_keys=keys,
                     )
                 )
                 log.add("road.finding.worsened", {"finding": held.id, **body})
@@ -687,8 +696,8 @@ class RoadService:
                     road_findings.c.cleared_at.is_(None),
                 )
                 .values(cleared_at=cleared_at)
-                .returning(road_findings.c.id)
-            ).scalars()
+                .returning(road_findings.c.id, road_findings.c.defect)
+            ).all()
         )
         report.cleared.append(cell)
         log.add(
@@ -696,7 +705,8 @@ class RoadService:
             {
                 "district": self.network.district,
                 "cell": cell,
-                "findings": sorted(ids),
+                "findings": sorted(r.id for r in ids),
+                "defects": sorted({r.defect for r in ids}),
                 "cleared_at": cleared_at.isoformat(),
                 "ruleset": colour.ruleset,
             },
@@ -794,10 +804,10 @@ class RoadService:
                 "detail": event.detail[:200],
                 "step_at": event.at.isoformat(),
             }
+            body["defect"] = new.defect
             if event.kind == "dispatched":
                 body.update(
                     road=new.road_id,
-                    defect=new.defect,
                     severity=new.severity.label,
                     cells=[str(c) for c in new.cells],
                     deadline=new.deadline.isoformat(),
@@ -1154,7 +1164,13 @@ class RoadService:
             ],
         }
 
-    def work_orders(self, *, status: str | None = None, team: str | None = None) -> dict[str, Any]:
+    def work_orders(
+        self,
+        *,
+        status: str | None = None,
+        team: str | None = None,
+        defects: frozenset[str] | None = None,
+    ) -> dict[str, Any]:
         t = road_work_orders.c
         query = select(road_work_orders).order_by(t.dispatched_at.desc(), t.id.desc()).limit(1000)
         if status is not None:
@@ -1165,15 +1181,24 @@ class RoadService:
             query = query.where(t.status == status)
         if team is not None:
             query = query.where(t.team == team)
+        if defects is not None:
+            query = query.where(t.defect.in_(sorted(defects)))
         with self.db.read() as conn:
             return {"work_orders": [self._order_json(conn, r) for r in conn.execute(query).all()]}
 
-    def work_order(self, order_id: str, *, team: str | None = None) -> dict[str, Any]:
+    def work_order(
+        self, order_id: str, *, team: str | None = None, defects: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        """One order; NotFound also when it is not ``team``'s or not of ``defects``."""
         with self.db.read() as conn:
             row = conn.execute(
                 select(road_work_orders).where(road_work_orders.c.id == order_id)
             ).first()
-            if row is None or (team is not None and row.team != team):
+            if (
+                row is None
+                or (team is not None and row.team != team)
+                or (defects is not None and row.defect not in defects)
+            ):
                 raise NotFound(f"no work order {order_id}")
             return self._order_json(conn, row)
 
@@ -1195,28 +1220,25 @@ class RoadService:
         return {"findings": out, "next": rows[-1].id if rows else after}
 
     def _evidence_of(self, conn: Connection, f: Any) -> list[dict[str, Any]]:
-        """The observations a finding's evidence digest covers (its type, in the cell, from
-        the lookback before its confirmation up to it, after the last clear, at the floor)."""
+        """The observations a finding's evidence digest covers, each with its payload (the
+        JSON it was signed as) and digest: SHA-256 of the context and the payload's RFC 8785
+        bytes (``Observation.signing_bytes``), so a reader can recompute both digests."""
         t = road_observations.c
-        last_clear = conn.execute(
-            select(func.max(road_findings.c.cleared_at)).where(
-                road_findings.c.e == f.e,
-                road_findings.c.n == f.n,
-                road_findings.c.cleared_at <= f.confirmed_at,
+        keys = [(str(d), int(q)) for d, q in f.evidence_keys]
+        rows: list[Any] = []
+        for i in range(0, len(keys), _CHUNK):
+            rows.extend(
+                conn.execute(
+                    select(road_observations).where(
+                        tuple_(t.device_id, t.seq).in_(keys[i : i + _CHUNK])
+                    )
+                ).all()
             )
-        ).scalar()
-        conds = [
-            t.e == f.e,
-            t.n == f.n,
-            t.defect == f.defect,
-            t.confidence >= self.ruleset.confirmation.min_confidence,
+        rows.sort(key=lambda o: bytes(o.digest))
+        return [
+            {**_observation_json(o, masked=False), "payload": _accepted(o).observation.payload()}
+            for o in rows
         ]
-        if last_clear is not None:
-            conds.append(t.observed_at > last_clear)
-        rows = conn.execute(
-            select(road_observations).where(and_(*conds)).order_by(t.observed_at)
-        ).all()
-        return [_observation_json(o) for o in rows]
 
     def feed(self, scope: str | None, *, after: int = -1, limit: int = 500) -> dict[str, Any]:
         """The node's log entries after index ``after`` that a department of ``scope`` may read:
@@ -1232,12 +1254,68 @@ class RoadService:
             entry = item["entry"]
             if not str(entry.get("kind", "")).startswith("road."):
                 continue
-            defect = entry.get("defect")
-            if allowed is not None and defect is not None and defect not in allowed:
+            defects = {entry["defect"]} if "defect" in entry else set(entry.get("defects", ()))
+            if allowed is not None and defects and not defects & allowed:
                 continue
             entries.append(item)
         last = page["entries"][-1]["index"] if page["entries"] else after
         return {"entries": entries, "next": last}
+
+    def scope_defects(self, scope: str) -> frozenset[str] | None:
+        """The defect types a department of ``scope`` may read (None: all); Forbidden when the
+        scope is no department."""
+        return self._scope(scope)
+
+    def network_json(self) -> dict[str, Any]:
+        """The district's roads, centre lines in the zone's metres, for the map."""
+        if self._network_json is None:
+            self._network_json = {
+                "district": self.network.district,
+                "name": self.network.name,
+                "synthetic": self.network.synthetic,
+                "crs": f"EPSG:{self.zone.epsg}",
+                "zone": self.zone.number,
+                "roads": [
+                    {
+                        "id": road.id,
+                        "name": road.name,
+                        "team": road.team,
+                        "width_m": road.width_m,
+                        "points": [
+                            [round(x, 2), round(y, 2)]
+                            for x, y in (self.zone.project(lon, lat) for lon, lat in road.points)
+                        ],
+                    }
+                    for road in self.network.roads
+                ],
+            }
+        return self._network_json
+
+    def ruleset_json(self) -> dict[str, Any]:
+        """The rule set in force, as data: what confirms, each type's colours, deadlines."""
+        rs = self.ruleset
+        c = rs.confirmation
+        colours: dict[str, dict[str, str]] = {}
+        for (defect, severity), colour in sorted(rs.colours.items()):
+            colours.setdefault(defect, {})[severity.label] = colour.label
+        return {
+            "id": rs.id,
+            "version": rs.version,
+            "ref": rs.ref,
+            "defects": rs.catalogue.version,
+            "description_zh": rs.description_zh,
+            "description_en": rs.description_en,
+            "confirmation": {
+                "min_devices": c.min_devices,
+                "window_hours": c.window.total_seconds() / 3600,
+                "min_confidence": c.min_confidence,
+                "trusted_min_confidence": c.trusted_min_confidence,
+                "lookback_days": c.lookback.days,
+            },
+            "colours": colours,
+            "deadline_hours": {s.label: d.total_seconds() / 3600 for s, d in rs.deadlines.items()},
+            "max_escalation": rs.max_escalation,
+        }
 
     def _scope(self, scope: str | None) -> frozenset[str] | None:
         if scope is None:
@@ -1305,6 +1383,7 @@ def _accepted(row: Any) -> AcceptedObservation:
         severity=None if row.severity is None else Severity(row.severity),
         confidence=row.confidence,
         image_sha256=row.image_sha256,
+        datum=row.datum,
     )
     return AcceptedObservation(
         obs, OwnerKind(row.owner_kind), signed=row.signed, trusted=row.trusted
@@ -1400,9 +1479,11 @@ def _finding_json(f: Any, zone: int) -> dict[str, Any]:
     }
 
 
-def _observation_json(o: Any) -> dict[str, Any]:
+def _observation_json(o: Any, *, masked: bool = True) -> dict[str, Any]:
+    """An observation as served; ``masked``: a phone is "citizen", never its id."""
+    citizen = o.owner_kind == OwnerKind.CITIZEN.value
     return {
-        "device_id": o.device_id,
+        "device_id": "citizen" if masked and citizen else o.device_id,
         "seq": o.seq,
         "observed_at": o.observed_at.isoformat(),
         "kind": o.kind,

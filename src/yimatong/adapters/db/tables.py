@@ -794,6 +794,7 @@ road_observations = Table(
     Column("magnitude_g", Float),  # a bump's peak vertical acceleration
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
+    Column("datum", String(8), nullable=False),  # WGS84 | CGCS2000, as the device sent it
     Column("heading_deg", Float),
     Column("speed_mps", Float),
     Column("image_sha256", String(64)),
@@ -842,6 +843,7 @@ road_findings = Table(
     Column("devices", Integer, nullable=False),
     Column("observations", Integer, nullable=False),
     Column("evidence", LargeBinary(32), nullable=False),
+    Column("evidence_keys", JSON, nullable=False),  # [[device_id, seq], …] it covers
     Column("ruleset", String(40), nullable=False),
     Column("work_order", String(40)),
     Column("log_index", BigInteger),
