@@ -34,6 +34,7 @@ from yimatong.log_routes import log_router
 from yimatong.road.network import load_builtin_network
 from yimatong.road.rules import load_default_road_ruleset
 from yimatong.roadnode import api
+from yimatong.roadnode.pages import ROAD_PAGE_PUBLIC_PATHS, road_pages
 from yimatong.roadnode.service import RoadService, load_builtin_departments
 from yimatong.web.pages import Pages, page_session
 from yimatong.web.routes import PAGE_PUBLIC_PATHS, basic_pages
@@ -47,7 +48,9 @@ ESCALATION_SECONDS = 300.0
 #: A vehicle's batch of a few thousand observations is a few MB.
 ROAD_BODY_BYTES = 4 * 1024 * 1024
 
-ROAD_PUBLIC_PATHS = PUBLIC_PATHS | LOG_PUBLIC | api.PUBLIC | PAGE_PUBLIC_PATHS
+ROAD_PUBLIC_PATHS = (
+    PUBLIC_PATHS | LOG_PUBLIC | api.PUBLIC | PAGE_PUBLIC_PATHS | ROAD_PAGE_PUBLIC_PATHS
+)
 
 
 def build_road(
@@ -140,4 +143,5 @@ def build_road(
             pages, region=settings.region, authenticate=authenticate, end_session=lambda _t: None
         )
     )
+    app.include_router(road_pages(pages, service))
     return Node(settings=settings, db=db, app=wrap(app), fastapi=app, service=service)
