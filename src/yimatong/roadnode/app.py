@@ -127,7 +127,12 @@ def build_road(
         authenticate=authenticate,
         body_limit=max(settings.max_body_bytes, ROAD_BODY_BYTES),
         public_paths=ROAD_PUBLIC_PATHS,
-        health=lambda: {"role": "road", "district": network.district, "version": __version__},
+        health=lambda: {
+            "role": "road",
+            "region": settings.region,
+            "district": network.district,
+            "version": __version__,
+        },
         trusted_proxies=settings.trusted_proxies,
         session_cookie=cookie_name(settings.region),
         ready=db.ping,
