@@ -45,6 +45,7 @@ __all__ = [
     "accept",
     "batch_signing_bytes",
     "check_device_id",
+    "jcs_flat",
     "partition_batch",
     "split_batch",
 ]
@@ -174,7 +175,7 @@ class Observation:
             raise InvalidInput("not an observation", field="observation") from None
 
     def signing_bytes(self) -> bytes:
-        return SIGNING_CONTEXT + rfc8785.dumps(self.payload())
+        return SIGNING_CONTEXT + jcs_flat(self.payload())
 
     def digest(self) -> bytes:
         """SHA-256 of the signed bytes: what idempotency compares."""
@@ -246,7 +247,7 @@ class Bump:
             raise InvalidInput("not a bump event", field="observation") from None
 
     def signing_bytes(self) -> bytes:
-        return BUMP_CONTEXT + rfc8785.dumps(self.payload())
+        return BUMP_CONTEXT + jcs_flat(self.payload())
 
     def digest(self) -> bytes:
         return hashlib.sha256(self.signing_bytes()).digest()
@@ -358,6 +359,49 @@ def split_batch(batch: Iterable[Observation], known: Mapping[tuple[str, int], by
         else:
             raise Conflict(f"a device reused sequence number {obs.seq}", field="seq")
     return BatchSplit(tuple(new.values()), tuple(duplicates))
+
+
+#: Strings that JSON writes as they are (no escape): every string of a payload in practice.
+_PLAIN = re.compile(r"[A-Za-z0-9 ._:+\-]*")
+
+
+def jcs_flat(payload: Mapping[str, Any]) -> bytes:
+    """The RFC 8785 (JCS) bytes of a flat JSON object — what ``rfc8785.dumps`` gives, faster
+    for the payloads of observations (ingest computes one per row). Keys are ASCII (so
+    Python's order is JCS's UTF-16 order); a string needing no escape is written as it is, a
+    number in 10^-4 ≤ |x| < 10^16 as Python's shortest repr (the digits ECMAScript prints,
+    without a trailing ``.0``); anything else goes to ``rfc8785``."""
+    keys = tuple(payload)
+    order = _KEY_ORDERS.get(keys)
+    if order is None:
+        plain = all(k.isascii() and _PLAIN.fullmatch(k) for k in keys)
+        order = tuple(sorted(keys)) if plain else ()
+        if len(_KEY_ORDERS) < 64:
+            _KEY_ORDERS[keys] = order
+    if len(order) != len(keys):
+        return rfc8785.dumps(payload)
+    parts = []
+    for key in order:
+        value = payload[key]
+        kind = type(value)
+        if value is None:
+            text = "null"
+        elif kind is str and _PLAIN.fullmatch(value):
+            text = f'"{value}"'
+        elif kind is float and (value == 0 or 1e-4 <= abs(value) < 1e16):
+            text = "0" if value == 0 else repr(value).removesuffix(".0")
+        elif kind is int and abs(value) < 2**53:
+            text = str(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        else:
+            return rfc8785.dumps(payload)
+        parts.append(f'"{key}":{text}')
+    return ("{" + ",".join(parts) + "}").encode("ascii")
+
+
+#: key tuples of the payloads seen → their JCS order (() when a key needs the slow path)
+_KEY_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def _utc(at: datetime) -> str:

@@ -41,7 +41,7 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, tuple_, update
 
 from yimatong.adapters import translog
 from yimatong.adapters.crypto import load_verifying_key
@@ -145,26 +145,44 @@ class _Row:
 
 
 class _Log:
-    """Entries to append at the end of the transaction, and where their indexes go."""
+    """Entries to append at the end of the transaction, and the row each one's index goes to:
+    ``("finding", id)`` or ``("event", (order id, n))``."""
 
     def __init__(self) -> None:
-        self.entries: list[
-            tuple[str, dict[str, Any], Callable[[Connection, int], None] | None]
-        ] = []
+        self.entries: list[tuple[str, dict[str, Any], tuple[str, Any] | None]] = []
 
-    def add(
-        self, kind: str, body: dict[str, Any], then: Callable[[Connection, int], None] | None = None
-    ) -> None:
-        self.entries.append((kind, body, then))
+    def add(self, kind: str, body: dict[str, Any], target: tuple[str, Any] | None = None) -> None:
+        self.entries.append((kind, body, target))
 
     def flush(self, conn: Connection, now: datetime) -> list[int]:
-        done = []
-        for kind, body, then in self.entries:
-            index = translog.append(conn, kind, now, **body)
-            if then is not None:
-                then(conn, index)
-            done.append(index)
-        return done
+        """One append for all (``translog.append_many``), one update per kind of target."""
+        indexes = translog.append_many(conn, [(k, b) for k, b, _ in self.entries], now)
+        findings, events = [], []
+        for (_k, _b, target), index in zip(self.entries, indexes, strict=True):
+            if target is None:
+                continue
+            if target[0] == "finding":
+                findings.append({"key": target[1], "index": index})
+            else:
+                events.append({"order": target[1][0], "num": target[1][1], "index": index})
+        if findings:
+            conn.execute(
+                update(road_findings)
+                .where(road_findings.c.id == bindparam("key"))
+                .values(log_index=bindparam("index")),
+                findings,
+            )
+        if events:
+            conn.execute(
+                update(road_work_order_events)
+                .where(
+                    road_work_order_events.c.order_id == bindparam("order"),
+                    road_work_order_events.c.n == bindparam("num"),
+                )
+                .values(log_index=bindparam("index")),
+                events,
+            )
+        return indexes
 
 
 def evidence_digest(digests: Iterable[bytes]) -> bytes:
@@ -392,14 +410,16 @@ class RoadService:
         for r in parsed:
             by_device.setdefault(r.item.device_id, []).append(r.item.seq)
         known: dict[tuple[str, int], bytes] = {}
+        t = road_observations.c
         for device_id, seqs in by_device.items():
-            for i in range(0, len(seqs), _CHUNK):
-                for row in conn.execute(
-                    select(road_observations.c.seq, road_observations.c.digest).where(
-                        road_observations.c.device_id == device_id,
-                        road_observations.c.seq.in_(seqs[i : i + _CHUNK]),
-                    )
-                ):
+            # A device numbers its observations in order: one range per device, filtered here.
+            wanted = set(seqs)
+            for row in conn.execute(
+                select(t.seq, t.digest).where(
+                    t.device_id == device_id, t.seq.between(min(seqs), max(seqs))
+                )
+            ):
+                if row.seq in wanted:
                     known[(device_id, row.seq)] = bytes(row.digest)
         verdicts = partition_batch(((r.item.key, r.digest) for r in parsed), known)
         fresh = []
@@ -517,8 +537,20 @@ class RoadService:
         log.flush(conn, now)
 
     def _cells(self, conn: Connection, cells: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
+        """The stored (non-green) rows of ``cells``: for many, one range query over their
+        bounding box (the table holds few rows), filtered here."""
         found = {}
         keys = sorted(cells)
+        if len(keys) > _CHUNK:
+            t = road_cells.c
+            e0, e1 = keys[0][0], keys[-1][0]
+            n0, n1 = min(n for _, n in keys), max(n for _, n in keys)
+            for row in conn.execute(
+                select(road_cells).where(t.e.between(e0, e1), t.n.between(n0, n1))
+            ):
+                if (row.e, row.n) in cells:
+                    found[(row.e, row.n)] = row
+            return found
         for i in range(0, len(keys), _CHUNK):
             for row in conn.execute(
                 select(road_cells).where(
@@ -656,7 +688,7 @@ class RoadService:
                 log.add(
                     "road.finding.confirmed",
                     {"finding": finding_id, **body},
-                    _set_index(road_findings, road_findings.c.id, finding_id),
+                    ("finding", finding_id),
                 )
                 report.points += self._award(conn, finding_id, e, n, reason.confirmed_at, now)
             else:
@@ -812,7 +844,7 @@ class RoadService:
                     cells=[str(c) for c in new.cells],
                     deadline=new.deadline.isoformat(),
                 )
-            log.add(f"road.order.{event.kind}", body, _set_event_index(new.id, i))
+            log.add(f"road.order.{event.kind}", body, ("event", (new.id, i)))
 
     def _dispatch(
         self,
@@ -972,7 +1004,8 @@ class RoadService:
             select(t.device_id)
             .where(
                 t.owner_kind == OwnerKind.CITIZEN.value,
-                t.e.between(e - r, e + r),
+                # e by equality (one index range per column of cells), n by range
+                t.e.in_(list(range(e - r, e + r + 1))),
                 t.n.between(n - r, n + r),
                 t.observed_at <= confirmed_at,
                 t.observed_at >= confirmed_at - self.ruleset.confirmation.lookback,
@@ -1035,7 +1068,7 @@ class RoadService:
         FeatureCollection of 1 m squares in the zone's metres (``crs`` names the EPSG code),
         each with its colour, worst severity, defect types and work order."""
         t = road_cells.c
-        query = select(t.e, t.n, t.colour, t.severity, t.defects, t.work_order, t.confirmed_at)
+        query = select(t.e, t.n, t.colour, t.severity, t.defects, t.work_order)
         if bbox is not None:
             e0, n0, e1, n1 = self._metres(bbox)
             query = query.where(t.e.between(e0, e1), t.n.between(n0, n1))
@@ -1049,25 +1082,27 @@ class RoadService:
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(t.n, t.e).limit(limit + 1)).all()
         zone = self.zone.number
-        features = [
-            {
-                "type": "Feature",
-                "id": f"{zone}:{r.e}:{r.n}",
-                "geometry": {
-                    "type": "Polygon",
-                    "coordinates": [
-                        [[r.e, r.n], [r.e + 1, r.n], [r.e + 1, r.n + 1], [r.e, r.n + 1], [r.e, r.n]]
-                    ],
-                },
-                "properties": {
-                    "colour": Colour(r.colour).label,
-                    "severity": Severity(r.severity).label,
-                    "defects": r.defects.strip(",").split(","),
-                    "work_order": r.work_order,
-                },
-            }
-            for r in rows[:limit]
-        ]
+        colours = {int(c): c.label for c in Colour}
+        levels = {int(v): v.label for v in Severity}
+        features = []
+        for e, n, colour_, severity, defects, order in rows[:limit]:
+            e1, n1 = e + 1, n + 1
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": f"{zone}:{e}:{n}",
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [[[e, n], [e1, n], [e1, n1], [e, n1], [e, n]]],
+                    },
+                    "properties": {
+                        "colour": colours[colour_],
+                        "severity": levels[severity],
+                        "defects": defects.strip(",").split(","),
+                        "work_order": order,
+                    },
+                }
+            )
         return {
             "type": "FeatureCollection",
             "crs": f"EPSG:{self.zone.epsg}",
@@ -1439,24 +1474,6 @@ def _clusters(cells: set[tuple[int, int]]) -> list[list[tuple[int, int]]]:
 
 def _inserted(result: Any) -> int:
     return int(result.scalar_one())
-
-
-def _set_index(table: Any, key_col: Any, key: Any) -> Callable[[Connection, int], None]:
-    def then(conn: Connection, index: int) -> None:
-        conn.execute(update(table).where(key_col == key).values(log_index=index))
-
-    return then
-
-
-def _set_event_index(order_id: str, n: int) -> Callable[[Connection, int], None]:
-    def then(conn: Connection, index: int) -> None:
-        conn.execute(
-            update(road_work_order_events)
-            .where(road_work_order_events.c.order_id == order_id, road_work_order_events.c.n == n)
-            .values(log_index=index)
-        )
-
-    return then
 
 
 def _finding_json(f: Any, zone: int) -> dict[str, Any]:
