@@ -20,6 +20,10 @@ def create_app() -> ASGIApp:
         from yimatong.hub.app import build_hub
 
         return build_hub(settings, migrate=False, hosted=settings.hosted).app
+    if settings.role == "road":
+        from yimatong.roadnode.app import build_road
+
+        return build_road(settings, migrate=False).app
     if settings.role == "legacy":
         from yimatong.legacy.app import build_legacy
 

@@ -88,6 +88,11 @@ def main() -> None:
 @click.option("--hub", "hub_url", help="URL of the hub this node belongs to.")
 @click.option("--hosted", help="Hub only: regions it hosts in Mode 3, comma-separated.")
 @click.option(
+    "--district",
+    help="Road only: the district whose roads it serves (default xiacheng-synthetic; or "
+    "YMT_DISTRICT).",
+)
+@click.option(
     "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes."
 )
 @click.option(
@@ -106,14 +111,20 @@ def serve(
     port: int,
     hub_url: str | None,
     hosted: str | None,
+    district: str | None,
     workers: int,
     log_level: str,
 ) -> None:
-    """Run one node: migrate its database, then serve HTTP until Ctrl-C or SIGTERM."""
+    """Run one node: migrate its database, then serve HTTP until Ctrl-C or SIGTERM.
+
+    ``--role road`` runs a road node (路面健康码, docs/road.md) for one ``--district``.
+    """
     import uvicorn
 
     _owner_only()
 
+    if district:
+        os.environ["YMT_DISTRICT"] = district
     settings = _node_settings(role, region, state_dir, db_url)
     env = {
         "YMT_ROLE": settings.role,
@@ -121,6 +132,7 @@ def serve(
         "YMT_STATE_DIR": str(settings.state_dir),
         "YMT_DB_URL": settings.db_url,
         "YMT_LOG_LEVEL": log_level,
+        "YMT_DISTRICT": settings.district,
     }
     if hub_url:
         env["YMT_HUB_URL"] = hub_url
@@ -538,12 +550,15 @@ def creds() -> None:
     "--as",
     "cred_role",
     required=True,
-    type=click.Choice(["admin", "staff", "checkpoint", "authority", "lab", "node"]),
-    help="The role the credential carries.",
+    type=click.Choice(
+        ["admin", "staff", "checkpoint", "authority", "lab", "node", "department", "team"]
+    ),
+    help="The role the credential carries (department and team: a road node's).",
 )
 @click.option(
     "--scope",
-    help="Limit it: a region code (a node, an authority, a checkpoint) or a lab id.",
+    help="Limit it: a region code (a node, an authority, a checkpoint), a lab id, a road "
+    "node's department (traffic_police, transport, municipal) or maintenance team.",
 )
 def creds_add(
     role: str | None,

@@ -5,7 +5,8 @@ once, at the edge (the CLI), so tests build settings from plain dicts. Errors na
 
 | variable | meaning | default |
 | --- | --- | --- |
-| YMT_ROLE | issuer, hub or legacy | issuer |
+| YMT_ROLE | issuer, hub, legacy or road | issuer |
+| YMT_DISTRICT | road only: the district it serves (a built-in network) | xiacheng-synthetic |
 | YMT_REGION | six-digit GB/T 2260 region code of the node | 330000 |
 | YMT_STATE_DIR | where SQLite files, secrets and the demo SMS log live | ./var |
 | YMT_DB_URL | SQLAlchemy URL; ``postgresql://`` means psycopg 3 | SQLite in the state dir |
@@ -41,6 +42,7 @@ import binascii
 import ipaddress
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -51,7 +53,7 @@ from yimatong.domain.limits import LIMITS, Rate, env_key, parse_rates
 
 __all__ = ["ROLES", "ConfigError", "Settings", "load_or_create_secrets"]
 
-ROLES = ("issuer", "hub", "legacy")
+ROLES = ("issuer", "hub", "legacy", "road")
 
 
 class ConfigError(ValueError):
@@ -116,6 +118,8 @@ class Settings:
     #: admission control per worker (``yimatong.admission``)
     max_in_flight: int = 32
     queue_budget_ms: int = 20
+    #: road only: the district (``road/data/network-<district>.json``)
+    district: str = "xiacheng-synthetic"
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -135,7 +139,11 @@ class Settings:
         for r in hosted:
             if not is_digits(r, 6):
                 raise ConfigError(f"YMT_HOSTED must list six-digit region codes, got {r!r}")
+        district = env.get("YMT_DISTRICT") or "xiacheng-synthetic"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", district):
+            raise ConfigError(f"YMT_DISTRICT must be a district id, got {district!r}")
         return cls(
+            district=district,
             role=role,
             region=region,
             state_dir=state_dir,
@@ -168,7 +176,7 @@ class Settings:
 
     def with_defaults(self) -> Settings:
         """Fill what was left empty from the state directory (creating secrets on first use)."""
-        node = f"{self.role}-{self.region}"
+        node = f"road-{self.district}" if self.role == "road" else f"{self.role}-{self.region}"
         db_url = self.db_url or f"sqlite:///{self.state_dir / (node + '.db')}"
         stored = load_or_create_secrets(self.state_dir)
         return replace(

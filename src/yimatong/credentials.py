@@ -38,7 +38,10 @@ __all__ = [
     "revoke_credential",
 ]
 
-#: roles a credential may carry; "citizen" is only ever a session.
+#: roles a credential may carry; "citizen" is only ever a session. "department": at the hub a
+#: department that feeds records (docs/travel.md; scope: its id), at a road node a department
+#: that reads findings (docs/road.md; scope: traffic_police, transport, municipal); "team": a
+#: road node's maintenance team (scope: its team id).
 CREDENTIAL_ROLES = (
     "admin",
     "staff",
@@ -47,12 +50,13 @@ CREDENTIAL_ROLES = (
     "lab",
     "node",
     "department",
+    "team",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    role: str  # citizen | admin | staff | checkpoint | authority | lab | node | department
+    role: str  # citizen | admin | staff | checkpoint | authority | lab | node | department | team
     name: str  # credential name, or "account:<id>" for a citizen
     account_id: int | None = None
     #: a region (nodes, authorities), a lab's or a department's id; None: unrestricted

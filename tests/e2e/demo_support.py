@@ -95,7 +95,7 @@ class Demo:
 def _free_base() -> int:
     for _ in range(50):
         base = random.randrange(20000, 60000)
-        ports = [base + i for i in range(4)]
+        ports = [base + i for i in range(5)]
         try:
             for p in ports:
                 with socket.socket() as s:

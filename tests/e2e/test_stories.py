@@ -402,3 +402,18 @@ def test_the_readme_walk_through_works_as_written(demo: Demo, tmp_path: Path) ->
     assert run.returncode == 0, run.stdout + run.stderr
     decisions = [line for line in run.stdout.splitlines() if line.startswith("PASS")]
     assert len(decisions) == 2 and all("林**" in d for d in decisions), run.stdout
+
+
+def test_the_demo_runs_a_road_node_whose_vehicle_found_defects_and_one_was_repaired(
+    demo: Demo,
+) -> None:
+    """The road-condition code in the demo (docs/road.md): the vehicle's pass left four cells
+    not green (the fifth, the manhole, was repaired and re-inspected), the map page serves."""
+    road = demo.url("road")
+    cells = httpx.get(road + "/v1/road/cells", timeout=10).json()["features"]
+    assert sorted(f["properties"]["colour"] for f in cells) == ["red", "red", "red", "yellow"]
+    figures = httpx.get(road + "/v1/road/dashboard", timeout=10).json()
+    assert figures["work_orders"]["verified"] == 1 and figures["to_repair_hours"]["n"] == 1
+    assert httpx.get(road + "/", timeout=10).status_code == 200
+    points = httpx.get(road + "/v1/road/points/app-demo-7f3a", timeout=10).json()
+    assert points["points"] == 10

@@ -303,6 +303,44 @@ POST   /v1/hub/scans                                 401    403    403    503   
 GET    /checkpoint                                   signin 403    403    ok     403    403    403    403    403    401    401    401    401    401    401    401
 GET    /checkpoint/sw.js                             ok     ok     ok     ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 """,
+    "road": """
+# the road node: staff is a maintenance team (team-north), auth a department (traffic_police);
+# citizens and the x_ roles are Zhejiang's tokens, unknown here (authz_support.py)
+#                                                    anon   cit    cit2   cp     staff  auth   lab    node   admin  x_cit  x_cp   x_stf  x_aut  x_lab  x_nod  x_adm
+GET    /openapi.json                                 ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok
+GET    /static/{path}                                ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok     ok
+GET    /docs                                         ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /healthz                                      ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /readyz                                       ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /metrics                                      ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /problems/{slug}                              ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+POST   /v1/road/observations                         ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/road/cells                                ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/road/cells/{cell}                         ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/road/network                              ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/road/ruleset                              ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/road/dashboard                            ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/road/log-key                              ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/road/points/{device_id}                   ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+POST   /v1/road/devices                              401    401    401    403    403    403    403    403    ok     401    401    401    401    401    401    401
+GET    /v1/road/work-orders                          401    401    401    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
+GET    /v1/road/work-orders/{order_id}               401    401    401    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
+POST   /v1/road/work-orders/{order_id}/steps         401    401    401    403    ok     403    403    403    ok     401    401    401    401    401    401    401
+GET    /v1/road/findings                             401    401    401    403    403    ok     403    403    ok     401    401    401    401    401    401    401
+GET    /v1/road/feed                                 401    401    401    403    403    ok     403    403    ok     401    401    401    401    401    401    401
+GET    /v1/log/sth                                   ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/entries                               ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/inclusion                       ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /v1/log/proof/consistency                     ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /prefs                                        home   401    401    home   home   home   home   home   home   401    401    401    401    401    401    401
+GET    /signin/staff                                 ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+POST   /signin/staff                                 401    401    401    home   home   home   home   home   home   401    401    401    401    401    401    401
+POST   /signout                                      home   401    401    home   home   home   home   home   home   401    401    401    401    401    401    401
+GET    /                                             ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /road/cells/{cell}                            ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /road/orders                                  signin 401    401    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
+GET    /road/dashboard                               ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+""",
     "legacy": """
 #                                                    anon   cit    cit2   cp     staff  auth   lab    node   admin  x_cit  x_cp   x_stf  x_aut  x_lab  x_nod  x_adm
 POST   /hbjkm/userHealth/validateInfo                401    401    401    ok     401    401    401    ok     ok     401    401    401    401    401    401    401

@@ -20,6 +20,11 @@ Who each role is, per kind of node (``ROLES`` in ``authz_matrix.py``):
   ``x_staff``, ``x_authority``, ``x_lab`` and ``x_node`` are the same of Hubei (420000); the
   other region has no hub administrator of its own, so ``x_admin`` is 540000's node
   administrator (a credential of another node).
+- **road** (the road node of the synthetic district, docs/road.md): it has no citizens'
+  sessions, so ``citizen`` / ``other_citizen`` are Zhejiang's (unknown here); ``staff`` is a
+  maintenance team's credential (scope ``team-north``), ``authority`` a department's (scope
+  ``traffic_police``), ``checkpoint``, ``lab``, ``node`` and ``admin`` credentials of those roles
+  made at the road node; the ``x_`` roles are Zhejiang's tokens (another node's).
 - **legacy** (HBJKM, 420000): partner apps, not bearer tokens. ``admin`` is the operator's app
   (scopes user, admin, validateInfo), ``node`` the hub's app (validateInfo, fullIdentity),
   ``checkpoint`` a gate's app (validateInfo); every other role sends its bearer token, which
@@ -77,10 +82,16 @@ from yimatong.legacy import sign
 __all__ = ["HOSTED", "KINDS", "AuthzFederation", "authz_federation"]
 
 HOSTED = "540000"
-KINDS = ("hub", "issuer", "hosted", "legacy")
+KINDS = ("hub", "issuer", "hosted", "legacy", "road")
 #: the region a kind of node is of, and "the other region" of its x_ roles
-OWN = {"hub": "330000", "issuer": "330000", "hosted": HOSTED, "legacy": "420000"}
-OTHER = {"hub": "420000", "issuer": HOSTED, "hosted": "330000", "legacy": "330000"}
+OWN = {"hub": "330000", "issuer": "330000", "hosted": HOSTED, "legacy": "420000", "road": "330100"}
+OTHER = {
+    "hub": "420000",
+    "issuer": HOSTED,
+    "hosted": "330000",
+    "legacy": "330000",
+    "road": "330000",
+}
 #: a street of each region (a risk area the authority of that region may set)
 STREET = {"330000": "330106008", HOSTED: "540102002", "420000": "420102002"}
 LIMITS_OFF = {env_key(name): "off" for name in LIMITS}
@@ -114,9 +125,17 @@ class AuthzFederation:
     request_numbers: dict[tuple[str, int], str] = field(default_factory=dict)
     phones: Iterator[int] = field(default_factory=lambda: itertools.count(13900000000))
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(100))
+    #: the road node, its client, and its vehicle and the work order its paths name
+    road: Node | None = None
+    road_http: Any = None
+    road_car: Any = None
+    road_order: str = ""
 
     # ---------------------------------------------------------------- the clients
     def client(self, kind: str) -> httpx.Client:
+        if kind == "road":
+            client: httpx.Client = self.road_http
+            return client
         return {"hub": self.fed.http, "hosted": self.fed.http, "issuer": self.fed.zj_http}.get(
             kind, self.fed.legacy_http
         )
@@ -382,9 +401,100 @@ def authz_federation(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[
             zj_extra=LIMITS_OFF,
             zj_hub_link=True,
         ) as fed:
-            yield _build(fed, clock)
+            az = _build(fed, clock)
+            _build_road(az, dbs.url(db_url, tmp_path, "road"), tmp_path / "road", clock)
+            try:
+                yield az
+            finally:
+                assert az.road is not None
+                az.road.close()
     finally:
         dbs.close()
+
+
+def _build_road(az: AuthzFederation, url: str, state: Path, clock: FakeClock) -> None:
+    """The road node, its credentials (``ROLES`` mapped as the module docstring says), a
+    registered vehicle and one work order of team-north."""
+    from fastapi.testclient import TestClient
+
+    from tests.road_support import Vehicle, register, road_settings, spot
+    from yimatong.roadnode.app import build_road
+
+    road = build_road(road_settings(url, state), clock=clock, start_jobs=False)
+    az.road, az.road_http = road, TestClient(road.app)
+    own: dict[str, tuple[str, str | None]] = {
+        "checkpoint": ("checkpoint", None),
+        "staff": ("team", "team-north"),
+        "authority": ("department", "traffic_police"),
+        "lab": ("lab", None),
+        "node": ("node", None),
+        "admin": ("admin", None),
+    }
+    tokens: dict[str, str | None] = {"anonymous": None}
+    with road.db.uow() as uow:
+        for column, (role, scope) in own.items():
+            tokens[column] = add_credential(
+                uow.conn, name=f"matrix-road-{column}", role=role, now=clock(),
+                rng=random.Random("road" + column), scope=scope,
+            )  # fmt: skip
+        uow.commit()
+    zj = az.tokens["issuer"]
+    tokens["citizen"], tokens["other_citizen"] = zj["citizen"], zj["other_citizen"]
+    for role in ("citizen", *CREDENTIALED, "node"):
+        tokens["x_" + role] = zj[role]
+    az.tokens["road"] = tokens
+    az.road_car = Vehicle("matrix-veh")
+    admin = tokens["admin"]
+    assert admin is not None
+    register(az.road_http, admin, az.road_car)
+    az.road_order = _road_order(az, spot("ns1-n", 1))
+
+
+def _road_order(az: AuthzFederation, where: tuple[float, float]) -> str:
+    """A new work order of team-north: a trusted vehicle's severe pothole at ``where``."""
+    body, headers = az.road_car.batch(
+        [az.road_car.observe(where, az.fed.clock(), "pothole", "severe")]
+    )
+    r = az.road_http.post("/v1/road/observations", content=body, headers=headers)
+    assert r.status_code == 200 and r.json()["work_orders"], r.text
+    order: str = r.json()["work_orders"][0]
+    return order
+
+
+def _prepare_road(az: AuthzFederation, method: str, path: str, role: str) -> Prepared:
+    from tests.road_support import cell_of, spot
+
+    values = {
+        "cell": cell_of(*spot("ns1-n", 1)),
+        "device_id": "matrix-phone",
+        "order_id": az.road_order,
+        "slug": "not-found",
+    }
+    bodies: dict[tuple[str, str], Any] = {}
+    n = next(az.ids)
+    if path == "/v1/road/observations":
+        bodies[("POST", path)] = {
+            "observations": [
+                {"kind": "bump", "device_id": "matrix-phone", "seq": n,
+                 "observed_at": az.fed.clock().isoformat(), "lon": spot("ew4", 2)[0],
+                 "lat": spot("ew4", 2)[1], "magnitude_g": 1.5}
+            ]
+        }  # fmt: skip
+    if path == "/v1/road/devices":
+        key = generate_signing_key(Algorithm.EDDSA)
+        bodies[("POST", path)] = {
+            "device_id": f"matrix-veh-{n}",
+            "owner": "养护公司",
+            "public_key": base64.b64encode(key.public.spki_der()).decode(),
+        }
+    if path == "/v1/road/work-orders/{order_id}/steps":
+        # A fresh order each cell (a step moves it on), far from the others along ns1-n.
+        values["order_id"] = _road_order(az, spot("ns1-n", 2 + n % 9, along=(n % 50) / 60))
+        bodies[("POST", path)] = {"step": "on_site"}
+    forms = {("POST", "/signin/staff"): {"token": az.tokens["road"].get(role) or "ymt_c_none"}}
+    filled = _fill(path, {k: v for k, v in values.items() if "{" + k + "}" in path})
+    filled += _LOG_QUERY.get(path, "")
+    return Prepared(filled, json=bodies.get((method, path)), form=forms.get((method, path)))
 
 
 def _build(fed: Federation, clock: FakeClock) -> AuthzFederation:
@@ -466,6 +576,10 @@ def prepare(
 ) -> Prepared:
     """The request of one cell. With ``other``, the region, area and subject the request names
     are the other region's (the cross-region write cells)."""
+    if path.startswith("/static/"):
+        return Prepared("/static/css/app.css")
+    if kind == "road":
+        return _prepare_road(az, method, path, role)
     now = az.fed.clock()
     region = OTHER[kind] if other else OWN[kind]
     street = STREET[region]

@@ -50,6 +50,8 @@ def routes(az: AuthzFederation) -> list[tuple[str, str, str]]:
         "hosted": az.hosted.fastapi,
         "legacy": az.fed.legacy.fastapi,
     }
+    if az.road is not None:
+        apps["road"] = az.road.fastapi
     found = []
     for kind, app in apps.items():
         for method, path in walk(app.router.routes):

@@ -173,6 +173,34 @@ NOT_PERSONAL = {
         "PUT /v1/international-trust/dcc",
         "PUT /v1/international-trust/shc",
     },
+    # The road node (docs/road.md) holds no personal data: vehicles are an organisation's,
+    # and a citizen's phone is known only by the random id its app chose — served back only
+    # to whoever names it (its points), shown as "citizen" in a cell's history, and kept with
+    # its positions only as the evidence of findings (departments and the administrator).
+    "road": {
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "GET /problems/{slug}",
+        "POST /v1/road/observations",
+        "GET /v1/road/cells",
+        "GET /v1/road/cells/{cell}",
+        "GET /v1/road/network",
+        "GET /v1/road/ruleset",
+        "GET /v1/road/dashboard",
+        "GET /v1/road/log-key",
+        "GET /v1/road/points/{device_id}",
+        "POST /v1/road/devices",
+        "GET /v1/road/work-orders",
+        "GET /v1/road/work-orders/{order_id}",
+        "POST /v1/road/work-orders/{order_id}/steps",
+        "GET /v1/road/findings",
+        "GET /v1/road/feed",
+        "GET /v1/log/sth",
+        "GET /v1/log/entries",
+        "GET /v1/log/proof/inclusion",
+        "GET /v1/log/proof/consistency",
+    },
 }
 
 NAME = "张三丰"  # what modes_support's citizen applies with
@@ -426,6 +454,23 @@ def test_every_route_is_listed_as_a_personal_read_or_not(world: World) -> None:
             | set(RELAYED_READS[node])
         )
         assert _documented(world.http(node)) == listed, node
+
+
+def test_every_road_route_is_listed_and_none_reads_a_persons_data(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.road_support import road_settings
+    from yimatong.roadnode.app import build_road
+
+    node = build_road(
+        road_settings(f"sqlite:///{tmp_path / 'road.db'}", tmp_path), clock=clock, start_jobs=False
+    )
+    try:
+        assert _documented(TestClient(node.app)) == NOT_PERSONAL["road"]
+    finally:
+        node.close()
 
 
 def test_every_read_of_a_persons_data_by_another_leaves_an_audit_row(world: World) -> None:

@@ -106,7 +106,11 @@ def _answered(cells: dict[str, str]) -> tuple[str, str]:
 def test_the_operations_guide_lists_who_may_call_each_api_route_as_the_matrix_does() -> None:
     text = DOCS.read_text(encoding="utf-8")
     section = text.split("## Who may call what", 1)[1].split("\n## ", 1)[0]
-    for kind, heading in (("hub", "### The hub"), ("issuer", "### An issuer node")):
+    for kind, heading in (
+        ("hub", "### The hub"),
+        ("issuer", "### An issuer node"),
+        ("road", "### The road node"),
+    ):
         part = section.split(heading, 1)[1].split("\n### ", 1)[0]
         rows = re.findall(r"^\| `(\w+) (\S+)` \| ([^|]+) \| ([^|]+) \|$", part, re.M)
         documented = {(m, p): (a.strip(), b.strip()) for m, p, a, b in rows}

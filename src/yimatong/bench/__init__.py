@@ -15,6 +15,7 @@ from yimatong.bench import ingest as _ingest  # noqa: F401  (registers ingest)
 from yimatong.bench import overload as _overload  # noqa: F401  (registers overload)
 from yimatong.bench import quick as _quick  # noqa: F401  (registers verify, issue, certlogic)
 from yimatong.bench import reassess as _reassess  # noqa: F401  (registers reassess)
+from yimatong.bench import road as _road  # noqa: F401  (registers road-ingest, road-map)
 from yimatong.bench import trace as _trace  # noqa: F401  (registers trace)
 from yimatong.bench.core import BENCHMARKS, Outcome, Table, run
 

@@ -9,12 +9,15 @@ SQLite file under the state directory:
 | native issuer 浙江 | 330000 | Mode 1 |
 | native issuer 贵州 | 520000 | Mode 1 |
 | legacy issuer 湖北 (its own "HBJKM" codes and API) | 420000 | reached through an adapter |
+| road node 下城区 路面健康码 (synthetic district ``xiacheng-synthetic``) | 330100 | docs/road.md |
 
 The first start prepares everything (later starts reuse it): secrets, each node's database,
 credentials, the registry at the hub, a synthetic population in every region; then, once the
 nodes run, it plays the health authority and a lab over the hub's public API (risk areas,
-entry policies, cases and contacts, test results). ``federation.json`` records what a person
-trying it needs; the one-time sign-in codes are appended to ``sms.log``.
+entry policies, cases and contacts, test results) and a sensing vehicle and a citizen's phone
+over the road node's API (defects found, work orders dispatched, one repaired and re-inspected).
+``federation.json`` records what a person trying it needs; the one-time sign-in codes are
+appended to ``sms.log``.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def specs(base_port: int) -> list[NodeSpec]:
         NodeSpec("zhejiang", "issuer", "330000", "浙江 Zhejiang", base_port + 1),
         NodeSpec("guizhou", "issuer", "520000", "贵州 Guizhou", base_port + 2),
         NodeSpec("hubei", "legacy", "420000", "湖北 Hubei (legacy HBJKM)", base_port + 3),
+        NodeSpec("road", "road", ROAD_REGION, "下城区 路面健康码 road (synthetic)", base_port + 4),
     ]
 
 
@@ -75,7 +79,9 @@ Echo = Callable[[str], None]
 
 def _env(state: Path, spec: NodeSpec, secret: str) -> dict[str, str]:
     node_dir = state / spec.name
+    extra = {"YMT_DISTRICT": ROAD_DISTRICT} if spec.role == "road" else {}
     return {
+        **extra,
         "YMT_ROLE": spec.role,
         "YMT_REGION": spec.region,
         "YMT_STATE_DIR": str(node_dir),
@@ -122,6 +128,7 @@ def _run_claimed(
     with _running(state, nodes, secret, plan, echo) as procs:
         if fresh:
             _play_authority_and_lab(state, nodes, plan, population, seed, echo, progress)
+            _play_road(state, next(n for n in nodes if n.role == "road"), plan, echo)
             _write_private(fed_path, plan)
         _print_summary(state, nodes, plan, echo)
         _wait(procs, echo)
@@ -204,6 +211,9 @@ def _prepare(
         return Settings.from_environ(_env(state, spec, secret)).with_defaults()
 
     hub_spec, *others = nodes
+    road_spec = next(n for n in others if n.role == "road")
+    others = [n for n in others if n.role != "road"]
+    creds["road"] = _prepare_road(state, settings_of(road_spec), now, rng)
     hub = build_hub(settings_of(hub_spec), hosted=(HOSTED,))
     with hub.db.uow() as uow:
         for role in ("admin", "authority"):
@@ -572,6 +582,8 @@ def _print_summary(state: Path, nodes: list[NodeSpec], plan: dict[str, Any], ech
         docs = "" if n.role == "legacy" else f"   docs {n.url()}/docs"
         lines.append(f"  {n.title:34} {n.url()}{docs}")
     lines.append(f"  {'西藏 540000 (Mode 3, at the hub)':34} {plan['hosted'][0]['url']}")
+    road = next(n for n in nodes if n.role == "road")
+    lines.append(f"  {'the road map (路面健康码)':34} {road.url()}/")
     lines += [
         "",
         f"  credentials      {state / 'federation.json'}",
@@ -585,3 +597,128 @@ def _print_summary(state: Path, nodes: list[NodeSpec], plan: dict[str, Any], ech
         "Ctrl-C stops every node.",
     ]
     echo("\n".join(lines))
+
+
+# ------------------------------------------------- the road node: a vehicle and a phone
+ROAD_REGION = "330100"
+ROAD_DISTRICT = "xiacheng-synthetic"
+ROAD_VEHICLE = "xc-inspect-01"
+
+
+def _prepare_road(state: Path, settings: Any, now: datetime, rng: Any) -> dict[str, Any]:
+    """The road node's database, its credentials and a registered sensing vehicle (its key in
+    ``road-vehicle.pem``, 0600)."""
+    from yimatong.adapters.crypto import Algorithm, generate_signing_key
+    from yimatong.credentials import add_credential
+    from yimatong.roadnode.app import build_road
+
+    node = build_road(settings, start_jobs=False)
+    creds: dict[str, Any] = {
+        "vehicle": ROAD_VEHICLE,
+        "vehicle_key": str(state / "road-vehicle.pem"),
+    }
+    with node.db.uow() as uow:
+        for name, role, scope in (
+            ("admin", "admin", None),
+            ("team-north", "team", "team-north"),
+            ("team-south", "team", "team-south"),
+            ("traffic_police", "department", "traffic_police"),
+            ("transport", "department", "transport"),
+            ("municipal", "department", "municipal"),
+        ):
+            creds[name] = add_credential(
+                uow.conn, name=f"demo-road-{name}", role=role, now=now, rng=rng, scope=scope
+            )
+        uow.commit()
+    key = generate_signing_key(Algorithm.EDDSA)
+    _write_private_bytes(state / "road-vehicle.pem", key.private_pem())
+    node.service.register_vehicle(
+        ROAD_VEHICLE, owner="下城区市政养护（演示）", public_key_der=key.public.spki_der(),
+        trusted=True,
+    )  # fmt: skip
+    node.close()
+    return creds
+
+
+def _write_private_bytes(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _play_road(state: Path, spec: NodeSpec, plan: dict[str, Any], echo: Echo) -> None:
+    """Over the road node's API: a citizen's phone reports a pothole first, the vehicle drives
+    the district two days ago and finds five defects (three potholes, a missing manhole cover,
+    a crack), team-south repairs the manhole and the vehicle's next pass sees it clear."""
+    from datetime import timedelta
+
+    from yimatong.adapters.crypto import load_signing_key
+    from yimatong.road.network import load_builtin_network
+    from yimatong.road.observations import batch_signing_bytes
+
+    creds = plan["credentials"]["road"]
+    key = load_signing_key(Path(creds["vehicle_key"]).read_bytes())
+    net = load_builtin_network(ROAD_DISTRICT)
+    now = datetime.now(UTC)
+    seq = iter(range(10**6))
+    http = httpx.Client(base_url=spec.url(), timeout=30)
+
+    def at(road_id: str, segment: int, along: float) -> tuple[float, float]:
+        road = net.road(road_id)
+        (x0, y0), (x1, y1) = (net.zone.project(*p) for p in road.points[segment : segment + 2])
+        x, y = x0 + (x1 - x0) * along, y0 + (y1 - y0) * along
+        return net.zone.unproject(int(x) + 0.5, int(y) + 0.5)
+
+    def row(device: str, where: tuple[float, float], when: datetime, defect: str | None = None,
+            level: str | None = None, confidence: float = 0.93) -> dict[str, Any]:  # fmt: skip
+        return {
+            "device_id": device, "seq": next(seq), "observed_at": when.isoformat(),
+            "lon": where[0], "lat": where[1], "datum": "CGCS2000", "heading_deg": 0.0,
+            "speed_mps": 8.0, "defect": defect, "severity": level, "confidence": confidence,
+            "image_sha256": (defect or "clear").encode().hex().ljust(64, "0")[:64],
+        }  # fmt: skip
+
+    def send(rows: list[dict[str, Any]], signed: bool = True) -> dict[str, Any]:
+        body = json.dumps({"observations": rows}).encode()
+        headers = {"Content-Type": "application/json"}
+        if signed:
+            signature = key.sign(batch_signing_bytes(body))
+            headers["Ymt-Device"] = ROAD_VEHICLE
+            headers["Ymt-Signature"] = base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+        answer = http.post("/v1/road/observations", content=body, headers=headers)
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+    found = {
+        "pothole-a": (at("ns3-n", 3, 0.4), "pothole", "severe"),
+        "pothole-b": (at("ew3", 7, 0.6), "pothole", "moderate"),
+        "pothole-c": (at("ns6-s", 5, 0.5), "pothole", "severe"),
+        "manhole": (at("ew5", 4, 0.3), "manhole_cover_missing", "severe"),
+        "crack": (at("diag1", 8, 0.5), "longitudinal_crack", "light"),
+    }
+    pass_at = now - timedelta(hours=48)
+    citizen = row("app-demo-7f3a", found["pothole-a"][0], pass_at - timedelta(hours=3),
+                  "pothole", "moderate", 0.7)  # fmt: skip
+    send([citizen], signed=False)
+    report = send(
+        [row(ROAD_VEHICLE, where, pass_at + timedelta(minutes=i), d, lv)
+         for i, (where, d, lv) in enumerate(found.values())]
+    )  # fmt: skip
+    team = {"Authorization": f"Bearer {creds['team-south']}"}
+    manhole_cell = str(net.zone.cell_of(*found["manhole"][0]))
+    orders = http.get("/v1/road/work-orders", headers=team).json()["work_orders"]
+    order = next((o for o in orders if manhole_cell in o["cells"]), None)
+    if order is None:  # the manhole's road is team-north's
+        team = {"Authorization": f"Bearer {creds['team-north']}"}
+        orders = http.get("/v1/road/work-orders", headers=team).json()["work_orders"]
+        order = next(o for o in orders if manhole_cell in o["cells"])
+    for step in ({"step": "on_site"}, {"step": "repaired", "photo_sha256": "5e" * 32}):
+        http.post(f"/v1/road/work-orders/{order['id']}/steps", json=step,
+                  headers=team).raise_for_status()  # fmt: skip
+    send([row(ROAD_VEHICLE, found["manhole"][0], datetime.now(UTC) - timedelta(seconds=1))])
+    http.close()
+    echo(
+        f"  road: {len(report['findings'])} findings, {len(report['work_orders'])} work orders, "
+        f"one repaired and re-inspected"
+    )

@@ -33,10 +33,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
     text,
 )
@@ -76,6 +78,13 @@ __all__ = [
     "rate_counts",
     "registry_changes",
     "risk_periods",
+    "road_cells",
+    "road_devices",
+    "road_findings",
+    "road_observations",
+    "road_points",
+    "road_work_order_events",
+    "road_work_orders",
     "scan_places",
     "sessions",
     "signing_keys",
@@ -833,4 +842,143 @@ rate_counts = Table(
     Column("hits", Integer, nullable=False),
     Column("expires_at", TS, nullable=False),
     Index("ix_rate_counts_expires_at", "expires_at"),
+)
+
+
+# ----------------------------------------------------- the road node (路面健康码, docs/road.md)
+# A road node serves one district (one Gauss–Krüger zone), so a cell is its (e, n): the easting and
+# northing in metres of its south-west corner. Nothing here is about a person: devices are
+# vehicles of an organisation or citizens' phones known only by the id their app chose.
+road_devices = Table(
+    "road_devices",
+    metadata,
+    # Vehicles registered with a public key (they sign their batches), and citizens' phones,
+    # known from their first report (no key; never trusted).
+    Column("device_id", String(64), primary_key=True),
+    Column("owner_kind", String(8), nullable=False),  # vehicle | citizen
+    Column("owner", String(100), nullable=False),  # the organisation; "" for a phone
+    Column("public_key", LargeBinary),  # DER SubjectPublicKeyInfo (vehicles)
+    Column("trusted", Boolean, nullable=False, server_default=false()),
+    Column("registered_at", TS, nullable=False),
+    Column("revoked_at", TS),
+)
+
+road_observations = Table(
+    "road_observations",
+    metadata,
+    # Every observation taken, once per (device, seq): a detection, a clear pass or a phone's
+    # bump. ``digest`` is the SHA-256 of its signed bytes (a retry must match it).
+    Column("device_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("e", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("observed_at", TS, nullable=False),
+    Column("kind", String(9), nullable=False),  # detection | clear | bump
+    Column("defect", String(32)),
+    Column("severity", SmallInteger),  # 1 light, 2 moderate, 3 severe
+    Column("confidence", Float, nullable=False),
+    Column("magnitude_g", Float),  # a bump's peak vertical acceleration
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("datum", String(8), nullable=False),  # WGS84 | CGCS2000, as the device sent it
+    Column("heading_deg", Float),
+    Column("speed_mps", Float),
+    Column("image_sha256", String(64)),
+    Column("owner_kind", String(8), nullable=False),
+    Column("signed", Boolean, nullable=False),
+    Column("trusted", Boolean, nullable=False),
+    Column("digest", LargeBinary(32), nullable=False),
+    Column("received_at", TS, nullable=False),
+    Index("ix_road_observations_e_n_observed_at", "e", "n", "observed_at"),
+)
+
+road_cells = Table(
+    "road_cells",
+    metadata,
+    # The cells that are not green, and only those (a district has millions of cells): their
+    # colour, worst severity, defect types (",pothole,debris," for the map's filter) and reasons.
+    Column("e", Integer, primary_key=True, autoincrement=False),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("colour", SmallInteger, nullable=False),  # 1 yellow, 2 red
+    Column("severity", SmallInteger, nullable=False),
+    Column("defects", String(400), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("confirmed_at", TS, nullable=False),
+    Column("first_seen_at", TS, nullable=False),
+    Column("ruleset", String(40), nullable=False),
+    Column("work_order", String(40)),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_road_cells_n_e", "n", "e"),
+)
+
+road_findings = Table(
+    "road_findings",
+    metadata,
+    # Each confirmed finding (a defect type in a cell) with its evidence: the SHA-256 over the
+    # digests of the observations that counted, and its entry in the node's transparency log.
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("e", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("defect", String(32), nullable=False),
+    Column("severity", SmallInteger, nullable=False),
+    Column("colour", SmallInteger, nullable=False),
+    Column("first_seen_at", TS, nullable=False),
+    Column("confirmed_at", TS, nullable=False),
+    Column("cleared_at", TS),
+    Column("trusted", Boolean, nullable=False),
+    Column("devices", Integer, nullable=False),
+    Column("observations", Integer, nullable=False),
+    Column("evidence", LargeBinary(32), nullable=False),
+    Column("evidence_keys", JSON, nullable=False),  # [[device_id, seq], …] it covers
+    Column("ruleset", String(40), nullable=False),
+    Column("work_order", String(40)),
+    Column("log_index", BigInteger),
+    Index("ix_road_findings_e_n", "e", "n"),
+)
+
+road_work_orders = Table(
+    "road_work_orders",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("team", String(64), nullable=False),
+    Column("road_id", String(64), nullable=False),
+    Column("defect", String(32), nullable=False),
+    Column("severity", SmallInteger, nullable=False),
+    Column("status", String(12), nullable=False),  # dispatched | on_site | repaired | verified
+    Column("cells", JSON, nullable=False),  # cell ids "zone:e:n"
+    Column("dispatched_at", TS, nullable=False),
+    Column("deadline", TS, nullable=False),
+    Column("escalation", Integer, nullable=False),
+    Column("repair_photo_sha256", String(64)),
+    Column("first_observed_at", TS, nullable=False),  # the earliest observation of its findings
+    Column("confirmed_at", TS, nullable=False),  # when its first finding was confirmed
+    Column("repaired_at", TS),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_road_work_orders_status", "status"),
+)
+
+road_work_order_events = Table(
+    "road_work_order_events",
+    metadata,
+    # Every step of a work order, with its entry in the node's transparency log.
+    Column("order_id", String(40), primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("at", TS, nullable=False),
+    Column("kind", String(16), nullable=False),  # dispatched on_site repaired verified reopened …
+    Column("detail", String(200), nullable=False),
+    Column("log_index", BigInteger),
+)
+
+road_points = Table(
+    "road_points",
+    metadata,
+    # Citizens' reward points: one award per finding (the primary key), and never twice to one
+    # device for one cell (the unique key: the anti-gaming rule).
+    Column("finding_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("device_id", String(64), nullable=False),
+    Column("e", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("awarded_at", TS, nullable=False),
+    UniqueConstraint("device_id", "e", "n", name="uq_road_points_device_id_e_n"),
 )
