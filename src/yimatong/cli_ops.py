@@ -413,6 +413,7 @@ def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) ->
     from yimatong.verifier.trustlists import (
         TrustListError,
         parse_gateway_dscs,
+        parse_gateway_revocation,
         parse_vci_directory,
     )
 
@@ -421,7 +422,12 @@ def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) ->
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         _fail(f"cannot read {file} as JSON ({type(exc).__name__})", 2)
     try:  # checked here first, as the hub will, so that a bad file is refused before sending
-        (parse_gateway_dscs if family == "dcc" else parse_vci_directory)(document)
+        if family == "dcc":
+            parse_gateway_dscs(document)
+        elif family == "shc":
+            parse_vci_directory(document)
+        else:
+            parse_gateway_revocation(document, datetime.now(UTC))
     except TrustListError as exc:
         _fail(f"{file}: {exc}", 2)
     with _refusals():
@@ -431,7 +437,12 @@ def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) ->
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    what = "document signers" if family == "dcc" else "issuers"
+    for line in result.get("refused", ()):
+        click.echo(f"{file}: refused {line}", err=True)
+    if family == "dcc-revocation":
+        what = f"revocation batches ({result['hashes']} hashes)"
+    else:
+        what = "document signers" if family == "dcc" else "issuers"
     click.echo(
         f"{result['entries']} {what} imported (international trust version {result['version']})"
     )
@@ -459,6 +470,20 @@ def trust_import_shc(
     """Replace the SMART Health Card issuers with FILE, a VCI directory snapshot
     ({"issuer_info": [{"issuer": {iss, name}, "keys": [JWK...]}]})."""
     _import_trust("shc", file, as_json, _client(hub_url, token, timeout))
+
+
+@trust.command("import-dcc-revocation")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
+@_hub_options
+def trust_import_dcc_revocation(
+    file: Path, as_json: bool, hub_url: str | None, token: str | None, timeout: float
+) -> None:
+    """Replace the EU DCC revocation batches with FILE: the EU gateway's revocation batches
+    ({country, expires, kid, hashType, entries: [{hash}]}; one, an array, or {"batches": [...]}).
+    Deleted and expired batches are skipped; a bad batch is refused (one line each on stderr)
+    and the others imported."""
+    _import_trust("dcc-revocation", file, as_json, _client(hub_url, token, timeout))
 
 
 # ------------------------------------------------------------------------------ results

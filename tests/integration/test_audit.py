@@ -167,6 +167,7 @@ NOT_PERSONAL = {
         "GET /v1/international-trust",
         "PUT /v1/international-trust/dcc",
         "PUT /v1/international-trust/shc",
+        "PUT /v1/international-trust/dcc-revocation",
     },
 }
 

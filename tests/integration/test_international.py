@@ -16,9 +16,18 @@ from click.testing import CliRunner
 from tests.conftest import FakeClock
 from tests.integration.checkpoint_helpers import Federation, start_federation
 from yimatong.adapters.signed import verify_document
+from yimatong.adapters.wire import hc1
 from yimatong.cli import main
-from yimatong.demo.international import DemoDsc, DemoShcIssuer, cwt, gateway_list, vci_snapshot
+from yimatong.demo.international import (
+    DemoDsc,
+    DemoShcIssuer,
+    cwt,
+    gateway_list,
+    revocation_batch,
+    vci_snapshot,
+)
 from yimatong.hub.policies import EntryPolicies
+from yimatong.verifier.international import revocation_hashes
 from yimatong.verifier.verifier import Verifier
 
 #: "a green YMT1 code, or a DCC test certificate with a negative PCR sampled within 48 h, or an
@@ -224,3 +233,40 @@ def test_verify_without_a_region_shows_a_valid_dcc_with_the_holders_masked_name(
     r = _cli(fed, "verify", code, "--offline", "--cache-dir", str(cache))
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == "dcc valid  Musterfrau * 1964-08-12  issuer XA  [offline]"
+
+
+def test_revoked_dccs_and_shcs_are_refused_offline_from_the_hubs_signed_lists(
+    fed: Federation, tmp_path: Path
+) -> None:
+    now = fed.clock()
+    dsc = DemoDsc.new(now)
+    issuer = DemoShcIssuer.new()
+    revoked_dcc, kept_dcc = dsc.hc1(cwt("t", now)), dsc.hc1(cwt("v", now))
+    msg = hc1.parse_cose(hc1.decode_hc1(revoked_dcc))
+    sig = revocation_hashes("-", (), msg.alg, msg.signature)["SIGNATURE"]
+    admin = fed.hub_token("admin")
+    dcc_file, shc_file, rev_file = (tmp_path / n for n in ("dsc.json", "vci.json", "rev.json"))
+    dcc_file.write_text(json.dumps(gateway_list([dsc])))
+    shc_file.write_text(json.dumps(vci_snapshot([issuer], rids={issuer.iss: ["gone"]})))
+    batch = revocation_batch(dsc, "SIGNATURE", sig, now + timedelta(days=30))
+    rev_file.write_text(json.dumps({"batches": [batch, {**batch, "hashType": "NAME"}]}))
+    hub = ("--hub", "http://testserver")
+    for command, file in (("import-dcc", dcc_file), ("import-shc", shc_file)):
+        assert _cli(fed, "trust", command, str(file), *hub, token=admin).exit_code == 0
+    r = _cli(fed, "trust", "import-dcc-revocation", str(rev_file), *hub, token=admin)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("1 revocation batches (1 hashes) imported"), r.stdout
+    assert "refused batch 1: hashType is not one of" in r.stderr
+    _policy(fed)
+    cache = tmp_path / "gate"
+    _ready(fed, cache).close()
+    refused = _offline(fed, cache, revoked_dcc)
+    assert refused["outcome"] == "DENY" and "refused: revoked" in refused["notes"], refused
+    assert _offline(fed, cache, kept_dcc)["valid"] is True
+    card = _offline(fed, cache, issuer.card("full", now, rid="gone"))
+    assert card["outcome"] == "DENY" and "refused: revoked" in card["notes"], card
+    assert _offline(fed, cache, issuer.card("full", now, rid="kept"))["outcome"] == "PASS"
+    # the revocations travel signed inside the international trust document
+    payload = fed.hub_client.get("/v1/international-trust").json()["payload"]
+    assert [b["hash_type"] for b in payload["dcc_revocation"]] == ["SIGNATURE"]
+    assert payload["shc"][0]["crls"][0]["rids"] == ["gone"]

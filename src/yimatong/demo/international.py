@@ -36,6 +36,7 @@ __all__ = [
     "gateway_list",
     "hcert",
     "qr",
+    "revocation_batch",
     "shc_payload",
     "vci_snapshot",
 ]
@@ -280,9 +281,10 @@ def shc_payload(
     *,
     nbf: datetime | None = None,
     exp: datetime | None = None,
+    rid: str | None = None,
 ) -> dict[str, Any]:
     """A health card's claims: ``full`` (2 doses), ``partial`` (1), ``janssen`` (1 of 1),
-    ``pcr`` (a negative PCR sampled 30 h before ``now``)."""
+    ``pcr`` (a negative PCR sampled 30 h before ``now``); ``rid`` its revocation id."""
     second = (
         "https://smarthealth.cards#laboratory"
         if kind == "pcr"
@@ -298,6 +300,8 @@ def shc_payload(
     }
     if exp is not None:
         out["exp"] = exp.timestamp()
+    if rid is not None:
+        out["vc"]["rid"] = rid
     return out
 
 
@@ -362,11 +366,40 @@ def chunks(jws: str, n: int) -> list[str]:
     ]
 
 
-def vci_snapshot(issuers: Iterable[DemoShcIssuer]) -> dict[str, Any]:
-    """The issuers in the VCI directory's snapshot format (``issuer_info`` with keys)."""
+def vci_snapshot(
+    issuers: Iterable[DemoShcIssuer], *, rids: Mapping[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """The issuers in the VCI directory's snapshot format (``issuer_info`` with keys, and a
+    CRL for the issuers ``rids`` names: iss -> revoked rids)."""
+    out: list[dict[str, Any]] = []
+    for i in issuers:
+        info: dict[str, Any] = {
+            "issuer": {"iss": i.iss, "name": f"Demo issuer {i.iss}"},
+            "keys": [i.jwk],
+        }
+        if rids and i.iss in rids:
+            info["keys"] = [{**i.jwk, "crlVersion": 1}]
+            info["crls"] = [{"kid": i.jwk["kid"], "method": "rid", "ctr": 1, "rids": rids[i.iss]}]
+        out.append(info)
+    return {"issuer_info": out}
+
+
+def revocation_batch(
+    dsc: DemoDsc | None,
+    hash_type: str,
+    hashes: Iterable[bytes],
+    expires: datetime,
+    *,
+    country: str = "XA",
+) -> dict[str, Any]:
+    """A revocation batch as the EU gateway's ``/revocation-list/{batchId}`` holds it (the
+    JSON inside its CMS envelope); ``dsc`` None: ``UNKNOWN_KID``."""
+    import base64
+
     return {
-        "issuer_info": [
-            {"issuer": {"iss": i.iss, "name": f"Demo issuer {i.iss}"}, "keys": [i.jwk]}
-            for i in issuers
-        ]
+        "country": country,
+        "expires": _iso(expires),
+        "kid": "UNKNOWN_KID" if dsc is None else base64.b64encode(dsc.kid).decode(),
+        "hashType": hash_type,
+        "entries": [{"hash": base64.b64encode(h).decode()} for h in hashes],
     }
