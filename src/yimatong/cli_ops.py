@@ -409,7 +409,31 @@ def trust() -> None:
     """International trust at the hub: EU DCC document signers, SMART Health Card issuers."""
 
 
-def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) -> None:
+def _read_json(file: Path) -> Any:
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _fail(f"cannot read {file} as JSON ({type(exc).__name__})", 2)
+
+
+def _with_cscas(document: Any, csca: Path) -> dict[str, Any]:
+    """The DSC list with the CSCA file's entries beside it, as the gateway's /trustList
+    holds both (an entry without ``certificateType`` in the CSCA file is taken as a CSCA)."""
+    extra = _read_json(csca)
+    if isinstance(extra, dict):
+        extra = extra.get("certificates")
+    if not isinstance(extra, list):
+        _fail(f'{csca}: a CSCA list is a JSON array (or {{"certificates": [...]}})', 2)
+    dscs = document.get("certificates") if isinstance(document, dict) else document
+    if not isinstance(dscs, list):
+        return {"certificates": document}  # refused by the check that follows
+    cscas = [{"certificateType": "CSCA", **e} if isinstance(e, dict) else e for e in extra]
+    return {"certificates": [*dscs, *cscas]}
+
+
+def _import_trust(
+    family: str, file: Path, as_json: bool, client: NodeClient, csca: Path | None = None
+) -> None:
     from yimatong.verifier.trustlists import (
         TrustListError,
         parse_gateway_dscs,
@@ -417,10 +441,9 @@ def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) ->
         parse_vci_directory,
     )
 
-    try:
-        document = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        _fail(f"cannot read {file} as JSON ({type(exc).__name__})", 2)
+    document = _read_json(file)
+    if csca is not None:
+        document = _with_cscas(document, csca)
     try:  # checked here first, as the hub will, so that a bad file is refused before sending
         if family == "dcc":
             parse_gateway_dscs(document)
@@ -450,14 +473,26 @@ def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) ->
 
 @trust.command("import-dcc")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--csca",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The gateway's CSCA list (its /trustList/CSCA answer): each DSC must then chain to "
+    "a CSCA of its country, or is refused (one line each) while the others are imported.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
 @_hub_options
 def trust_import_dcc(
-    file: Path, as_json: bool, hub_url: str | None, token: str | None, timeout: float
+    file: Path,
+    csca: Path | None,
+    as_json: bool,
+    hub_url: str | None,
+    token: str | None,
+    timeout: float,
 ) -> None:
     """Replace the EU DCC document signers with FILE, a DSC list of the EU gateway's format
-    (its /trustList/DSC answer: an array of {kid, country, rawData, ...})."""
-    _import_trust("dcc", file, as_json, _client(hub_url, token, timeout))
+    (its /trustList/DSC answer: an array of {kid, country, rawData, ...}; CSCA entries of a
+    whole /trustList in it are used as --csca's are)."""
+    _import_trust("dcc", file, as_json, _client(hub_url, token, timeout), csca)
 
 
 @trust.command("import-shc")

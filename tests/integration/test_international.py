@@ -4,6 +4,7 @@ directory snapshot, serves them signed, a checkpoint caches them and decides on 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,10 @@ from yimatong.adapters.signed import verify_document
 from yimatong.adapters.wire import hc1
 from yimatong.cli import main
 from yimatong.demo.international import (
+    DemoCsca,
     DemoDsc,
     DemoShcIssuer,
+    csca_list,
     cwt,
     gateway_list,
     revocation_batch,
@@ -270,3 +273,31 @@ def test_revoked_dccs_and_shcs_are_refused_offline_from_the_hubs_signed_lists(
     payload = fed.hub_client.get("/v1/international-trust").json()["payload"]
     assert [b["hash_type"] for b in payload["dcc_revocation"]] == ["SIGNATURE"]
     assert payload["shc"][0]["crls"][0]["rids"] == ["gone"]
+
+
+def test_import_with_cscas_keeps_the_dscs_that_chain_and_refuses_each_other_in_one_line(
+    fed: Federation, tmp_path: Path
+) -> None:
+    now = fed.clock()
+    csca = DemoCsca.new(now)
+    good, forged = DemoDsc.new(now, csca=csca), DemoDsc.new(now)
+    dsc_file, csca_file = tmp_path / "dsc.json", tmp_path / "csca.json"
+    dsc_file.write_text(json.dumps(gateway_list([good, forged])))
+    csca_file.write_text(json.dumps(csca_list([csca])))
+    admin, hub = fed.hub_token("admin"), ("--hub", "http://testserver")
+    args = ("trust", "import-dcc", str(dsc_file), "--csca", str(csca_file), *hub)
+    r = _cli(fed, *args, token=admin)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("1 document signers imported"), r.stdout
+    assert r.stderr.strip().splitlines() == [
+        f"{dsc_file}: refused DSC {base64.b64encode(forged.kid).decode()} (XA): "
+        "not signed by a CSCA of XA"
+    ]
+    payload = fed.hub_client.get("/v1/international-trust").json()["payload"]
+    assert [row["kid"] for row in payload["dcc"]] == [good.kid.hex()]
+    # a list none of whose DSCs chains leaves the trust in place
+    dsc_file.write_text(json.dumps(gateway_list([forged])))
+    r = _cli(fed, *args, token=admin)
+    assert r.exit_code != 0 and "no DSC chains to a CSCA given" in r.stderr
+    payload = fed.hub_client.get("/v1/international-trust").json()["payload"]
+    assert [row["kid"] for row in payload["dcc"]] == [good.kid.hex()]

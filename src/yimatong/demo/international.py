@@ -29,9 +29,11 @@ from yimatong.adapters.wire.cose import sig_structure
 from yimatong.verifier.international import dsc_kid, jwk_thumbprint
 
 __all__ = [
+    "DemoCsca",
     "DemoDsc",
     "DemoShcIssuer",
     "chunks",
+    "csca_list",
     "cwt",
     "gateway_list",
     "hcert",
@@ -118,6 +120,59 @@ def cwt(
 
 
 @dataclass
+class DemoCsca:
+    """A country signing CA of our own: its key and self-signed certificate."""
+
+    key: Any
+    der: bytes
+    country: str
+
+    @property
+    def name(self) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, self.country),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"CSCA {self.country} test"),
+            ]
+        )
+
+    @classmethod
+    def new(cls, now: datetime, *, country: str = "XA", valid_days: int = 3650) -> DemoCsca:
+        key = ec.generate_private_key(ec.SECP256R1())
+        out = cls(key, b"", country)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(out.name)
+            .issuer_name(out.name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=valid_days // 2))
+            .not_valid_after(now + timedelta(days=valid_days // 2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        out.der = cert.public_bytes(serialization.Encoding.DER)
+        return out
+
+
+def csca_list(cscas: Iterable[DemoCsca]) -> list[dict[str, Any]]:
+    """The CSCAs as the EU gateway's ``/trustList/CSCA`` lists them (without its signature)."""
+    import base64
+    import hashlib
+
+    return [
+        {
+            "kid": base64.b64encode(dsc_kid(c.der)).decode(),
+            "country": c.country,
+            "certificateType": "CSCA",
+            "thumbprint": hashlib.sha256(c.der).hexdigest(),
+            "rawData": base64.b64encode(c.der).decode(),
+        }
+        for c in cscas
+    ]
+
+
+@dataclass
 class DemoDsc:
     """A document signer: its private key, algorithm and DER certificate."""
 
@@ -139,7 +194,11 @@ class DemoDsc:
         usages: str = "tvr",
         valid_days: tuple[int, int] = (-365, 365),
         country: str = "XA",
+        csca: DemoCsca | None = None,
+        subject_country: str | None = None,
     ) -> DemoDsc:
+        """A DSC signed by ``csca`` (by a CSCA made for it and thrown away when None), listed
+        under ``country``, naming ``subject_country`` (default ``country``) as its C."""
         key: Any
         if alg == "ES256":
             key = ec.generate_private_key(ec.SECP256R1())
@@ -147,17 +206,23 @@ class DemoDsc:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         else:
             key = ed25519.Ed25519PrivateKey.generate()
-        csca = ec.generate_private_key(ec.SECP256R1())  # signs the DSC, then is thrown away
+        # without a CSCA: one signs the DSC, then is thrown away
+        signer = ec.generate_private_key(ec.SECP256R1()) if csca is None else csca.key
+        issuer = (
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CSCA test")])
+            if csca is None
+            else csca.name
+        )
         subject = x509.Name(
             [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+                x509.NameAttribute(NameOID.COUNTRY_NAME, subject_country or country),
                 x509.NameAttribute(NameOID.COMMON_NAME, f"DSC {alg} test"),
             ]
         )
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CSCA test")]))
+            .issuer_name(issuer)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now + timedelta(days=valid_days[0]))
@@ -166,7 +231,7 @@ class DemoDsc:
         if usages:
             oids = [x509.ObjectIdentifier(USAGE_OIDS[u]) for u in usages]
             builder = builder.add_extension(x509.ExtendedKeyUsage(oids), critical=False)
-        der = builder.sign(csca, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        der = builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
         return cls(key, alg, der, country)
 
     def signature(self, data: bytes) -> bytes:

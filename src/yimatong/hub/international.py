@@ -1,7 +1,8 @@
 """International trust at the hub: EU DCC document signers and SMART Health Card issuers.
 
 The hub administrator imports the EU gateway's DSC list (``PUT /v1/international-trust/dcc``,
-``yimatong trust import-dcc FILE``) and a VCI directory snapshot
+``yimatong trust import-dcc FILE [--csca CSCA_FILE]``; given the gateway's CSCAs in the same
+list, each DSC must chain to its country's CSCA, or is refused alone) and a VCI directory snapshot
 (``PUT /v1/international-trust/shc``, ``yimatong trust import-shc FILE``) with the issuers' Card
 Revocation Lists it carries, and the EU gateway's DCC revocation batches
 (``PUT /v1/international-trust/dcc-revocation``, ``yimatong trust import-dcc-revocation FILE``);
@@ -46,6 +47,8 @@ from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.verifier.trustlists import (
     TrustListError,
+    check_dsc_chains,
+    parse_gateway_cscas,
     parse_gateway_dscs,
     parse_gateway_revocation,
     parse_vci_directory,
@@ -80,11 +83,21 @@ class InternationalTrust:
             entries = parse_gateway_dscs(document)
         except TrustListError as exc:
             raise InvalidInput(f"not a DSC list of the EU gateway's format: {exc}") from None
+        cscas, refused = parse_gateway_cscas(document)
+        if cscas:  # given CSCAs, a DSC must chain to its country's
+            given = len(entries)
+            entries, unchained = check_dsc_chains(entries, cscas)
+            refused += unchained
+            if given and not entries:  # the trust in place is kept: this is no feed of theirs
+                raise InvalidInput(f"no DSC chains to a CSCA given: {unchained[0]}")
         rows = [
             {"key": e.kid.hex(), "label": e.country, "data": base64.b64encode(e.der).decode()}
             for e in entries
         ]
-        return self._replace(caller, "dcc", rows)
+        result = self._replace(caller, "dcc", rows)
+        result["cscas"] = len(cscas)
+        result["refused"] = refused
+        return result
 
     def import_shc(self, caller: Caller, document: Any) -> dict[str, Any]:
         require_role(caller, "admin")

@@ -8,6 +8,14 @@
   certificates is refused whole, as a verifier looking a DCC up by kid would be misled. The
   gateway's ``signature`` (a CMS signature by the country's upload certificate) is not checked
   here: the list is trusted as the administrator who imports it obtained it.
+* EU gateway CSCAs (``GET /trustList/CSCA``, or the entries of ``/trustList`` whose
+  ``certificateType`` is ``CSCA``): the same entry format. ``parse_gateway_cscas`` reads them
+  (a bad one is refused in a line of its own); given any, ``check_dsc_chains`` keeps only the
+  DSCs whose signature verifies under a CSCA of the country the gateway lists them under
+  (``cryptography``'s ``verify_directly_issued_by``: the DSC's issuer is the CSCA's subject and
+  the CSCA's key signed it), whose own subject country (C), when they name one, is that
+  country, and that were issued while the CSCA was valid; every other DSC is refused in one
+  line and the rest are kept.
 * VCI directory (``vci-directory.json`` of The Commons Project): ``participating_issuers`` only
   names issuers, so the keys must come with it: the directory's daily snapshot format
   ``{"issuer_info": [{"issuer": {"iss", "name"}, "keys": [JWK, ...]}]}`` is read, and so is a
@@ -35,6 +43,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
 from yimatong.verifier.international import (
     REVOCATION_HASH_TYPES,
     document_signer,
@@ -46,10 +57,13 @@ from yimatong.verifier.international import (
 __all__ = [
     "MAX_ENTRIES",
     "MAX_REVOKED_HASHES",
+    "CscaEntry",
     "DscEntry",
     "RevocationBatch",
     "ShcIssuer",
     "TrustListError",
+    "check_dsc_chains",
+    "parse_gateway_cscas",
     "parse_gateway_dscs",
     "parse_gateway_revocation",
     "parse_vci_directory",
@@ -75,6 +89,12 @@ class DscEntry:
     kid: bytes
     country: str
     der: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CscaEntry:
+    country: str
+    certificate: x509.Certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,3 +290,77 @@ def parse_gateway_revocation(
                 raise TrustListError(f"more than {MAX_REVOKED_HASHES} revoked hashes")
             batches[found.batch_id] = found
     return sorted(batches.values(), key=lambda b: b.batch_id), refused
+
+
+def parse_gateway_cscas(document: Any) -> tuple[list[CscaEntry], list[str]]:
+    """The CSCA entries of a gateway list (``certificateType`` ``CSCA``) and one line per
+    refused entry; a document that is no list holds none."""
+    entries = document.get("certificates") if isinstance(document, Mapping) else document
+    if not isinstance(entries, list):
+        return [], []
+    out: list[CscaEntry] = []
+    refused: list[str] = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or entry.get("certificateType") != "CSCA":
+            continue
+        where = f"csca entry {i}"
+        country = entry.get("country")
+        if type(country) is not str or not _COUNTRY.fullmatch(country):
+            refused.append(f"{where}: country is not two capital letters")
+            continue
+        try:
+            der = _b64(entry.get("rawData"), f"{where}: rawData")
+            cert = x509.load_der_x509_certificate(der)
+        except TrustListError as exc:
+            refused.append(str(exc))
+            continue
+        except ValueError:
+            refused.append(f"{where}: rawData is not an X.509 certificate")
+            continue
+        out.append(CscaEntry(country, cert))
+    return out, refused
+
+
+def _subject_country(cert: x509.Certificate) -> str | None:
+    values = cert.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
+    value = values[0].value if values else None
+    return value if isinstance(value, str) else None
+
+
+def _chain_refusal(dsc: DscEntry, cscas: list[CscaEntry]) -> str | None:
+    """None if ``dsc`` chains to one of ``cscas`` (its country's), else why not."""
+    what = f"DSC {base64.b64encode(dsc.kid).decode()} ({dsc.country})"
+    cert = x509.load_der_x509_certificate(dsc.der)
+    subject_country = _subject_country(cert)
+    if subject_country is not None and subject_country != dsc.country:
+        return f"{what}: its subject's country {subject_country} differs from {dsc.country}"
+    candidates = [c for c in cscas if c.country == dsc.country]
+    if not candidates:
+        return f"{what}: no CSCA of {dsc.country} was given"
+    for csca in candidates:
+        try:
+            cert.verify_directly_issued_by(csca.certificate)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        issued = cert.not_valid_before_utc
+        if not (csca.certificate.not_valid_before_utc <= issued):
+            return f"{what}: issued before its CSCA became valid"
+        if issued > csca.certificate.not_valid_after_utc:
+            return f"{what}: issued after its CSCA expired"
+        return None
+    return f"{what}: not signed by a CSCA of {dsc.country}"
+
+
+def check_dsc_chains(
+    entries: list[DscEntry], cscas: list[CscaEntry]
+) -> tuple[list[DscEntry], list[str]]:
+    """The DSCs that chain to a CSCA of their country, and one line per DSC that does not."""
+    kept: list[DscEntry] = []
+    refused: list[str] = []
+    for entry in entries:
+        reason = _chain_refusal(entry, cscas)
+        if reason is None:
+            kept.append(entry)
+        else:
+            refused.append(reason)
+    return kept, refused
