@@ -45,7 +45,8 @@ Reasons (DCC): ``too long``, ``unknown prefix``, ``malformed: base45``, ``malfor
 ``unsupported algorithm``, ``missing kid``, ``unknown kid``, ``dsc unusable``,
 ``algorithm mismatch``, ``bad signature``, ``malformed: claims``, ``issued in the future``,
 ``expired``, ``dsc not yet valid``, ``dsc expired``, ``dsc not valid at issue``,
-``malformed: hcert``, ``wrong key usage``, ``revoked``.
+``schema: <field> ...`` and ``value set: <field> ...`` (the hcert payload against DCC schema
+1.3.x and the EU value sets: ``verifier/dcc_schema.py``), ``wrong key usage``, ``revoked``.
 Reasons (SHC): ``too long``, ``unknown prefix``, ``malformed: numeric``, ``chunk header``,
 ``chunk count``, ``chunk index``, ``chunk duplicate``, ``chunk missing``, ``chunk too long``,
 ``malformed: JWS``,
@@ -73,6 +74,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from yimatong.adapters.wire import hc1, shc
 from yimatong.domain.facts import require_aware
+from yimatong.verifier.dcc_schema import display, hcert_entry, hcert_kind
 
 __all__ = [
     "REVOCATION_HASH_TYPES",
@@ -107,7 +109,8 @@ class CertificateFacts:
     issued_at: datetime | None = None
     expires_at: datetime | None = None
     colour: str | None = None  # YMT1 only
-    #: {"doses", "series", "complete", "last_date", "product", "disease"} or None
+    #: {"doses", "series", "complete", "last_date", "product", "product_name" (DCC: the
+    #: EU value set's name of the product), "disease"} or None
     vaccination: Mapping[str, Any] | None = None
     #: {"type": "pcr" | "rat" | "other", "negative", "sampled_at", "disease"} or None
     test: Mapping[str, Any] | None = None
@@ -210,6 +213,9 @@ class DocumentSigner:
     usages: frozenset[str] | None
     country: str | None
     der: bytes = field(repr=False)
+    #: ``not_before`` / ``not_after`` as POSIX seconds, for the comparisons of every verify
+    not_before_ts: float = field(default=0.0, repr=False)
+    not_after_ts: float = field(default=0.0, repr=False)
 
 
 def dsc_kid(der: bytes) -> bytes:
@@ -239,6 +245,8 @@ def document_signer(der: bytes, kid: bytes | None = None) -> DocumentSigner:
         usages=usages,
         country=country if isinstance(country, str) else None,
         der=der,
+        not_before_ts=cert.not_valid_before_utc.timestamp(),
+        not_after_ts=cert.not_valid_after_utc.timestamp(),
     )
 
 
@@ -300,7 +308,6 @@ def _verify_cose_signature(alg: int, key: Any, signature: bytes, data: bytes) ->
 _TEST_TYPES = {"LP6464-4": "pcr", "LP217198-3": "rat"}
 _NOT_DETECTED = "260415000"
 _HCERT = -260
-_DCC_TYPES = ("v", "t", "r")
 _COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
 
 
@@ -317,30 +324,11 @@ def _as_text(value: object) -> object:
     return value
 
 
-def _dcc_shape(dcc: object) -> tuple[str, Mapping[str, Any]] | None:
-    """(type, entry) of a DCC of schema 1.x with exactly one entry, else None."""
-    if not isinstance(dcc, dict) or _text(dcc.get("ver")) is None:
-        return None
-    name = dcc.get("nam")
-    if not isinstance(name, dict) or _text(name.get("fnt")) is None:
-        return None
-    if _text(_as_text(dcc.get("dob"))) is None:
-        return None
-    present = [t for t in _DCC_TYPES if dcc.get(t) is not None]  # 1.0.0 wrote nulls
-    if len(present) != 1:
-        return None
-    entries = dcc[present[0]]
-    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
-        return None
-    entry = {k: _as_text(v) for k, v in entries[0].items()}
-    if _text(entry.get("ci")) is None or _text(entry.get("tg")) is None:
-        return None
-    required = {"v": ("dt", "mp"), "t": ("tt", "sc", "tr"), "r": ("fr", "df", "du")}
-    if any(_text(entry.get(k)) is None for k in required[present[0]]):
-        return None
-    if present[0] == "v" and not (type(entry.get("dn")) is int and type(entry.get("sd")) is int):
-        return None
-    return present[0], entry
+def _dob(value: object) -> str:
+    """The date of birth as written (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or empty), without
+    the time some schema 1.0 writers appended."""
+    text = str(value)
+    return text[:10] if len(text) > 10 and text[10] in "Tt " else text
 
 
 def _dcc_facts(
@@ -359,6 +347,7 @@ def _dcc_facts(
             "complete": entry["dn"] >= entry["sd"],
             "last_date": entry["dt"],
             "product": entry["mp"],
+            "product_name": display("vaccine-medicinal-product", entry["mp"]),
             "disease": entry["tg"],
         }
     elif kind == "t":
@@ -388,7 +377,7 @@ def _dcc_facts(
         test=test,
         recovery=recovery,
         holder_name=shown or name["fnt"],
-        holder_dob=str(_as_text(dcc["dob"])),
+        holder_dob=_dob(_as_text(dcc["dob"])),
     )
 
 
@@ -468,9 +457,11 @@ def _is_revoked(
     alg: int,
     signature: bytes,
 ) -> bool:
+    if not revoked:  # nothing revoked (an empty tuple or DccRevocation): the common case
+        return False
     if isinstance(revoked, DccRevocation):
-        if not revoked.by_kid and not revoked.by_country:
-            return False
+        if signer.kid not in revoked.by_kid and (signer.country or "") not in revoked.by_country:
+            return False  # no batch of this signer or its country: no hash to compute
         countries = (iss, _text(entry.get("co")))
         hashes = revocation_hashes(entry["ci"], countries, alg, signature)
         return revoked.holds(signer.kid, signer.country, hashes)
@@ -525,21 +516,23 @@ def verify_dcc(
         return InternationalResult.refused("issued in the future", claims)
     if t > exp:
         return InternationalResult.refused("expired", claims)
-    if now < signer.not_before:
+    if t < signer.not_before_ts:
         return InternationalResult.refused("dsc not yet valid", claims)
-    if now > signer.not_after:
+    if t > signer.not_after_ts:
         return InternationalResult.refused("dsc expired", claims)
-    if not _epoch(signer.not_before) <= iat <= _epoch(signer.not_after):
+    if not signer.not_before_ts <= iat <= signer.not_after_ts:
         return InternationalResult.refused("dsc not valid at issue", claims)
-    shape = _dcc_shape(dcc)
-    if shape is None:
-        return InternationalResult.refused("malformed: hcert", claims)
-    kind, entry = shape
+    kind = hcert_kind(dcc)
+    if len(kind) > 1:
+        return InternationalResult.refused(kind, claims)
     if signer.usages is not None and kind not in signer.usages:
         return InternationalResult.refused("wrong key usage", claims)
+    assert isinstance(dcc, dict)
+    entry = hcert_entry(dcc, kind)
+    if isinstance(entry, str):
+        return InternationalResult.refused(entry, claims)
     if _is_revoked(revoked, signer, entry, iss, msg.alg, msg.signature):
         return InternationalResult.refused("revoked", claims)
-    assert isinstance(dcc, dict)
     return InternationalResult(True, None, claims, _dcc_facts(kind, entry, dcc, iss, iat, exp))
 
 
