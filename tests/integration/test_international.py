@@ -301,3 +301,59 @@ def test_import_with_cscas_keeps_the_dscs_that_chain_and_refuses_each_other_in_o
     assert r.exit_code != 0 and "no DSC chains to a CSCA given" in r.stderr
     payload = fed.hub_client.get("/v1/international-trust").json()["payload"]
     assert [row["kid"] for row in payload["dcc"]] == [good.kid.hex()]
+
+
+EU_RULES = Path(__file__).resolve().parent.parent / "vectors" / "eu-rules" / "EU-rules.json"
+
+
+def test_the_eus_own_business_rules_imported_as_a_regions_policy_decide_dccs_unchanged(
+    fed: Federation, tmp_path: Path
+) -> None:
+    now = fed.clock()
+    dsc = DemoDsc.new(now)
+    _import(fed, tmp_path, [dsc], [DemoShcIssuer.new()])
+    args = ("policy", "import-eu-rules", REGION, str(EU_RULES), "--hub", "http://testserver")
+    r = _cli(fed, *args, token=fed.hub_token("authority"))
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("13 EU rules set as policy 310000 any version "), r.stdout
+    # the RAT device list is the JRC's, which the hub does not hold: that rule alone is refused
+    assert r.stderr.strip().splitlines() == [
+        f"{EU_RULES}: refused rule 7 (TR-EU-0002): Logic reads what a checkpoint does not "
+        "have: no fact 'external.valueSets.covid-19-lab-test-manufacturer-and-name' (see "
+        "docs/policies.md) at /if/1/in/1/var"
+    ]
+    cache = tmp_path / "gate"
+    _ready(fed, cache).close()
+    sputnik = cwt("v", now)
+    sputnik[-260][1]["v"][0]["mp"] = "Sputnik-V"  # in the value set, not EMA-approved
+    rat = cwt("t", now)
+    rat[-260][1]["t"][0].update(tt="LP217198-3", sc=(now - timedelta(hours=50)).isoformat())
+    recovered, too_long = cwt("r", now), cwt("r", now)
+    day = (now - timedelta(days=30)).date()
+    recovered[-260][1]["r"][0].update(  # RR-EU-0002: valid from day 11 to day 180
+        fr=day.isoformat(),
+        df=(day + timedelta(days=11)).isoformat(),
+        du=(day + timedelta(days=180)).isoformat(),
+    )
+    too_long[-260][1]["r"][0].update(fr=day.isoformat(), du=(day + timedelta(days=200)).isoformat())
+    outcomes = {
+        name: _offline(fed, cache, dsc.hc1(claims))["outcome"]
+        for name, claims in {
+            "pcr 20 h ago": cwt("t", now),
+            "comirnaty 2/2": cwt("v", now),
+            "recovered": recovered,
+            "recovery valid too long": too_long,  # RR-EU-0002
+            "sputnik": sputnik,  # VR-EU-0001
+            "rat 50 h ago": rat,  # TR-EU-0006: a RAT within 48 h
+        }.items()
+    }
+    assert outcomes == {
+        "pcr 20 h ago": "PASS",
+        "comirnaty 2/2": "PASS",
+        "recovered": "PASS",
+        "recovery valid too long": "DENY",
+        "sputnik": "DENY",
+        "rat 50 h ago": "DENY",
+    }
+    me, sid = fed.citizen()
+    assert _offline(fed, cache, fed.code(me, sid))["outcome"] == "DENY"  # --otherwise deny

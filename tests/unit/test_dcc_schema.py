@@ -76,3 +76,16 @@ def test_the_value_sets_give_display_names() -> None:
     assert display("test-type", "LP6464-4") == "Nucleic acid amplification with probe detection"
     assert display("vaccine-medicinal-product", "nothing") is None
     assert all(value_set(name) for name in VALUE_SETS)
+
+
+def test_a_certificate_with_a_forename_only_verifies_and_shows_it() -> None:
+    from yimatong.demo.international import DemoDsc, cwt
+    from yimatong.verifier.international import verify_dcc
+
+    dsc = DemoDsc.new(NOW)
+    claims = cwt("v", NOW)
+    claims[-260][1]["nam"] = {"gn": "Erika", "gnt": "ERIKA"}
+    result = verify_dcc(dsc.hc1(claims), certificates=[dsc.der], now=NOW)
+    assert result.valid and result.facts is not None
+    assert result.facts.holder_name == "Erika"
+    assert result.facts.payload is not None and "nam" not in result.facts.payload

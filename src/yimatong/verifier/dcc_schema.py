@@ -49,7 +49,16 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["VALUE_SETS", "check_hcert", "display", "hcert_entry", "hcert_kind", "value_set"]
+__all__ = [
+    "EU_VALUE_SET_IDS",
+    "VALUE_SETS",
+    "check_hcert",
+    "display",
+    "eu_value_sets",
+    "hcert_entry",
+    "hcert_kind",
+    "value_set",
+]
 
 #: The value sets kept, by the schema's name for them.
 VALUE_SETS = (
@@ -59,6 +68,17 @@ VALUE_SETS = (
     "vaccine-mah-manf",
     "test-type",
     "test-result",
+)
+
+#: The value sets' own ids (``valueSetId``), by which the EU's business rules name them
+#: (``external.valueSets.vaccines-covid-19-names``).
+EU_VALUE_SET_IDS = (
+    "disease-agent-targeted",
+    "sct-vaccines-covid-19",
+    "vaccines-covid-19-names",
+    "vaccines-covid-19-auth-holders",
+    "covid-19-lab-test-type",
+    "covid-19-lab-result",
 )
 
 _VER = re.compile(r"\d+.\d+.\d+", re.ASCII)
@@ -119,6 +139,23 @@ def value_set(name: str) -> Mapping[str, str]:
     )
     values = json.loads(text)["valueSetValues"]
     return {code: str(v.get("display", code)) for code, v in values.items()}
+
+
+@cache
+def eu_value_sets() -> Mapping[str, list[str]]:
+    """``external.valueSets`` of the EU's business rules: valueSetId -> its codes. One shared
+    object: a CertLogic evaluation never changes its data."""
+    out: dict[str, list[str]] = {}
+    for name in VALUE_SETS:
+        text = (
+            resources.files("yimatong.verifier")
+            .joinpath(f"data/dcc-valuesets/{name}.json")
+            .read_text(encoding="utf-8")
+        )
+        document = json.loads(text)
+        out[str(document["valueSetId"])] = sorted(document["valueSetValues"])
+    assert tuple(sorted(out)) == tuple(sorted(EU_VALUE_SET_IDS)), sorted(out)
+    return out
 
 
 def display(name: str, code: object) -> str | None:

@@ -119,6 +119,9 @@ class CertificateFacts:
     #: the holder's name and date of birth, for the officer's ID comparison; never policy data
     holder_name: str | None = field(default=None, repr=False)
     holder_dob: str | None = field(default=None, repr=False)
+    #: DCC: the hcert payload as the EU's business rules read it (``payload.v.0.mp``), its one
+    #: entry as checked (dates as text), without ``nam`` and ``dob``; None for YMT1 and SHC
+    payload: Mapping[str, Any] | None = field(default=None, repr=False)
 
     def data(self, now: datetime) -> dict[str, Any]:
         """The ``certificate`` section of a policy's data at ``now``."""
@@ -324,6 +327,11 @@ def _as_text(value: object) -> object:
     return value
 
 
+#: never policy data: the holder's name and date of birth (docs/policies.md)
+_NOT_POLICY = frozenset(("nam", "dob"))
+_DCC_GROUPS = frozenset(("v", "t", "r"))
+
+
 def _dob(value: object) -> str:
     """The date of birth as written (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or empty), without
     the time some schema 1.0 writers appended."""
@@ -376,8 +384,12 @@ def _dcc_facts(
         vaccination=vaccination,
         test=test,
         recovery=recovery,
-        holder_name=shown or name["fnt"],
+        holder_name=shown or name.get("fnt") or name.get("gnt"),
         holder_dob=_dob(_as_text(dcc["dob"])),
+        payload={
+            **{k: v for k, v in dcc.items() if k not in _NOT_POLICY and k not in _DCC_GROUPS},
+            kind: [entry],
+        },
     )
 
 
