@@ -442,6 +442,76 @@ def policy_set(
     )
 
 
+@policy.command("import-eu-rules")
+@click.argument("region", callback=_region)
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--place-kind", type=click.Choice(PLACE_KINDS), default="any", show_default=True)
+@click.option(
+    "--otherwise",
+    type=click.Choice(["deny", "pass"]),
+    default="deny",
+    show_default=True,
+    help="What the policy says of a code that is no DCC (YMT1, SHC).",
+)
+@click.option("--from", "valid_from", help="In force from (RFC 3339; default now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
+@click.option("--token", envvar="YIMATONG_TOKEN", help="Health authority credential.")
+@click.option("--hub", "hub_url", envvar="YMT_HUB_URL", help="Hub URL (or YMT_HUB_URL).")
+def policy_import_eu_rules(
+    region: str,
+    file: Path,
+    place_kind: str,
+    otherwise: str,
+    valid_from: str | None,
+    as_json: bool,
+    token: str | None,
+    hub_url: str | None,
+) -> None:
+    """Set REGION's entry policy to the EU gateway's business rules in FILE (its /rules
+    content: a list of {Identifier, Type, Country, Version, CertificateType, ValidFrom, ValidTo,
+    Logic, ...}). Each rule is checked alone: a bad one is refused (one line each on stderr)
+    and the others make the policy; a DCC must satisfy every rule in force, any other code
+    gets --otherwise."""
+    from yimatong.domain.errors import YimatongError
+    from yimatong.verifier.eu_rules import describe, eu_rules_policy, parse_eu_rules
+
+    if not token:
+        _fail("a health authority credential is needed: --token or YIMATONG_TOKEN", 2)
+    try:
+        document = json.loads(file.read_text("utf-8"))
+    except OSError as exc:
+        _fail(f"{file}: {exc.strerror}", 2)
+    except ValueError as exc:
+        _fail(f"{file} is not JSON: {exc}", 2)
+    rules, refused = parse_eu_rules(document)
+    for line in refused:
+        click.echo(f"{file}: refused {line}", err=True)
+    if not rules:
+        _fail(f"{file}: no rule to import", 2)
+    body: dict[str, Any] = {
+        "place_kind": place_kind,
+        "rule": eu_rules_policy(rules, otherwise=otherwise == "pass"),
+        "description": describe(rules),
+    }
+    if valid_from:
+        body["valid_from"] = valid_from
+    client = _client(hub_url, token)
+    try:
+        answer = client.request("PUT", f"/v1/policies/{region}", json=body).json()
+    except YimatongError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        _fail(f"the hub refused: {exc.message}{where}")
+    finally:
+        client.close()
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{len(rules)} EU rules set as policy {answer['region']} {answer['place_kind']} "
+        f"version {answer['version']} in force from {answer['valid_from']}"
+    )
+
+
 @policy.command("show")
 @click.argument("region", callback=_region)
 @click.option("--history", is_flag=True, help="Every version ever set for exactly REGION.")

@@ -409,19 +409,48 @@ def trust() -> None:
     """International trust at the hub: EU DCC document signers, SMART Health Card issuers."""
 
 
-def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) -> None:
+def _read_json(file: Path) -> Any:
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _fail(f"cannot read {file} as JSON ({type(exc).__name__})", 2)
+
+
+def _with_cscas(document: Any, csca: Path) -> dict[str, Any]:
+    """The DSC list with the CSCA file's entries beside it, as the gateway's /trustList
+    holds both (an entry without ``certificateType`` in the CSCA file is taken as a CSCA)."""
+    extra = _read_json(csca)
+    if isinstance(extra, dict):
+        extra = extra.get("certificates")
+    if not isinstance(extra, list):
+        _fail(f'{csca}: a CSCA list is a JSON array (or {{"certificates": [...]}})', 2)
+    dscs = document.get("certificates") if isinstance(document, dict) else document
+    if not isinstance(dscs, list):
+        return {"certificates": document}  # refused by the check that follows
+    cscas = [{"certificateType": "CSCA", **e} if isinstance(e, dict) else e for e in extra]
+    return {"certificates": [*dscs, *cscas]}
+
+
+def _import_trust(
+    family: str, file: Path, as_json: bool, client: NodeClient, csca: Path | None = None
+) -> None:
     from yimatong.verifier.trustlists import (
         TrustListError,
         parse_gateway_dscs,
+        parse_gateway_revocation,
         parse_vci_directory,
     )
 
-    try:
-        document = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        _fail(f"cannot read {file} as JSON ({type(exc).__name__})", 2)
+    document = _read_json(file)
+    if csca is not None:
+        document = _with_cscas(document, csca)
     try:  # checked here first, as the hub will, so that a bad file is refused before sending
-        (parse_gateway_dscs if family == "dcc" else parse_vci_directory)(document)
+        if family == "dcc":
+            parse_gateway_dscs(document)
+        elif family == "shc":
+            parse_vci_directory(document)
+        else:
+            parse_gateway_revocation(document, datetime.now(UTC))
     except TrustListError as exc:
         _fail(f"{file}: {exc}", 2)
     with _refusals():
@@ -431,7 +460,12 @@ def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) ->
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    what = "document signers" if family == "dcc" else "issuers"
+    for line in result.get("refused", ()):
+        click.echo(f"{file}: refused {line}", err=True)
+    if family == "dcc-revocation":
+        what = f"revocation batches ({result['hashes']} hashes)"
+    else:
+        what = "document signers" if family == "dcc" else "issuers"
     click.echo(
         f"{result['entries']} {what} imported (international trust version {result['version']})"
     )
@@ -439,14 +473,26 @@ def _import_trust(family: str, file: Path, as_json: bool, client: NodeClient) ->
 
 @trust.command("import-dcc")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--csca",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The gateway's CSCA list (its /trustList/CSCA answer): each DSC must then chain to "
+    "a CSCA of its country, or is refused (one line each) while the others are imported.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
 @_hub_options
 def trust_import_dcc(
-    file: Path, as_json: bool, hub_url: str | None, token: str | None, timeout: float
+    file: Path,
+    csca: Path | None,
+    as_json: bool,
+    hub_url: str | None,
+    token: str | None,
+    timeout: float,
 ) -> None:
     """Replace the EU DCC document signers with FILE, a DSC list of the EU gateway's format
-    (its /trustList/DSC answer: an array of {kid, country, rawData, ...})."""
-    _import_trust("dcc", file, as_json, _client(hub_url, token, timeout))
+    (its /trustList/DSC answer: an array of {kid, country, rawData, ...}; CSCA entries of a
+    whole /trustList in it are used as --csca's are)."""
+    _import_trust("dcc", file, as_json, _client(hub_url, token, timeout), csca)
 
 
 @trust.command("import-shc")
@@ -459,6 +505,20 @@ def trust_import_shc(
     """Replace the SMART Health Card issuers with FILE, a VCI directory snapshot
     ({"issuer_info": [{"issuer": {iss, name}, "keys": [JWK...]}]})."""
     _import_trust("shc", file, as_json, _client(hub_url, token, timeout))
+
+
+@trust.command("import-dcc-revocation")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
+@_hub_options
+def trust_import_dcc_revocation(
+    file: Path, as_json: bool, hub_url: str | None, token: str | None, timeout: float
+) -> None:
+    """Replace the EU DCC revocation batches with FILE: the EU gateway's revocation batches
+    ({country, expires, kid, hashType, entries: [{hash}]}; one, an array, or {"batches": [...]}).
+    Deleted and expired batches are skipped; a bad batch is refused (one line each on stderr)
+    and the others imported."""
+    _import_trust("dcc-revocation", file, as_json, _client(hub_url, token, timeout))
 
 
 # ------------------------------------------------------------------------------ results

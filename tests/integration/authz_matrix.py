@@ -114,6 +114,7 @@ GET    /v1/policies/{region}/history                 ok     401    401    ok    
 GET    /v1/international-trust                       ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401
 PUT    /v1/international-trust/dcc                   401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
 PUT    /v1/international-trust/shc                   401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
+PUT    /v1/international-trust/dcc-revocation        401    401    401    403    403    403    403    403    ok     401    403    403    403    403    403    401
 POST   /v1/lookups                                   401    401    401    ok     403    403    403    ok     403    401    ok     403    403    403    ok     401
 GET    /v1/stats/{figure}                            401    401    401    403    403    ok     403    403    ok     401    403    403    ok     403    403    401
 GET    /                                             ok     401    401    ok     ok     ok     ok     ok     ok     401    ok     ok     ok     ok     ok     401

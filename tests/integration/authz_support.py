@@ -819,6 +819,7 @@ def _prepare_hub(
         },
         ("PUT", "/v1/international-trust/dcc"): [],
         ("PUT", "/v1/international-trust/shc"): {"issuer_info": []},
+        ("PUT", "/v1/international-trust/dcc-revocation"): [],
         ("PUT", "/v1/risk-areas/{code}"): {"level": "medium", "from": at},
         ("POST", "/v1/risk-areas/batch"): {
             "changes": [{"area": street, "level": "low", "from": at}]

@@ -172,6 +172,7 @@ NOT_PERSONAL = {
         "GET /v1/international-trust",
         "PUT /v1/international-trust/dcc",
         "PUT /v1/international-trust/shc",
+        "PUT /v1/international-trust/dcc-revocation",
     },
     # The road node (docs/road.md) holds no personal data: vehicles are an organisation's,
     # and a citizen's phone is known only by the random id its app chose — served back only

@@ -343,8 +343,11 @@ def test_stays_from_online_reasons_know_how_long_ago() -> None:
 def test_the_data_context_is_json_and_has_the_documented_shape() -> None:
     data = facts(hours_since_negative=5, area_level="medium").data()
     orjson.dumps(data)
-    assert set(data) == {"code", "status", "tests", "stays", "scan", "certificate", "external"}
+    assert set(data) == {
+        "code", "status", "tests", "stays", "scan", "certificate", "external", "payload"
+    }  # fmt: skip
     assert data["certificate"]["kind"] == "ymt1"
+    assert data["payload"] is None  # a DCC's hcert, for the EU's business rules
     assert data["scan"]["temperature_decidegrees"] == 365
     assert data["tests"] == {
         "has_negative": True,
@@ -353,6 +356,8 @@ def test_the_data_context_is_json_and_has_the_documented_shape() -> None:
     }
     assert data["external"]["now"] == "2026-11-20T02:00:00+00:00"
     assert data["external"]["area_level"] == "medium"
+    assert data["external"]["validationClock"] == data["external"]["now"]
+    assert "vaccines-covid-19-names" in data["external"]["valueSets"]
 
 
 # ------------------------------------------------------------------------------- checking rules

@@ -29,13 +29,16 @@ from yimatong.adapters.wire.cose import sig_structure
 from yimatong.verifier.international import dsc_kid, jwk_thumbprint
 
 __all__ = [
+    "DemoCsca",
     "DemoDsc",
     "DemoShcIssuer",
     "chunks",
+    "csca_list",
     "cwt",
     "gateway_list",
     "hcert",
     "qr",
+    "revocation_batch",
     "shc_payload",
     "vci_snapshot",
 ]
@@ -117,6 +120,59 @@ def cwt(
 
 
 @dataclass
+class DemoCsca:
+    """A country signing CA of our own: its key and self-signed certificate."""
+
+    key: Any
+    der: bytes
+    country: str
+
+    @property
+    def name(self) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, self.country),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"CSCA {self.country} test"),
+            ]
+        )
+
+    @classmethod
+    def new(cls, now: datetime, *, country: str = "XA", valid_days: int = 3650) -> DemoCsca:
+        key = ec.generate_private_key(ec.SECP256R1())
+        out = cls(key, b"", country)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(out.name)
+            .issuer_name(out.name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=valid_days // 2))
+            .not_valid_after(now + timedelta(days=valid_days // 2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        out.der = cert.public_bytes(serialization.Encoding.DER)
+        return out
+
+
+def csca_list(cscas: Iterable[DemoCsca]) -> list[dict[str, Any]]:
+    """The CSCAs as the EU gateway's ``/trustList/CSCA`` lists them (without its signature)."""
+    import base64
+    import hashlib
+
+    return [
+        {
+            "kid": base64.b64encode(dsc_kid(c.der)).decode(),
+            "country": c.country,
+            "certificateType": "CSCA",
+            "thumbprint": hashlib.sha256(c.der).hexdigest(),
+            "rawData": base64.b64encode(c.der).decode(),
+        }
+        for c in cscas
+    ]
+
+
+@dataclass
 class DemoDsc:
     """A document signer: its private key, algorithm and DER certificate."""
 
@@ -138,7 +194,11 @@ class DemoDsc:
         usages: str = "tvr",
         valid_days: tuple[int, int] = (-365, 365),
         country: str = "XA",
+        csca: DemoCsca | None = None,
+        subject_country: str | None = None,
     ) -> DemoDsc:
+        """A DSC signed by ``csca`` (by a CSCA made for it and thrown away when None), listed
+        under ``country``, naming ``subject_country`` (default ``country``) as its C."""
         key: Any
         if alg == "ES256":
             key = ec.generate_private_key(ec.SECP256R1())
@@ -146,17 +206,23 @@ class DemoDsc:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         else:
             key = ed25519.Ed25519PrivateKey.generate()
-        csca = ec.generate_private_key(ec.SECP256R1())  # signs the DSC, then is thrown away
+        # without a CSCA: one signs the DSC, then is thrown away
+        signer = ec.generate_private_key(ec.SECP256R1()) if csca is None else csca.key
+        issuer = (
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CSCA test")])
+            if csca is None
+            else csca.name
+        )
         subject = x509.Name(
             [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+                x509.NameAttribute(NameOID.COUNTRY_NAME, subject_country or country),
                 x509.NameAttribute(NameOID.COMMON_NAME, f"DSC {alg} test"),
             ]
         )
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CSCA test")]))
+            .issuer_name(issuer)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now + timedelta(days=valid_days[0]))
@@ -165,7 +231,7 @@ class DemoDsc:
         if usages:
             oids = [x509.ObjectIdentifier(USAGE_OIDS[u]) for u in usages]
             builder = builder.add_extension(x509.ExtendedKeyUsage(oids), critical=False)
-        der = builder.sign(csca, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        der = builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
         return cls(key, alg, der, country)
 
     def signature(self, data: bytes) -> bytes:
@@ -280,9 +346,10 @@ def shc_payload(
     *,
     nbf: datetime | None = None,
     exp: datetime | None = None,
+    rid: str | None = None,
 ) -> dict[str, Any]:
     """A health card's claims: ``full`` (2 doses), ``partial`` (1), ``janssen`` (1 of 1),
-    ``pcr`` (a negative PCR sampled 30 h before ``now``)."""
+    ``pcr`` (a negative PCR sampled 30 h before ``now``); ``rid`` its revocation id."""
     second = (
         "https://smarthealth.cards#laboratory"
         if kind == "pcr"
@@ -298,6 +365,8 @@ def shc_payload(
     }
     if exp is not None:
         out["exp"] = exp.timestamp()
+    if rid is not None:
+        out["vc"]["rid"] = rid
     return out
 
 
@@ -362,11 +431,40 @@ def chunks(jws: str, n: int) -> list[str]:
     ]
 
 
-def vci_snapshot(issuers: Iterable[DemoShcIssuer]) -> dict[str, Any]:
-    """The issuers in the VCI directory's snapshot format (``issuer_info`` with keys)."""
+def vci_snapshot(
+    issuers: Iterable[DemoShcIssuer], *, rids: Mapping[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """The issuers in the VCI directory's snapshot format (``issuer_info`` with keys, and a
+    CRL for the issuers ``rids`` names: iss -> revoked rids)."""
+    out: list[dict[str, Any]] = []
+    for i in issuers:
+        info: dict[str, Any] = {
+            "issuer": {"iss": i.iss, "name": f"Demo issuer {i.iss}"},
+            "keys": [i.jwk],
+        }
+        if rids and i.iss in rids:
+            info["keys"] = [{**i.jwk, "crlVersion": 1}]
+            info["crls"] = [{"kid": i.jwk["kid"], "method": "rid", "ctr": 1, "rids": rids[i.iss]}]
+        out.append(info)
+    return {"issuer_info": out}
+
+
+def revocation_batch(
+    dsc: DemoDsc | None,
+    hash_type: str,
+    hashes: Iterable[bytes],
+    expires: datetime,
+    *,
+    country: str = "XA",
+) -> dict[str, Any]:
+    """A revocation batch as the EU gateway's ``/revocation-list/{batchId}`` holds it (the
+    JSON inside its CMS envelope); ``dsc`` None: ``UNKNOWN_KID``."""
+    import base64
+
     return {
-        "issuer_info": [
-            {"issuer": {"iss": i.iss, "name": f"Demo issuer {i.iss}"}, "keys": [i.jwk]}
-            for i in issuers
-        ]
+        "country": country,
+        "expires": _iso(expires),
+        "kid": "UNKNOWN_KID" if dsc is None else base64.b64encode(dsc.kid).decode(),
+        "hashType": hash_type,
+        "entries": [{"hash": base64.b64encode(h).decode()} for h in hashes],
     }

@@ -2,7 +2,9 @@
 
 - ``GET /v1/international-trust`` (public): the signed DSCs and SHC issuers (ETag);
 - ``PUT /v1/international-trust/dcc`` (hub administrator): a DSC list of the EU gateway's format;
-- ``PUT /v1/international-trust/shc`` (hub administrator): a VCI directory snapshot.
+- ``PUT /v1/international-trust/shc`` (hub administrator): a VCI directory snapshot;
+- ``PUT /v1/international-trust/dcc-revocation`` (hub administrator): the EU gateway's DCC
+  revocation batches.
 """
 
 from __future__ import annotations
@@ -70,5 +72,17 @@ def router(ctx: HubContext) -> APIRouter:
         store.require_admin(caller)
         body = await json_body(request)
         return await run_in_threadpool(store.import_shc, caller, body)
+
+    @r.put(
+        "/v1/international-trust/dcc-revocation",
+        summary="Replace the EU DCC revocation batches with the gateway's (admin)",
+        responses=problem_responses(422),
+        openapi_extra=_IMPORT_BODY,
+    )
+    async def import_dcc_revocation(request: Request) -> dict[str, Any]:
+        caller = caller_of(request)
+        store.require_admin(caller)
+        body = await json_body(request)
+        return await run_in_threadpool(store.import_dcc_revocation, caller, body)
 
     return r

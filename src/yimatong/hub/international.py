@@ -1,18 +1,30 @@
 """International trust at the hub: EU DCC document signers and SMART Health Card issuers.
 
 The hub administrator imports the EU gateway's DSC list (``PUT /v1/international-trust/dcc``,
-``yimatong trust import-dcc FILE``) and a VCI directory snapshot
-(``PUT /v1/international-trust/shc``, ``yimatong trust import-shc FILE``); each import replaces
-that family whole (a trust list is a snapshot: a DSC the gateway dropped must stop verifying).
-``GET /v1/international-trust`` serves both as one document signed by the hub's list key, like
-the trust list, with an ETag; checkpoints cache it and verify ``HC1:`` and ``shc:/`` codes
-offline against it (``verifier/lists.build_international``; the page reads the members
-``hub/dsc_summary`` adds to each DSC instead of the DER). Payload::
+``yimatong trust import-dcc FILE [--csca CSCA_FILE]``; given the gateway's CSCAs in the same
+list, each DSC must chain to its country's CSCA, or is refused alone) and a VCI directory snapshot
+(``PUT /v1/international-trust/shc``, ``yimatong trust import-shc FILE``) with the issuers' Card
+Revocation Lists it carries, and the EU gateway's DCC revocation batches
+(``PUT /v1/international-trust/dcc-revocation``, ``yimatong trust import-dcc-revocation FILE``);
+each import replaces that family whole (a trust list is a snapshot: a DSC the gateway dropped
+must stop verifying). ``GET /v1/international-trust`` serves all three as one document signed
+by the hub's list key, like the trust list, with an ETag; checkpoints cache it and verify
+``HC1:`` and ``shc:/`` codes offline against it (``verifier/lists.build_international``; the
+page reads the members ``hub/dsc_summary`` adds to each DSC instead of the DER).
+Revocations travel inside the same document, not beside it: a batch names the kids of the DSC
+list it goes with, one signed document keeps the two consistent on every device, and the
+checkpoint's cache, ETag and refresh stay one. Payload::
 
     {"type": "international-trust", "version": n, "since": 0, "issued_at": RFC 3339,
      "dcc": [{"kid": hex, "country": "AT", "certificate": base64 DER,
               "key_type", "public_key", "not_before", "not_after", "usages"}, ...],
-     "shc": [{"iss": URL, "name": text, "keys": [JWK, ...]}, ...]}
+     "dcc_revocation": [{"batch": id, "country": "AT", "kid": hex | null, "hash_type":
+                         "UCI" | "COUNTRYCODEUCI" | "SIGNATURE", "expires": RFC 3339,
+                         "hashes": [base64 of 16 bytes, ...]}, ...],
+     "shc": [{"iss": URL, "name": text, "keys": [JWK, ...],
+              "crls": [{"kid", "method": "rid", "rids": [...]}, ...]}, ...]}
+
+A revocation batch already expired when the document is signed is left out of it.
 
 Every import is an entry of the transparency log (how many entries, and the SHA-256 of the
 canonical list), so what a checkpoint was told to trust, and when, can be shown afterwards.
@@ -22,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -35,11 +48,28 @@ from yimatong.domain.errors import InvalidInput
 from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.hub.dsc_summary import dsc_summary
-from yimatong.verifier.trustlists import TrustListError, parse_gateway_dscs, parse_vci_directory
+from yimatong.verifier.trustlists import (
+    TrustListError,
+    check_dsc_chains,
+    parse_gateway_cscas,
+    parse_gateway_dscs,
+    parse_gateway_revocation,
+    parse_vci_directory,
+)
 
 __all__ = ["InternationalTrust"]
 
+
+def _shc_row(iss: str, name: str, data: str) -> dict[str, Any]:
+    stored = orjson.loads(data)
+    if isinstance(stored, list):  # imported before CRLs were kept: the keys alone
+        stored = {"keys": stored, "crls": []}
+    return {"iss": iss, "name": name, "keys": stored["keys"], "crls": stored["crls"]}
+
+
 _COUNTER = "international"
+#: the family of the DCC revocation batches (key: batch id, label: country, data: JSON)
+_REVOCATION = "dcr"
 
 
 class InternationalTrust:
@@ -56,11 +86,21 @@ class InternationalTrust:
             entries = parse_gateway_dscs(document)
         except TrustListError as exc:
             raise InvalidInput(f"not a DSC list of the EU gateway's format: {exc}") from None
+        cscas, refused = parse_gateway_cscas(document)
+        if cscas:  # given CSCAs, a DSC must chain to its country's
+            given = len(entries)
+            entries, unchained = check_dsc_chains(entries, cscas)
+            refused += unchained
+            if given and not entries:  # the trust in place is kept: this is no feed of theirs
+                raise InvalidInput(f"no DSC chains to a CSCA given: {unchained[0]}")
         rows = [
             {"key": e.kid.hex(), "label": e.country, "data": base64.b64encode(e.der).decode()}
             for e in entries
         ]
-        return self._replace(caller, "dcc", rows)
+        result = self._replace(caller, "dcc", rows)
+        result["cscas"] = len(cscas)
+        result["refused"] = refused
+        return result
 
     def import_shc(self, caller: Caller, document: Any) -> dict[str, Any]:
         require_role(caller, "admin")
@@ -69,10 +109,42 @@ class InternationalTrust:
         except TrustListError as exc:
             raise InvalidInput(f"not a VCI directory: {exc}") from None
         rows = [
-            {"key": i.iss, "label": i.name, "data": orjson.dumps(list(i.keys)).decode()}
+            {
+                "key": i.iss,
+                "label": i.name,
+                "data": orjson.dumps({"keys": list(i.keys), "crls": list(i.crls)}).decode(),
+            }
             for i in issuers
         ]
         return self._replace(caller, "shc", rows)
+
+    def import_dcc_revocation(self, caller: Caller, document: Any) -> dict[str, Any]:
+        """Replace the DCC revocation batches; a bad batch is refused with its reason in
+        ``refused`` and the others are imported."""
+        require_role(caller, "admin")
+        try:
+            batches, refused = parse_gateway_revocation(document, self.ctx.clock())
+        except TrustListError as exc:
+            raise InvalidInput(f"not a revocation list of the EU gateway's format: {exc}") from None
+        rows = [
+            {
+                "key": b.batch_id,
+                "label": b.country,
+                "data": orjson.dumps(
+                    {
+                        "kid": None if b.kid is None else b.kid.hex(),
+                        "hash_type": b.hash_type,
+                        "expires": b.expires.isoformat(),
+                        "hashes": [base64.b64encode(h).decode() for h in b.hashes],
+                    }
+                ).decode(),
+            }
+            for b in batches
+        ]
+        result = self._replace(caller, _REVOCATION, rows)
+        result["hashes"] = sum(len(b.hashes) for b in batches)
+        result["refused"] = refused
+        return result
 
     def _replace(self, caller: Caller, family: str, rows: list[dict[str, str]]) -> dict[str, Any]:
         now = self.ctx.clock()
@@ -110,11 +182,18 @@ class InternationalTrust:
                     international_trust.c.family, international_trust.c.key
                 )
             ).all()
+        now = self.ctx.clock()
+        revocation = []
+        for r in rows:
+            if r.family == _REVOCATION:
+                batch = orjson.loads(r.data)
+                if datetime.fromisoformat(batch["expires"]) > now:
+                    revocation.append({"batch": r.key, "country": r.label, **batch})
         payload = {
             "type": "international-trust",
             "version": version,
             "since": 0,
-            "issued_at": self.ctx.clock().isoformat(),
+            "issued_at": now.isoformat(),
             "dcc": [
                 {
                     "kid": r.key,
@@ -125,10 +204,7 @@ class InternationalTrust:
                 for r in rows
                 if r.family == "dcc"
             ],
-            "shc": [
-                {"iss": r.key, "name": r.label, "keys": orjson.loads(r.data)}
-                for r in rows
-                if r.family == "shc"
-            ],
+            "dcc_revocation": revocation,
+            "shc": [_shc_row(r.key, r.label, r.data) for r in rows if r.family == "shc"],
         }
         return version, sign_document(payload, self.ctx.hub_key())

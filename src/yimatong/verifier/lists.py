@@ -24,8 +24,10 @@ from yimatong.adapters.signed import BadDocument, verify_document
 from yimatong.adapters.wire.code import Keyring, TrustedKey
 from yimatong.domain.facts import RiskAreaPeriod, RiskLevel, RiskMap
 from yimatong.verifier.international import (
+    DccRevocation,
     DocumentSigner,
     IssuerKeys,
+    dcc_revocation,
     document_signer,
     issuer_keys,
 )
@@ -242,6 +244,8 @@ class InternationalState:
     issuers: dict[str, IssuerKeys]
     #: a signer's kid -> the country the gateway listed it under
     countries: dict[bytes, str] = field(default_factory=dict)
+    #: the EU gateway's DCC revocation batches, indexed once
+    revocation: DccRevocation = field(default_factory=DccRevocation)
 
 
 def build_international(
@@ -261,11 +265,22 @@ def build_international(
             signers[kid] = document_signer(base64.b64decode(row["certificate"]), kid)
             countries[kid] = str(row["country"])
         issuers = {
-            str(row["iss"]): issuer_keys(str(row["iss"]), {"keys": row["keys"]})
+            str(row["iss"]): issuer_keys(
+                str(row["iss"]), {"keys": row["keys"], "crls": row.get("crls", [])}
+            )
             for row in payload["shc"]
         }
+        revocation = dcc_revocation(
+            {
+                "kid": None if row["kid"] is None else bytes.fromhex(row["kid"]),
+                "country": str(row["country"]),
+                "hash_type": str(row["hash_type"]),
+                "hashes": [base64.b64decode(h) for h in row["hashes"]],
+            }
+            for row in payload.get("dcc_revocation", ())
+        )
         version = int(payload["version"])
         issued = parse_time(payload["issued_at"])
     except (KeyError, TypeError, ValueError) as exc:
         raise BadDocument(f"malformed international trust: {type(exc).__name__}") from None
-    return InternationalState(version, issued, signers, issuers, countries)
+    return InternationalState(version, issued, signers, issuers, countries, revocation)

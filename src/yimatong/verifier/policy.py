@@ -14,7 +14,9 @@ The data a CertLogic policy is evaluated over (docs/policies.md is the reference
       "scan":     {"temperature_decidegrees", "place_kind"},
       "certificate": {"kind": ymt1|dcc|shc, "issuer", "issuer_country", "issued_at",
                    "expires_at", "colour", "vaccination", "test", "recovery"},
-      "external": {"now", "region", "place_kind", "online", "area_level"}
+      "external": {"now", "region", "place_kind", "online", "area_level",
+                   "validationClock", "valueSets", "countryCode", "exp", "iat"},
+      "payload":  a DCC's hcert without nam and dob (what the EU's business rules read), or null
     }
 
 Which policies a checkpoint has (``PolicySet``) is the hub's signed statement for one region: the
@@ -52,6 +54,7 @@ from yimatong.rules.certlogic import (
 from yimatong.rules.certlogic import (
     compile as compile_rule,
 )
+from yimatong.verifier.dcc_schema import EU_VALUE_SET_IDS, eu_value_sets
 from yimatong.verifier.explain import why_denied
 from yimatong.verifier.international import CertificateFacts
 from yimatong.verifier.texts import no_policy, place_label
@@ -123,6 +126,7 @@ FACT_SCHEMA: dict[str, Any] = {
             "last_date": None,
             "days_since_last": None,
             "product": None,
+            "product_name": None,
             "disease": None,
         },
         "test": {
@@ -145,8 +149,24 @@ FACT_SCHEMA: dict[str, Any] = {
         "place_kind": None,
         "online": None,
         "area_level": None,
+        # what the EU's business rules read (CertLogic's external parameters)
+        "validationClock": None,
+        "valueSets": dict.fromkeys(EU_VALUE_SET_IDS),
+        "countryCode": None,
+        "exp": None,
+        "iat": None,
+    },
+    # a DCC's hcert as the EU's business rules read it, without nam and dob (null otherwise)
+    "payload": {
+        "ver": None,
+        "v": [dict.fromkeys(("tg", "vp", "mp", "ma", "dn", "sd", "dt", "co", "is", "ci"))],
+        "t": [dict.fromkeys(("tg", "tt", "nm", "ma", "sc", "dr", "tr", "tc", "co", "is", "ci"))],
+        "r": [dict.fromkeys(("tg", "fr", "co", "is", "df", "du", "ci"))],
     },
 }
+
+#: ``external.countryCode`` of the EU's business rules: the country the checkpoint is in.
+COUNTRY_CODE = "CN"
 
 _REGION = re.compile(r"[0-9]{6}")
 _NOTHING: frozenset[str] = frozenset()
@@ -534,6 +554,8 @@ class Facts:
                 data["certificate"] = CertificateFacts(
                     kind="ymt1", issuer=self.issuer, issued_at=self.issued_at, colour=colour
                 ).data(self.now)
+        cert = self.certificate
+        dcc = cert is not None and cert.kind == "dcc"
         if sections is None or "external" in sections:
             data["external"] = {
                 "now": _iso(self.now),
@@ -541,7 +563,14 @@ class Facts:
                 "place_kind": self.place_kind,
                 "online": self.online,
                 "area_level": self.area_level,
+                "validationClock": _iso(self.now),
+                "valueSets": eu_value_sets(),
+                "countryCode": COUNTRY_CODE,
+                "exp": _iso(cert.expires_at) if dcc and cert and cert.expires_at else None,
+                "iat": _iso(cert.issued_at) if dcc and cert and cert.issued_at else None,
             }
+        if sections is None or "payload" in sections:
+            data["payload"] = dict(cert.payload) if dcc and cert and cert.payload else None
         return data
 
 

@@ -846,7 +846,7 @@ class Verifier:
             notes.append(f"international trust last confirmed {age} ago")
             return self._pre(Outcome.CHECK, texts.LISTS_TOO_OLD, now, "offline", temperature, notes)
         result: InternationalResult = (
-            verify_dcc(text, certificates=state.signers, now=now)
+            verify_dcc(text, certificates=state.signers, now=now, revoked=state.revocation)
             if dcc
             else verify_shc(text, jwks=state.issuers, now=now)
         )

@@ -182,9 +182,102 @@ def _header_kid(value: object) -> bytes:
     return value
 
 
+def _bstr(data: bytes, i: int) -> tuple[bytes, int] | None:
+    """The byte string whose head is at ``data[i]`` in its shortest form, and the index after
+    it; None for anything else (the general path then decides)."""
+    if i >= len(data):
+        return None
+    head = data[i]
+    if 0x40 <= head <= 0x57:
+        n, i = head - 0x40, i + 1
+    elif head == 0x58 and i + 1 < len(data) and data[i + 1] >= 24:
+        n, i = data[i + 1], i + 2
+    elif head == 0x59 and i + 2 < len(data):
+        n, i = int.from_bytes(data[i + 1 : i + 3], "big"), i + 3
+        if n < 0x100:
+            return None
+    else:
+        return None
+    end = i + n
+    return (data[i:end], end) if end <= len(data) else None
+
+
+#: The protected headers issuers write, {1: alg, 4: kid} in either order, read without cbor2.
+_ALG_BYTES = {b"\x26": ALG_ES256, b"\x27": ALG_EDDSA, b"\x38\x24": ALG_PS256}
+
+
+def _fast_header(protected: bytes) -> tuple[int, bytes | None] | None:
+    """(alg, kid) of a protected header that is exactly ``{1: alg}`` or ``{1: alg, 4: kid}``
+    (either order) in shortest form with a supported alg, else None."""
+    if not protected or protected[0] not in (0xA1, 0xA2):
+        return None
+    pairs, i = protected[0] - 0xA0, 1
+    alg = kid = None
+    for _ in range(pairs):
+        label = protected[i : i + 1]
+        if label == b"\x01" and alg is None:
+            for code, value in _ALG_BYTES.items():
+                if protected.startswith(code, i + 1):
+                    alg, i = value, i + 1 + len(code)
+                    break
+            else:
+                return None
+        elif label == b"\x04" and kid is None:
+            found = _bstr(protected, i + 1)
+            if found is None or not 0 < len(found[0]) <= _MAX_KID:
+                return None
+            kid, i = found
+        else:
+            return None
+    if alg is None or i != len(protected):
+        return None
+    return alg, kid
+
+
+def _fast_cose(data: bytes) -> Hc1Message | None:
+    """The common COSE_Sign1 of a DCC read straight from its bytes: [tag 61] tag 18, an array
+    of four, shortest-form heads, an empty unprotected header or ``{4: kid}`` only when the
+    protected one has no kid, nothing after it. None for anything else: ``parse_cose`` then
+    takes the general path (which refuses or reads what this does not). It only accepts what
+    the general path accepts, as the same message."""
+    i = 2 if data.startswith(b"\xd8\x3d") else 0
+    if data[i : i + 2] != b"\xd2\x84":
+        return None
+    found = _bstr(data, i + 2)
+    if found is None:
+        return None
+    protected, i = found
+    if i >= len(data):
+        return None
+    header = _fast_header(protected)
+    if header is None:
+        return None
+    alg, kid = header
+    if data[i] == 0xA0:
+        i += 1
+    elif data[i] == 0xA1 and data[i + 1 : i + 2] == b"\x04" and kid is None:
+        found = _bstr(data, i + 2)
+        if found is None or not 0 < len(found[0]) <= _MAX_KID:
+            return None
+        kid, i = found
+    else:
+        return None
+    found = _bstr(data, i)
+    if found is None:
+        return None
+    payload, i = found
+    found = _bstr(data, i)
+    if found is None or found[1] != len(data):
+        return None
+    return Hc1Message(alg, kid, protected, payload, found[0])
+
+
 def parse_cose(data: bytes) -> Hc1Message:
     """Parse (not verify) the COSE_Sign1 of a DCC; ``Hc1Error`` on anything outside the profile
     described in the module docstring."""
+    fast = _fast_cose(data)
+    if fast is not None:
+        return fast
     item = _loads_exact(data, "COSE")
     if isinstance(item, cbor2.CBORTag) and item.tag == _TAG_CWT:
         item = item.value

@@ -53,9 +53,11 @@ MAX_INFLATED_SIZE = 65536
 #: Most JWS characters one chunk of a chunked card may carry (a version 22 QR code, level L).
 MAX_CHUNK_JWS = 1191
 _MAX_CHUNKS = 32
-_CHUNK = re.compile(r"shc:/(?:([1-9][0-9]?)/([1-9][0-9]?)/)?([0-9]*)", re.ASCII)
-_B64URL = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
+#: A chunk's header; the digits after it are checked by ``_digits`` (a regex over the ~2,400
+#: digits of a card cost more than the rest of the decoding).
+_CHUNK_HEAD = re.compile(r"shc:/([1-9][0-9]?)/([1-9][0-9]?)/", re.ASCII)
 _B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_BYTES = _B64URL_ALPHABET.encode("ascii")
 _B64URL_VALUE = [_B64URL_ALPHABET.find(chr(i)) for i in range(128)]
 _HEADER_KEYS = frozenset(("alg", "zip", "kid"))
 
@@ -98,6 +100,11 @@ def numeric_encode(jws: str) -> str:
     return "".join(f"{ord(c) - 45:02d}" for c in jws)
 
 
+def _digits(text: str) -> bool:
+    """``text`` is ASCII digits only (or empty)."""
+    return not text or (text.isascii() and text.isdigit())
+
+
 def join_chunks(texts: Sequence[str]) -> str:
     """The JWS of one card from its ``shc:/`` text(s): one unchunked text, or every chunk
     ``shc:/i/n/...`` of one card exactly once, in any order (``shc:/1/1/`` is read as one)."""
@@ -110,13 +117,14 @@ def join_chunks(texts: Sequence[str]) -> str:
     for text in texts:
         if not text.startswith(PREFIX):
             raise ShcError("unknown prefix")
-        m = _CHUNK.fullmatch(text)
-        if m is None:
+        m = _CHUNK_HEAD.match(text)
+        digits = text[len(PREFIX) :] if m is None else text[m.end() :]
+        if not _digits(digits):
             raise ShcError("malformed: numeric")
-        if m.group(1) is None:
+        if m is None:
             if len(texts) != 1:
                 raise ShcError("chunk header")
-            return numeric_decode(m.group(3))
+            return numeric_decode(digits)
         index, n = int(m.group(1)), int(m.group(2))
         if count is None:
             count = n
@@ -126,7 +134,7 @@ def join_chunks(texts: Sequence[str]) -> str:
             raise ShcError("chunk index")
         if index in parts:
             raise ShcError("chunk duplicate")
-        parts[index] = numeric_decode(m.group(3))
+        parts[index] = numeric_decode(digits)
     assert count is not None
     if len(parts) != count:
         raise ShcError("chunk missing")
@@ -138,7 +146,7 @@ def join_chunks(texts: Sequence[str]) -> str:
 def b64url_decode(text: str) -> bytes:
     """base64url without padding (RFC 7515 §2), canonical: no padding, no stray bits."""
     rest = len(text) % 4
-    if rest == 1 or _B64URL.fullmatch(text) is None:
+    if rest == 1 or not text.isascii() or text.encode("ascii").translate(None, _B64URL_BYTES):
         raise ShcError("malformed: JWS")
     # Canonical: the bits the last character carries past the data are zero (RFC 4648 §3.5).
     if rest and _B64URL_VALUE[ord(text[-1])] & (0x0F if rest == 2 else 0x03):
