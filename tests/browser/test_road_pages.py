@@ -6,7 +6,7 @@ credential, and the dashboard shows the times to finding and to repair."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,6 @@ CRACK = spot("ew4", 6)
 
 @pytest.fixture(scope="module")
 def road(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, dict[str, str]]]:
-    from datetime import UTC, datetime
-
     tmp: Path = tmp_path_factory.mktemp("road")
     clock = FakeClock(datetime.now(UTC))
     node = build_road(
@@ -88,3 +86,32 @@ def test_a_team_signs_in_to_its_board_and_the_dashboard_shows_the_times(
         assert page.locator("#to-confirmation td").first.inner_text() == "2"
         assert "road-default@2026.1" in page.locator("main").inner_text()
         assert tab.foreign_requests(server.url) == []
+
+
+def test_a_citizen_reports_a_jolt_from_the_report_page_and_sees_the_points_it_earned(
+    tab: Tab, road: tuple[Node, dict[str, str]]
+) -> None:
+    node, tokens = road
+    where = spot("ew6", 9)
+    with LiveServer(node.app) as server:
+        page = tab.page
+        page.goto(server.url + "/road/report")
+        page.get_by_label("经度").fill(f"{where[0]:.7f}")
+        page.get_by_label("纬度").fill(f"{where[1]:.7f}")
+        page.get_by_role("button", name="报告").click()
+        page.wait_for_selector("#report-result[data-state='accepted']")
+        device = page.locator("#my-device").inner_text()
+        assert device.startswith("app-")
+        # A vehicle then confirms a pothole there: the phone's report earns its points.
+        car = Vehicle("veh-browser-2", seqs=iter(range(10**6)))
+        http = TestClient(node.app)
+        register(http, tokens["admin"], car)
+        node.service.clock.now = datetime.now(UTC) + timedelta(seconds=1)  # the FakeClock
+        body, headers = car.batch([car.observe(where, node.service.clock(), "pothole", "severe")])
+        assert (
+            http.post("/v1/road/observations", content=body, headers=headers).json()["points"] == 10
+        )
+        page.reload()
+        page.wait_for_function("document.getElementById('my-points').textContent === '10'")
+        assert tab.foreign_requests(server.url) == []
+        assert not [m for m in tab.console if "Content Security Policy" in m], tab.console

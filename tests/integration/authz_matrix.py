@@ -341,6 +341,7 @@ GET    /                                             ok     401    401    ok    
 GET    /road/cells/{cell}                            ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 GET    /road/orders                                  signin 401    401    403    ok     ok     403    403    ok     401    401    401    401    401    401    401
 GET    /road/dashboard                               ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
+GET    /road/report                                  ok     401    401    ok     ok     ok     ok     ok     ok     401    401    401    401    401    401    401
 """,
     "legacy": """
 #                                                    anon   cit    cit2   cp     staff  auth   lab    node   admin  x_cit  x_cp   x_stf  x_aut  x_lab  x_nod  x_adm

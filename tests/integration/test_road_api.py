@@ -171,6 +171,12 @@ def test_departments_read_their_scope_and_verify_a_findings_evidence_chain(
         return check_finding(head, key, entry, proof, finding)
 
     assert [check(f) for f in police] == [[], []]
+    # The pothole seen worse: the finding's entry is now the one of its new evidence.
+    _send(road, car, [car.observe(pothole, clock(), "pothole", "severe")])
+    worse = road.http.get("/v1/road/findings", headers=road.h("police")).json()["findings"]
+    assert {f["severity"] for f in worse if f["defect"] == "pothole"} == {"severe"}
+    road.node.service.translog.sign_head()  # the node's periodic job, in this test by hand
+    assert [check(f) for f in worse] == [[], []]
     # An observation rewritten in the database after the fact no longer matches.
     with road.node.db.uow() as uow:
         uow.conn.execute(update(road_observations).values(confidence=0.99))

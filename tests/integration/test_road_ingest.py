@@ -192,3 +192,18 @@ def test_a_citizens_earlier_bump_earns_points_once_per_finding_and_once_per_cell
     body, headers = car.batch([car.observe(hole, clock(), "pothole", "severe")])
     road.ingest(body, device="veh-01", signature=headers["Ymt-Signature"])
     assert road.points_of("phone-a")["points"] == 10
+
+
+def test_an_overdue_order_escalates_one_level_a_deadline_and_logs_it(
+    road: RoadService, clock: FakeClock
+) -> None:
+    car = _vehicle(road)
+    body, headers = car.batch([car.observe(spot("ew7", 2), clock(), "pothole", "severe")])
+    order_id = road.ingest(body, device="veh-01", signature=headers["Ymt-Signature"]).work_orders[0]
+    assert road.escalate_overdue() == []
+    clock.now += timedelta(hours=24 * 2 + 1)  # severe: 24 h; two whole periods past it
+    assert road.escalate_overdue() == [order_id]
+    order = road.work_order(order_id)
+    assert order["escalation"] == 2 and order["events"][-1]["kind"] == "escalated"
+    assert _log_kinds(road)[-1] == "road.order.escalated"
+    assert road.escalate_overdue() == []

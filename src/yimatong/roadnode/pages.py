@@ -25,7 +25,13 @@ from yimatong.web.pages import Pages
 __all__ = ["ROAD_PAGE_PUBLIC_PATHS", "road_pages"]
 
 ROAD_PAGE_PUBLIC_PATHS = frozenset(
-    {"GET /", "GET /road/cells/{cell}", "GET /road/dashboard", "GET /road/orders"}
+    {
+        "GET /",
+        "GET /road/cells/{cell}",
+        "GET /road/dashboard",
+        "GET /road/orders",
+        "GET /road/report",
+    }
 )
 
 CellText = Annotated[str, Path(pattern=r"^[0-9]{2}:[0-9]{1,7}:[0-9]{1,8}$")]
@@ -75,6 +81,20 @@ add_texts(
         "road.colour.red": {"zh": "红", "en": "red"},
         "road.colour.yellow": {"zh": "黄", "en": "yellow"},
         "road.colour.green": {"zh": "绿", "en": "green"},
+        "road.report": {"zh": "随手拍：报告路面颠簸", "en": "Report a jolt on the road"},
+        "road.report_hint": {
+            "zh": "手机感到颠簸时报告位置（可附照片，只上传其 SHA-256）。"
+            "报告在确认病害后获得积分，每个病害只计一次。",
+            "en": "Report where your phone felt a jolt (a photo may go with it: only its SHA-256 "
+            "is sent). A report earns points once a finding is confirmed, once per finding.",
+        },
+        "road.lon": {"zh": "经度", "en": "Longitude"},
+        "road.lat": {"zh": "纬度", "en": "Latitude"},
+        "road.magnitude": {"zh": "颠簸强度（g）", "en": "Jolt (g)"},
+        "road.photo": {"zh": "照片（可选）", "en": "Photo (optional)"},
+        "road.send": {"zh": "报告", "en": "Report"},
+        "road.sent": {"zh": "已收到，谢谢！", "en": "Received, thank you!"},
+        "road.my_points": {"zh": "我的积分", "en": "My points"},
         "road.synthetic": {
             "zh": "合成路网：不对应任何真实街道。",
             "en": "A synthetic network: no road is a real street.",
@@ -124,6 +144,13 @@ def road_pages(pages: Pages, service: RoadService) -> APIRouter:
         columns = {s: [o for o in orders if o["status"] == s]
                    for s in ("dispatched", "on_site", "repaired", "verified")}  # fmt: skip
         return pages.render(request, "road/orders.html", columns=columns)
+
+    @r.get("/road/report")
+    def report(request: Request) -> Response:
+        lons = [lon for road in service.network.roads for lon, _ in road.points]
+        lats = [lat for road in service.network.roads for _, lat in road.points]
+        centre = ((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2)
+        return pages.render(request, "road/report.html", centre=centre)
 
     @r.get("/road/dashboard")
     async def dashboard(request: Request) -> Response:

@@ -704,7 +704,8 @@ class RoadService:
                         evidence_keys=keys,
                     )
                 )
-                log.add("road.finding.worsened", {"finding": held.id, **body})
+                # The finding now points to the entry of its current evidence.
+                log.add("road.finding.worsened", {"finding": held.id, **body}, ("finding", held.id))
 
     def _clear(
         self,
