@@ -249,8 +249,8 @@ def demo(state_dir: Path, base_port: int, population: int) -> None:
 @click.option(
     "--rows",
     type=click.IntRange(20_000, 100_000_000),
-    help="ingest: how many lab results to upload (default 100,000); trace: how many "
-    "synthetic scans to load (default 1,000,000).",
+    help="ingest: how many lab results to upload (default 100,000); feeds: how many manifest "
+    "rows (default 60,000); trace: how many synthetic scans to load (default 1,000,000).",
 )
 def bench(
     name: str | None,

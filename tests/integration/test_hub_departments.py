@@ -321,3 +321,21 @@ def test_feeds_upload_signs_sends_in_chunks_reports_refused_lines_and_resumes(
              "--key", str(other), token=credential)  # fmt: skip
     assert r.exit_code == 1
     assert "yimatong: the hub refused: the batch signature does not verify" in r.stderr
+
+
+def test_rows_of_any_shape_are_refused_one_by_one_never_a_server_error(hub: Hub) -> None:
+    dept_id, key, headers = department(hub, "rail")
+    weird: list[Any] = [
+        None, 7, "G1234", [], {"subject": 5}, {"subject": SID_A, "trip": ["G1"]},
+        leg(departs_at=12), leg(date=20261119), leg(seat={"row": 1}), leg(carriage="车厢五"),
+        leg(arrives_at="2026-11-19T06:00:00+08:00"), leg(id_type="999"), leg(id_number="1" * 18),
+        leg(departs_at="2036-01-01T00:00:00+08:00"), leg(**{"from": None}),
+    ]  # fmt: skip
+    r = hub.client.post(
+        "/v1/department-records",
+        json=signed(key, dept_id, "weird-1", "rail", weird),
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], len(r.json()["rejected"])) == (0, len(weird))
+    assert all(x["reason"] for x in r.json()["rejected"])

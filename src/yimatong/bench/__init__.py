@@ -9,6 +9,7 @@ counts (DESIGN §8 lists what the baselines stand for). Each prints a table and,
 
 from __future__ import annotations
 
+from yimatong.bench import feeds as _feeds  # noqa: F401  (registers feeds)
 from yimatong.bench import http as _http  # noqa: F401  (registers http)
 from yimatong.bench import hub as _hub  # noqa: F401  (registers hub)
 from yimatong.bench import ingest as _ingest  # noqa: F401  (registers ingest)

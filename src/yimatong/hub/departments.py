@@ -25,11 +25,12 @@ issuer's own key.
 
 Each stored row of ``department_records`` keeps its provenance (department, batch, row; the
 batch keeps the signature and its entry in the hub's transparency log) and its own
-``expires_at``; the retention purge deletes it with the feed rows. The rows go in through
-SQLAlchemy Core's executemany and, for the issuers, into the feed through the driver's bulk
-path (``hub.data.copy_feed``: COPY on PostgreSQL): a manifest leg as two instants, departure
-and arrival (``stay``, source ``rail``/``aviation``), a telecom stay as one stay with its two
-times (source ``telecom``), an identity check as ``identity`` (match or not, never the name).
+``expires_at``; the retention purge deletes it with the feed rows. The rows go in through the
+driver's bulk path (``write_records``: COPY on PostgreSQL, executemany on SQLite) and, for the
+issuers, into the feed the same way (``hub.data.copy_feed``): a manifest leg as two instants,
+departure and arrival (``stay``, source ``rail``/``aviation``), a telecom stay as one stay with
+its two times (source ``telecom``), an identity check as ``identity`` (match or not, never the
+name).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_key
@@ -67,6 +68,7 @@ __all__ = [
     "Departments",
     "keyed_index",
     "seat_row",
+    "write_records",
 ]
 
 #: Most records in one signed batch (tens of thousands per request).
@@ -316,7 +318,7 @@ class Departments:
                 )
                 for record, offset in zip(checked.records, checked.feed_index, strict=True):
                     record["feed_seq"] = first + offset
-                conn.execute(insert(department_records), checked.records)
+                write_records(conn, checked.records)
                 index = translog.append(
                     conn,
                     "department.batch",
@@ -378,6 +380,53 @@ class Departments:
         with self._lock:
             self._keys[department_id] = (dept.kid, key)
         return dept, key
+
+
+_RECORD_COLUMNS = tuple(c.name for c in department_records.columns if c.name != "id")
+
+
+def write_records(conn: Connection, records: list[dict[str, Any]]) -> None:
+    """Store ``records`` through the driver's bulk path on the connection's own transaction:
+    ``COPY`` on PostgreSQL, the sqlite3 cursor's ``executemany`` on SQLite (as
+    ``hub.data.copy_feed``), each column's values converted by its own bind processing, each
+    distinct time once (a batch's rows share a few departure and arrival times)."""
+    if not records:
+        return
+    dialect = conn.dialect
+    process = {
+        name: department_records.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in _RECORD_COLUMNS
+    }
+    seen: dict[tuple[str, Any], Any] = {}
+
+    def bound(name: str, value: Any) -> Any:
+        convert = process[name]
+        if value is None or convert is None:
+            return value
+        key = (name, value)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = convert(value)
+        return found
+
+    rows = [tuple(bound(name, r.get(name)) for name in _RECORD_COLUMNS) for r in records]
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    columns = ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
+    try:
+        if dialect.name == "postgresql":
+            with cursor.copy(f"COPY {department_records.name} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(  # our own table and column names, nothing from the input
+                f"INSERT INTO {department_records.name} ({columns}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(_RECORD_COLUMNS))})",
+                rows,
+            )
+    finally:
+        cursor.close()
 
 
 def _envelope(body: Any) -> tuple[str, str, str, list[Any], bytes]:
