@@ -252,3 +252,14 @@ def test_the_colour_does_not_depend_on_the_order_of_observations(
     shuffled = [items[i] for i in order if i < len(items)]
     now = T0 + timedelta(days=5)
     assert assess_cell(items, RULES, now) == assess_cell(shuffled, RULES, now)
+
+
+def test_observations_of_the_same_instant_give_one_answer_whatever_their_order() -> None:
+    """Three phones and a trusted vehicle at one instant: the vehicle confirms, stored first or
+    last (hypothesis found the order mattering: the third phone confirmed first by count)."""
+    phones = [seen(obs(f"phone-{n}", n, T0, severity=Severity.LIGHT)) for n in (1, 2, 3)]
+    car = seen(obs("car-1", 4, T0, severity=Severity.LIGHT), trusted=True)
+    now = T0 + timedelta(hours=1)
+    first, last = assess_cell([car, *phones], RULES, now), assess_cell([*phones, car], RULES, now)
+    assert first == last
+    assert first.reasons[0].trusted

@@ -55,9 +55,14 @@ class CellColour:
 def _counted(
     observations: Iterable[AcceptedObservation], rule: Confirmation
 ) -> list[AcceptedObservation]:
+    # In time order; among observations of the same instant a trusted vehicle's first, so that
+    # the answer does not depend on the order they were stored in.
     return sorted(
         (a for a in observations if a.observation.confidence >= rule.min_confidence),
-        key=lambda a: a.observation.observed_at,
+        key=lambda a: (
+            a.observation.observed_at,
+            not (a.trusted and a.observation.confidence >= rule.trusted_min_confidence),
+        ),
     )
 
 
