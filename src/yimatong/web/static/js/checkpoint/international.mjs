@@ -42,6 +42,8 @@ const PCR_LOINC = new Set(["94500-6", "94309-2", "94759-8", "94533-7", "94534-5"
 const RAT_LOINC = new Set(["94558-4", "95209-3", "97097-0"]);
 const NEGATIVE_SNOMED = new Set(["260385009", "260415000"]);
 
+/** What Python's str.split() splits on (str.isspace: \x1c-\x1f and \x85 too, not \ufeff). */
+export const PY_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 export const isInternational = (text) => text.startsWith(HC1) || text.startsWith(SHC);
 export const isShc = (text) => text.startsWith(SHC);
 
@@ -657,7 +659,7 @@ function shcFacts(payload, bundle) {
 
 /** verify_shc(text or chunks, jwks=trust.issuers, now): {valid, reason, claims, facts}. */
 export async function verifyShc(input, trust, now) {
-  const texts = typeof input === "string" ? input.split(/\s+/).filter((t) => t) : [...input];
+  const texts = typeof input === "string" ? input.split(PY_SPACE).filter((t) => t) : [...input];
   let jws;
   let payload;
   try {
@@ -792,7 +794,7 @@ const isHan = (ch) => {
 
 /** domain/identity.mask_name: the surname, ``*`` for the rest. */
 export function maskName(name) {
-  const words = name.split(/\s+/).filter((w) => w);
+  const words = name.split(PY_SPACE).filter((w) => w);
   const flat = words.join(" ");
   if (!flat) return "";
   const chars = [...flat];
