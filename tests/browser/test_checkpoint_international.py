@@ -250,6 +250,9 @@ def _made(es: DemoDsc, ps: DemoDsc, xd: DemoDsc) -> list[dict[str, Any]]:
         "dn-missing": ("v", {"dn": None}),
         "dn-zero": ("v", {"dn": 0}),
         "dn-float": ("v", {"dn": 2.5}),
+        "dn-float-whole": ("v", {"dn": 2.0}),
+        "sd-float-negative-zero": ("v", {"sd": -0.0}),
+        "extra-floats": ("v", {"e_xf": [1.0, 1.5, {"a": 2.0}], "xf": 3.0}),
         "dn-text": ("v", {"dn": "2"}),
         "dt-month-only": ("v", {"dt": "2026-03"}),
         "dt-not-a-day": ("v", {"dt": "2026-02-30"}),
@@ -295,6 +298,9 @@ def _made(es: DemoDsc, ps: DemoDsc, xd: DemoDsc) -> list[dict[str, Any]]:
     }
     for name, (kind, changes) in broken.items():
         add(f"schema-{name}", es.hc1(_with(kind, **changes)))
+    floated = _with("v")
+    floated[6], floated[4] = float(floated[6]), float(floated[4]) + 0.5  # NumericDates as floats
+    add("schema-cwt-times-as-floats", es.hc1(floated))
     # decided by the EU's rules: fresh, old and partial courses, a recent and an old test
     add("eu-vaccination", es.hc1(_with("v", dt="2026-05-01")))
     add("eu-vaccination-partial", es.hc1(_with("v", dn=1, dt="2026-05-01")))

@@ -63,7 +63,24 @@ export function display(name, code) {
   return typeof code === "string" ? (SETS.get(name).get(code) ?? null) : null;
 }
 
-const isDict = (v) => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
+/** A CBOR float with a whole value (2.0): a float to Python, which JavaScript numbers cannot
+ *  tell from 2 (international.mjs marks them while decoding the claims). */
+export class WholeFloat {
+  constructor(value) {
+    this.value = value;
+  }
+}
+
+/** ``value`` with every WholeFloat as its number, for the data a policy reads. */
+export function unmarked(value) {
+  if (value instanceof WholeFloat) return value.value;
+  if (Array.isArray(value)) return value.map(unmarked);
+  if (isDict(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unmarked(v)]));
+  return value;
+}
+
+const isDict = (v) =>
+  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof WholeFloat);
 const isText = (v) => typeof v === "string";
 const absent = (v) => v === null || v === undefined;
 const length = (s) => [...s].length;

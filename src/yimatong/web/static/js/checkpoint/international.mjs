@@ -8,7 +8,7 @@
 // the hub with the rest. Keys are imported into WebCrypto on first use.
 import { decode as cborDecode } from "../../vendor/cborg/cborg.mjs";
 import { b45decode } from "./base45.mjs";
-import { display, hcertEntry, hcertKind } from "./dcc-schema.mjs";
+import { WholeFloat, display, hcertEntry, hcertKind, unmarked } from "./dcc-schema.mjs";
 import { fromBase64, hex } from "./code.mjs";
 import { BadDocument, verifyDocument } from "./lists.mjs";
 import { makeFacts, parseTime } from "./policy.mjs";
@@ -54,7 +54,8 @@ class Refused extends Error {
   }
 }
 const refused = (reason, claims = null) => ({ valid: false, reason, claims, facts: null });
-const isDict = (v) => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isDict = (v) =>
+  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof WholeFloat);
 const text = (v) => (typeof v === "string" ? v : null);
 const codePoints = (s) => [...s].length;
 /** A NumericDate (RFC 8392) a datetime can hold, else null (verifier/international._number). */
@@ -267,8 +268,86 @@ COSE_TAGS[61] = tagged(61);
 COSE_TAGS[18] = tagged(18);
 const CLAIM_TAGS = [];
 CLAIM_TAGS[0] = (inner) => ({ cborDate: dateTimeText(inner()) });
-CLAIM_TAGS[1] = (inner) => ({ cborDate: epochText(inner()) });
-CLAIM_TAGS[1004] = (inner) => ({ cborDate: String(inner()) });
+CLAIM_TAGS[1] = (inner) => ({ cborDate: epochText(unmarked(inner())) });
+CLAIM_TAGS[1004] = (inner) => ({ cborDate: String(unmarked(inner())) });
+// The tag markWholeFloats puts before each float with a whole value.
+const WHOLE_FLOAT_TAG = 0xffff;
+CLAIM_TAGS[WHOLE_FLOAT_TAG] = (inner) => {
+  const value = inner();
+  if (typeof value !== "number") throw new Error("not a marked float");
+  return new WholeFloat(value);
+};
+
+const FLOAT_SIZES = { 25: 2, 26: 4, 27: 8 };
+
+/** The offsets of the floats with a whole value in one CBOR item from ``p`` (its end returned). */
+function floatsIn(d, p, out) {
+  if (p >= d.length) throw new Error("short");
+  const ib = d[p];
+  const major = ib >> 5;
+  const minor = ib & 31;
+  if (major === 7) {
+    const size = FLOAT_SIZES[minor];
+    if (size === undefined) return p + (minor === 24 ? 2 : 1);
+    if (p + 1 + size > d.length) throw new Error("short");
+    const view = new DataView(d.buffer, d.byteOffset + p + 1, size);
+    const value = size === 2 ? half(view.getUint16(0)) : size === 4 ? view.getFloat32(0) : view.getFloat64(0);
+    if (Number.isInteger(value)) out.push(p);
+    return p + 1 + size;
+  }
+  let n = minor;
+  let q = p + 1;
+  if (minor >= 24 && minor <= 27) {
+    const size = 1 << (minor - 24);
+    if (q + size > d.length) throw new Error("short");
+    n = 0;
+    for (let i = 0; i < size; i++) n = n * 256 + d[q + i];
+    q += size;
+  } else if (minor === 31) {
+    if (major < 2 || major === 6) throw new Error("indefinite");
+    while (q < d.length && d[q] !== 0xff) q = floatsIn(d, q, out);
+    if (q >= d.length) throw new Error("short");
+    return q + 1;
+  } else if (minor > 27) throw new Error("minor");
+  if (major === 2 || major === 3) return q + n;
+  if (major === 4 || major === 5) {
+    for (let i = 0; i < (major === 5 ? 2 * n : n); i++) q = floatsIn(d, q, out);
+    return q;
+  }
+  return major === 6 ? floatsIn(d, q, out) : q;
+}
+
+function half(bits) {
+  const exponent = (bits >> 10) & 31;
+  const fraction = bits & 1023;
+  const magnitude = exponent === 0 ? fraction * 2 ** -24 : exponent === 31 ? (fraction ? NaN : Infinity) : (fraction + 1024) * 2 ** (exponent - 25);
+  return bits & 0x8000 ? -magnitude : magnitude;
+}
+
+/** ``data`` with the marking tag before each float with a whole value, so that the schema
+ *  refuses a dose count of 2.0 as Python does; ``data`` itself when it has none or cannot be
+ *  walked (cborg then says what is wrong with it). */
+function markWholeFloats(data) {
+  const at = [];
+  try {
+    floatsIn(data, 0, at);
+  } catch {
+    return data;
+  }
+  if (!at.length) return data;
+  const out = new Uint8Array(data.length + 3 * at.length);
+  let from = 0;
+  let to = 0;
+  for (const p of at) {
+    out.set(data.subarray(from, p), to);
+    to += p - from;
+    out.set([0xd9, 0xff, 0xff], to);
+    to += 3;
+    from = p;
+  }
+  out.set(data.subarray(from), to);
+  return out;
+}
 
 function dateTimeText(value) {
   const t = typeof value === "string" ? parseInstant(value) : null;
@@ -401,7 +480,7 @@ function dccFacts(kind, entry, dcc, iss, iat, exp) {
     recovery,
     holder_name: shown || name.fnt || name.gnt,
     holder_dob: dobText(dcc.dob),
-    payload,
+    payload: unmarked(payload),
   };
 }
 
@@ -488,18 +567,18 @@ export async function verifyDcc(input, trust, now) {
   // Authenticated from here on.
   let cwt;
   try {
-    cwt = cborDecode(msg.payload, { useMaps: true, tags: CLAIM_TAGS });
+    cwt = cborDecode(markWholeFloats(msg.payload), { useMaps: true, tags: CLAIM_TAGS });
   } catch {
     return refused("malformed: claims");
   }
   if (!(cwt instanceof Map)) return refused("malformed: claims");
-  const iat = number(cwt.get(6));
-  const exp = number(cwt.get(4));
+  const iat = number(unmarked(cwt.get(6)));
+  const exp = number(unmarked(cwt.get(4)));
   const iss = cwt.has(1) ? cwt.get(1) : null;
   if (iat === null || exp === null || (iss !== null && typeof iss !== "string")) return refused("malformed: claims");
   const hcert = cwt.get(-260);
   const dcc = hcert instanceof Map && hcert.has(1) ? plain(hcert.get(1)) : null;
-  const claims = { iss, iat, exp, hcert: dcc };
+  const claims = { iss, iat, exp, hcert: unmarked(dcc) };
   if (now < iat) return refused("issued in the future", claims);
   if (now > exp) return refused("expired", claims);
   if (now < signer.notBefore) return refused("dsc not yet valid", claims);
