@@ -12,8 +12,9 @@ region's policy — one page load.
 
 End to end: the hub imports a DSC list and a VCI snapshot, the page signed in at the hub
 fetches the signed international trust, and decides on a DCC (passes under the policy; a
-tampered one is refused with its reason), on an SHC whole and scanned chunk by chunk, and
-with the network off from the trust it keeps.
+tampered one is refused with its reason; one whose UCI the hub's revocation batch lists is
+refused as revoked, as is a card whose rid the issuer's CRL lists), on an SHC whole and
+scanned chunk by chunk, and with the network off from the trust it keeps.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from yimatong.demo.international import (
     chunks,
     cwt,
     gateway_list,
+    revocation_batch,
     shc_payload,
     vci_snapshot,
 )
@@ -540,7 +542,11 @@ def world(
         trust = InternationalTrust(made.fed.ctx)
         admin = Caller(role="admin", name="admin")
         trust.import_dcc(admin, gateway_list([dsc]))
-        trust.import_shc(admin, vci_snapshot([issuer]))
+        trust.import_shc(admin, vci_snapshot([issuer], rids={issuer.iss: ["gone"]}))
+        # the recovery certificate's UCI revoked, in a batch of the DSC's kid
+        _, hashes = _hashes(dsc.hc1(cwt("r", now)))
+        batch = revocation_batch(dsc, "UCI", hashes["UCI"], now + timedelta(days=30))
+        assert trust.import_dcc_revocation(admin, [batch])["refused"] == []
         authority = Caller(role="authority", name="authority-310000", scope=REGION)
         EntryPolicies(made.fed.ctx).put(
             authority, REGION, place_kind="any", rule=ONE_POLICY, description="one policy"
@@ -595,7 +601,13 @@ def test_the_page_decides_dccs_and_shcs_from_the_hubs_signed_trust_online_and_of
     assert forged["outcome"] == "DENY", forged
     assert "refused: bad signature" in _last(tab)["notes"]
 
-    card = issuer.card("full", now)
+    # revoked, from the batches and CRLs inside the hub's signed international trust
+    assert scan(tab, dsc.hc1(cwt("r", now)))["outcome"] == "DENY"
+    assert "refused: revoked" in _last(tab)["notes"]
+    assert scan(tab, issuer.card("full", now, rid="gone"))["outcome"] == "DENY"
+    assert "refused: revoked" in _last(tab)["notes"]
+
+    card = issuer.card("full", now, rid="kept")
     assert scan(tab, card)["outcome"] == "PASS"
     assert _last(tab)["display"]["masked_name"] == "Anyperson *"
     assert scan(tab, issuer.card("partial", now))["outcome"] == "DENY"
