@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import pytest
 
 from tests.browser.checkpoint_world import World, checkpoint_world, scan, screenshot, sign_in
@@ -255,6 +256,11 @@ def _made(es: DemoDsc, ps: DemoDsc, xd: DemoDsc) -> list[dict[str, Any]]:
         "dn-float-whole": ("v", {"dn": 2.0}),
         "sd-float-negative-zero": ("v", {"sd": -0.0}),
         "extra-floats": ("v", {"e_xf": [1.0, 1.5, {"a": 2.0}], "xf": 3.0}),
+        "dn-undefined": ("v", {"dn": cbor2.undefined}),
+        "co-undefined": ("v", {"co": cbor2.undefined}),
+        "ver-undefined": ("v", {"e_ver": cbor2.undefined}),
+        "v-undefined-beside-t": ("t", {"e_v": cbor2.undefined}),
+        "fnt-undefined-beside-gnt": ("v", {"e_nam": {"fnt": cbor2.undefined, "gnt": "E"}}),
         "dn-text": ("v", {"dn": "2"}),
         "dt-month-only": ("v", {"dt": "2026-03"}),
         "dt-not-a-day": ("v", {"dt": "2026-02-30"}),

@@ -71,16 +71,22 @@ export class WholeFloat {
   }
 }
 
-/** ``value`` with every WholeFloat as its number, for the data a policy reads. */
+/** CBOR's ``undefined``: a value to Python (cbor2's ``undefined``, not None), where a
+ *  JavaScript ``undefined`` would read as absent. */
+export const UNDEFINED = Object.freeze({ cborUndefined: true });
+
+/** ``value`` with every WholeFloat as its number (and UNDEFINED as null), for the data a
+ *  policy reads. */
 export function unmarked(value) {
   if (value instanceof WholeFloat) return value.value;
+  if (value === UNDEFINED) return null;
   if (Array.isArray(value)) return value.map(unmarked);
   if (isDict(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unmarked(v)]));
   return value;
 }
 
 const isDict = (v) =>
-  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof WholeFloat);
+  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof WholeFloat) && v !== UNDEFINED;
 const isText = (v) => typeof v === "string";
 const absent = (v) => v === null || v === undefined;
 const length = (s) => [...s].length;

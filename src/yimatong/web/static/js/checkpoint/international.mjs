@@ -8,7 +8,7 @@
 // the hub with the rest. Keys are imported into WebCrypto on first use.
 import { decode as cborDecode } from "../../vendor/cborg/cborg.mjs";
 import { b45decode } from "./base45.mjs";
-import { WholeFloat, display, hcertEntry, hcertKind, unmarked } from "./dcc-schema.mjs";
+import { UNDEFINED, WholeFloat, display, hcertEntry, hcertKind, unmarked } from "./dcc-schema.mjs";
 import { fromBase64, hex } from "./code.mjs";
 import { BadDocument, verifyDocument } from "./lists.mjs";
 import { makeFacts, parseTime } from "./policy.mjs";
@@ -55,7 +55,7 @@ class Refused extends Error {
 }
 const refused = (reason, claims = null) => ({ valid: false, reason, claims, facts: null });
 const isDict = (v) =>
-  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof WholeFloat);
+  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof WholeFloat) && v !== UNDEFINED;
 const text = (v) => (typeof v === "string" ? v : null);
 const codePoints = (s) => [...s].length;
 /** A NumericDate (RFC 8392) a datetime can hold, else null (verifier/international._number). */
@@ -270,17 +270,21 @@ const CLAIM_TAGS = [];
 CLAIM_TAGS[0] = (inner) => ({ cborDate: dateTimeText(inner()) });
 CLAIM_TAGS[1] = (inner) => ({ cborDate: epochText(unmarked(inner())) });
 CLAIM_TAGS[1004] = (inner) => ({ cborDate: String(unmarked(inner())) });
-// The tag markWholeFloats puts before each float with a whole value.
-const WHOLE_FLOAT_TAG = 0xffff;
-CLAIM_TAGS[WHOLE_FLOAT_TAG] = (inner) => {
+// The tags markValues puts before each float with a whole value and each undefined.
+CLAIM_TAGS[0xffff] = (inner) => {
   const value = inner();
   if (typeof value !== "number") throw new Error("not a marked float");
   return new WholeFloat(value);
 };
+CLAIM_TAGS[0xfffe] = (inner) => {
+  if (inner() !== undefined) throw new Error("not a marked undefined");
+  return UNDEFINED;
+};
 
 const FLOAT_SIZES = { 25: 2, 26: 4, 27: 8 };
 
-/** The offsets of the floats with a whole value in one CBOR item from ``p`` (its end returned). */
+/** The offsets of the floats with a whole value and of the undefineds in one CBOR item from
+ *  ``p``, as [offset, marking tag] (its end returned). */
 function floatsIn(d, p, out) {
   if (p >= d.length) throw new Error("short");
   const ib = d[p];
@@ -288,11 +292,12 @@ function floatsIn(d, p, out) {
   const minor = ib & 31;
   if (major === 7) {
     const size = FLOAT_SIZES[minor];
+    if (minor === 23) out.push([p, 0xfe]);
     if (size === undefined) return p + (minor === 24 ? 2 : 1);
     if (p + 1 + size > d.length) throw new Error("short");
     const view = new DataView(d.buffer, d.byteOffset + p + 1, size);
     const value = size === 2 ? half(view.getUint16(0)) : size === 4 ? view.getFloat32(0) : view.getFloat64(0);
-    if (Number.isInteger(value)) out.push(p);
+    if (Number.isInteger(value)) out.push([p, 0xff]);
     return p + 1 + size;
   }
   let n = minor;
@@ -324,10 +329,10 @@ function half(bits) {
   return bits & 0x8000 ? -magnitude : magnitude;
 }
 
-/** ``data`` with the marking tag before each float with a whole value, so that the schema
- *  refuses a dose count of 2.0 as Python does; ``data`` itself when it has none or cannot be
- *  walked (cborg then says what is wrong with it). */
-function markWholeFloats(data) {
+/** ``data`` with a marking tag before each float with a whole value and each undefined, so
+ *  that the schema refuses a dose count of 2.0 or undefined as Python does; ``data`` itself
+ *  when it has none or cannot be walked (cborg then says what is wrong with it). */
+function markValues(data) {
   const at = [];
   try {
     floatsIn(data, 0, at);
@@ -338,10 +343,10 @@ function markWholeFloats(data) {
   const out = new Uint8Array(data.length + 3 * at.length);
   let from = 0;
   let to = 0;
-  for (const p of at) {
+  for (const [p, low] of at) {
     out.set(data.subarray(from, p), to);
     to += p - from;
-    out.set([0xd9, 0xff, 0xff], to);
+    out.set([0xd9, 0xff, low], to);
     to += 3;
     from = p;
   }
@@ -567,7 +572,7 @@ export async function verifyDcc(input, trust, now) {
   // Authenticated from here on.
   let cwt;
   try {
-    cwt = cborDecode(markWholeFloats(msg.payload), { useMaps: true, tags: CLAIM_TAGS });
+    cwt = cborDecode(markValues(msg.payload), { useMaps: true, tags: CLAIM_TAGS });
   } catch {
     return refused("malformed: claims");
   }
