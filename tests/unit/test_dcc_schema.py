@@ -3,13 +3,23 @@ each kind of fault refused with a reason naming the field."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
 import pytest
 
 from yimatong.demo.international import hcert
-from yimatong.verifier.dcc_schema import VALUE_SETS, check_hcert, display, value_set
+from yimatong.verifier.dcc_schema import (
+    PAGE_VALUE_SETS,
+    VALUE_SETS,
+    check_hcert,
+    display,
+    eu_value_sets,
+    page_value_sets,
+    value_set,
+)
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -89,3 +99,10 @@ def test_a_certificate_with_a_forename_only_verifies_and_shows_it() -> None:
     assert result.valid and result.facts is not None
     assert result.facts.holder_name == "Erika"
     assert result.facts.payload is not None and "nam" not in result.facts.payload
+
+
+def test_the_value_sets_the_checkpoint_page_ships_are_the_ones_the_core_reads() -> None:
+    shipped = resources.files("yimatong").joinpath(PAGE_VALUE_SETS).read_text(encoding="utf-8")
+    assert json.loads(shipped) == page_value_sets(), "run scripts/gen_page_valuesets.py"
+    ids = {s["id"]: [c for c, _ in s["codes"]] for s in page_value_sets()["sets"].values()}
+    assert ids == {k: list(v) for k, v in eu_value_sets().items()}

@@ -28,6 +28,7 @@ def test_a_dsc_is_summarised_with_its_key_validity_and_usages() -> None:
         "not_before": "2026-05-22T12:00:00Z",
         "not_after": "2026-06-21T12:00:00Z",
         "usages": ["r", "v"],
+        "subject_country": "XA",
     }
 
 

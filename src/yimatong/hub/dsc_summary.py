@@ -49,4 +49,6 @@ def dsc_summary(der_b64: str, kid_hex: str) -> dict[str, Any]:
         "not_before": _iso(signer, "before"),
         "not_after": _iso(signer, "after"),
         "usages": None if signer.usages is None else sorted(signer.usages),
+        # the certificate's own C: the country UNKNOWN_KID revocation batches go by
+        "subject_country": signer.country,
     }

@@ -51,12 +51,14 @@ from typing import Any
 
 __all__ = [
     "EU_VALUE_SET_IDS",
+    "PAGE_VALUE_SETS",
     "VALUE_SETS",
     "check_hcert",
     "display",
     "eu_value_sets",
     "hcert_entry",
     "hcert_kind",
+    "page_value_sets",
     "value_set",
 ]
 
@@ -296,3 +298,33 @@ def check_hcert(dcc: object) -> tuple[str, dict[str, Any]] | str:
     assert isinstance(dcc, dict)
     entry = hcert_entry(dcc, kind)
     return entry if isinstance(entry, str) else (kind, entry)
+
+
+#: Where the checkpoint page reads the value sets (``web/static/js/checkpoint/dcc-schema.mjs``).
+PAGE_VALUE_SETS = "web/static/js/checkpoint/dcc-valuesets.json"
+
+
+def page_value_sets() -> dict[str, Any]:
+    """The value sets as the checkpoint page ships them (``PAGE_VALUE_SETS``, written by
+    ``scripts/gen_page_valuesets.py`` and held equal to this by tests/unit/test_dcc_schema.py):
+    by the schema's name, the set's own id and its ``[code, display]`` pairs in the order
+    ``eu_value_sets`` lists the codes (a JSON object would reorder codes that look like
+    integers)."""
+    out: dict[str, Any] = {}
+    for name in VALUE_SETS:
+        text = (
+            resources.files("yimatong.verifier")
+            .joinpath(f"data/dcc-valuesets/{name}.json")
+            .read_text(encoding="utf-8")
+        )
+        document = json.loads(text)
+        shown = value_set(name)
+        out[name] = {
+            "id": str(document["valueSetId"]),
+            "codes": [[code, shown[code]] for code in sorted(document["valueSetValues"])],
+        }
+    return {
+        "source": "verifier/data/dcc-valuesets (eu-dcc-valuesets "
+        "60ea3d8643b004a5b9d44a698e223775d5916916, Apache-2.0)",
+        "sets": out,
+    }

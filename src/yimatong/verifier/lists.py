@@ -43,6 +43,7 @@ __all__ = [
     "build_policies",
     "build_risk",
     "build_trust",
+    "international_state",
 ]
 
 
@@ -254,7 +255,12 @@ def build_international(
     """Verify the hub's international trust document and parse every DSC and JWKS once."""
     if len(documents) != 1:
         raise BadDocument("an international trust entry holds one document")
-    payload = verify_document(documents[0], keys)
+    return international_state(verify_document(documents[0], keys))
+
+
+def international_state(payload: Mapping[str, Any]) -> InternationalState:
+    """The state of a verified international trust payload (``build_international`` after the
+    signature; the checkpoint page's ``trustFrom`` reads the same payload)."""
     if payload.get("type") != "international-trust":
         raise BadDocument("not an international trust document")
     try:

@@ -4,10 +4,11 @@
 // international trust (GET /v1/international-trust, through the issuer's relay on an issuer).
 //
 // The page has no X.509 parser: each DSC row of the trust carries what verify_dcc reads of
-// the certificate (hub/dsc_summary.py: key type, SPKI, validity, DCC key usages), signed by
+// the certificate (hub/dsc_summary.py: key type, SPKI, validity, DCC key usages, its own C), signed by
 // the hub with the rest. Keys are imported into WebCrypto on first use.
 import { decode as cborDecode } from "../../vendor/cborg/cborg.mjs";
 import { b45decode } from "./base45.mjs";
+import { UNDEFINED, WholeFloat, display, hcertEntry, hcertKind, unmarked } from "./dcc-schema.mjs";
 import { fromBase64, hex } from "./code.mjs";
 import { BadDocument, verifyDocument } from "./lists.mjs";
 import { makeFacts, parseTime } from "./policy.mjs";
@@ -41,6 +42,8 @@ const PCR_LOINC = new Set(["94500-6", "94309-2", "94759-8", "94533-7", "94534-5"
 const RAT_LOINC = new Set(["94558-4", "95209-3", "97097-0"]);
 const NEGATIVE_SNOMED = new Set(["260385009", "260415000"]);
 
+/** What Python's str.split() splits on (str.isspace: \x1c-\x1f and \x85 too, not \ufeff). */
+export const PY_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 export const isInternational = (text) => text.startsWith(HC1) || text.startsWith(SHC);
 export const isShc = (text) => text.startsWith(SHC);
 
@@ -51,7 +54,8 @@ class Refused extends Error {
   }
 }
 const refused = (reason, claims = null) => ({ valid: false, reason, claims, facts: null });
-const isDict = (v) => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isDict = (v) =>
+  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof WholeFloat) && v !== UNDEFINED;
 const text = (v) => (typeof v === "string" ? v : null);
 const codePoints = (s) => [...s].length;
 /** A NumericDate (RFC 8392) a datetime can hold, else null (verifier/international._number). */
@@ -76,6 +80,8 @@ export async function trustFrom(payload) {
       signers.set(row.kid, {
         kid: row.kid,
         country: String(row.country),
+        // the DSC's own C, which UNKNOWN_KID revocation batches go by (DocumentSigner.country)
+        subjectCountry: typeof row.subject_country === "string" ? row.subject_country : null,
         keyType: row.key_type ?? null,
         spki: row.key_type ? row.public_key : null,
         notBefore: row.key_type ? parseTime(row.not_before) : null,
@@ -90,11 +96,14 @@ export async function trustFrom(payload) {
     const issuers = new Map();
     for (const row of payload.shc) {
       const iss = String(row.iss);
-      issuers.set(iss, await issuerKeys(row.keys));
+      const keys = await issuerKeys(row.keys);
+      const crls = new Map([...shcCrls(row.crls ?? [])].filter(([kid]) => keys.has(kid)));
+      issuers.set(iss, { keys, crls });
     }
+    const revocation = dccRevocation(payload.dcc_revocation ?? []);
     const issued = parseTime(payload.issued_at);
     if (issued === null || !Number.isInteger(Number(payload.version))) throw new Error("version or issued_at");
-    return { version: Number(payload.version), issued_at: issued, signers, issuers };
+    return { version: Number(payload.version), issued_at: issued, signers, issuers, revocation };
   } catch (exc) {
     if (exc instanceof BadDocument) throw exc;
     throw new BadDocument(`malformed international trust: ${exc.message}`);
@@ -132,6 +141,41 @@ async function issuerKeys(keys) {
     }
   }
   return out;
+}
+
+const RID_AT = /^([A-Za-z0-9_-]{1,24})(?:\.([0-9]{1,12}))?$/;
+
+/** shc_crls: the revoked rids of an issuer's Card Revocation Lists by kid: rid -> null
+ *  (revoked whatever its nbf) or the time (s) up to which cards are revoked. */
+function shcCrls(crls) {
+  const out = new Map();
+  for (const crl of Array.isArray(crls) ? crls : []) {
+    if (!isDict(crl) || (crl.method ?? "rid") !== "rid") continue;
+    const { kid, rids } = crl;
+    if (typeof kid !== "string" || !Array.isArray(rids)) continue;
+    if (!out.has(kid)) out.set(kid, new Map());
+    const table = out.get(kid);
+    for (const item of rids) {
+      const m = typeof item === "string" ? RID_AT.exec(item) : null;
+      if (m === null) continue;
+      const [, rid, at] = m;
+      if (table.has(rid) && table.get(rid) === null) continue;
+      table.set(rid, at === undefined ? null : Math.max(Number(at), table.get(rid) || 0));
+    }
+  }
+  return out;
+}
+
+/** _shc_revoked: the CRL of the kid that signed the card lists its vc.rid, bare or with a
+ *  timestamp not earlier than its nbf in whole seconds. */
+function shcRevoked(issuer, kid, payload, nbf) {
+  const table = issuer.crls.get(kid);
+  if (!table || !table.size) return false;
+  const vc = payload.vc;
+  const rid = isDict(vc) ? vc.rid : undefined;
+  if (typeof rid !== "string" || !table.has(rid)) return false;
+  const until = table.get(rid);
+  return until === null || Math.floor(nbf) <= until;
 }
 
 const IMPORT = {
@@ -224,8 +268,91 @@ COSE_TAGS[61] = tagged(61);
 COSE_TAGS[18] = tagged(18);
 const CLAIM_TAGS = [];
 CLAIM_TAGS[0] = (inner) => ({ cborDate: dateTimeText(inner()) });
-CLAIM_TAGS[1] = (inner) => ({ cborDate: epochText(inner()) });
-CLAIM_TAGS[1004] = (inner) => ({ cborDate: String(inner()) });
+CLAIM_TAGS[1] = (inner) => ({ cborDate: epochText(unmarked(inner())) });
+CLAIM_TAGS[1004] = (inner) => ({ cborDate: String(unmarked(inner())) });
+// The tags markValues puts before each float with a whole value and each undefined.
+CLAIM_TAGS[0xffff] = (inner) => {
+  const value = inner();
+  if (typeof value !== "number") throw new Error("not a marked float");
+  return new WholeFloat(value);
+};
+CLAIM_TAGS[0xfffe] = (inner) => {
+  if (inner() !== undefined) throw new Error("not a marked undefined");
+  return UNDEFINED;
+};
+
+const FLOAT_SIZES = { 25: 2, 26: 4, 27: 8 };
+
+/** The offsets of the floats with a whole value and of the undefineds in one CBOR item from
+ *  ``p``, as [offset, marking tag] (its end returned). */
+function floatsIn(d, p, out) {
+  if (p >= d.length) throw new Error("short");
+  const ib = d[p];
+  const major = ib >> 5;
+  const minor = ib & 31;
+  if (major === 7) {
+    const size = FLOAT_SIZES[minor];
+    if (minor === 23) out.push([p, 0xfe]);
+    if (size === undefined) return p + (minor === 24 ? 2 : 1);
+    if (p + 1 + size > d.length) throw new Error("short");
+    const view = new DataView(d.buffer, d.byteOffset + p + 1, size);
+    const value = size === 2 ? half(view.getUint16(0)) : size === 4 ? view.getFloat32(0) : view.getFloat64(0);
+    if (Number.isInteger(value)) out.push([p, 0xff]);
+    return p + 1 + size;
+  }
+  let n = minor;
+  let q = p + 1;
+  if (minor >= 24 && minor <= 27) {
+    const size = 1 << (minor - 24);
+    if (q + size > d.length) throw new Error("short");
+    n = 0;
+    for (let i = 0; i < size; i++) n = n * 256 + d[q + i];
+    q += size;
+  } else if (minor === 31) {
+    if (major < 2 || major === 6) throw new Error("indefinite");
+    while (q < d.length && d[q] !== 0xff) q = floatsIn(d, q, out);
+    if (q >= d.length) throw new Error("short");
+    return q + 1;
+  } else if (minor > 27) throw new Error("minor");
+  if (major === 2 || major === 3) return q + n;
+  if (major === 4 || major === 5) {
+    for (let i = 0; i < (major === 5 ? 2 * n : n); i++) q = floatsIn(d, q, out);
+    return q;
+  }
+  return major === 6 ? floatsIn(d, q, out) : q;
+}
+
+function half(bits) {
+  const exponent = (bits >> 10) & 31;
+  const fraction = bits & 1023;
+  const magnitude = exponent === 0 ? fraction * 2 ** -24 : exponent === 31 ? (fraction ? NaN : Infinity) : (fraction + 1024) * 2 ** (exponent - 25);
+  return bits & 0x8000 ? -magnitude : magnitude;
+}
+
+/** ``data`` with a marking tag before each float with a whole value and each undefined, so
+ *  that the schema refuses a dose count of 2.0 or undefined as Python does; ``data`` itself
+ *  when it has none or cannot be walked (cborg then says what is wrong with it). */
+function markValues(data) {
+  const at = [];
+  try {
+    floatsIn(data, 0, at);
+  } catch {
+    return data;
+  }
+  if (!at.length) return data;
+  const out = new Uint8Array(data.length + 3 * at.length);
+  let from = 0;
+  let to = 0;
+  for (const [p, low] of at) {
+    out.set(data.subarray(from, p), to);
+    to += p - from;
+    out.set([0xd9, 0xff, low], to);
+    to += 3;
+    from = p;
+  }
+  out.set(data.subarray(from), to);
+  return out;
+}
 
 function dateTimeText(value) {
   const t = typeof value === "string" ? parseInstant(value) : null;
@@ -318,22 +445,12 @@ async function verifyCose(alg, signer, signature, data) {
 }
 
 // ----------------------------------------------------------------------------- DCC
-function dccShape(dcc) {
-  if (!isDict(dcc) || text(dcc.ver) === null) return null;
-  const name = dcc.nam;
-  if (!isDict(name) || text(name.fnt) === null) return null;
-  if (text(dcc.dob) === null) return null;
-  const present = ["v", "t", "r"].filter((t) => t in dcc && dcc[t] !== null);
-  if (present.length !== 1) return null;
-  const kind = present[0];
-  const entries = dcc[kind];
-  if (!Array.isArray(entries) || entries.length !== 1 || !isDict(entries[0])) return null;
-  const entry = entries[0];
-  if (text(entry.ci) === null || text(entry.tg) === null) return null;
-  const required = { v: ["dt", "mp"], t: ["tt", "sc", "tr"], r: ["fr", "df", "du"] };
-  if (required[kind].some((k) => text(entry[k]) === null)) return null;
-  if (kind === "v" && !(isInt(entry.dn) && isInt(entry.sd))) return null;
-  return [kind, entry];
+const NOT_POLICY = new Set(["nam", "dob", "v", "t", "r"]);
+
+/** international._dob: the date of birth as written, without a time some writers appended. */
+function dobText(value) {
+  const chars = [...String(value)];
+  return chars.length > 10 && "Tt ".includes(chars[10]) ? chars.slice(0, 10).join("") : chars.join("");
 }
 
 function dccFacts(kind, entry, dcc, iss, iat, exp) {
@@ -341,7 +458,10 @@ function dccFacts(kind, entry, dcc, iss, iat, exp) {
   let test = null;
   let recovery = null;
   if (kind === "v") {
-    vaccination = { doses: entry.dn, series: entry.sd, complete: entry.dn >= entry.sd, last_date: entry.dt, product: entry.mp, disease: entry.tg };
+    vaccination = {
+      doses: entry.dn, series: entry.sd, complete: entry.dn >= entry.sd, last_date: entry.dt, product: entry.mp,
+      product_name: display("vaccine-medicinal-product", entry.mp), disease: entry.tg,
+    };
   } else if (kind === "t") {
     test = { type: TEST_TYPES[entry.tt] ?? "other", negative: entry.tr === NOT_DETECTED, sampled_at: entry.sc, disease: entry.tg };
   } else {
@@ -350,6 +470,9 @@ function dccFacts(kind, entry, dcc, iss, iat, exp) {
   const name = dcc.nam;
   const shown = [text(name.fn), text(name.gn)].filter((x) => x).join(" ");
   const country = text(entry.co);
+  const payload = {};
+  for (const [k, v] of Object.entries(dcc)) if (!NOT_POLICY.has(k)) payload[k] = v;
+  payload[kind] = [entry];
   return {
     kind: "dcc",
     issuer: iss,
@@ -360,9 +483,65 @@ function dccFacts(kind, entry, dcc, iss, iat, exp) {
     vaccination,
     test,
     recovery,
-    holder_name: shown || name.fnt,
-    holder_dob: String(dcc.dob),
+    holder_name: shown || name.fnt || name.gnt,
+    holder_dob: dobText(dcc.dob),
+    payload: unmarked(payload),
   };
+}
+
+// ----------------------------------------------------------------------------- revocation
+/** SHA-256, first 128 bits, as hex (international._h128). */
+async function h128(data) {
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)).subarray(0, 16));
+}
+
+/** revocation_hashes: the DCC's revocation hashes by type (UCI; country code + UCI, for each
+ *  of the CWT issuer and the entry's co; the signature, for ECDSA its r only), as hex. */
+export async function revocationHashes(uci, countries, alg, signature) {
+  const signed = alg === ALG_ES256 ? signature.subarray(0, signature.length >> 1) : signature;
+  const coded = new TextEncoder().encode(uci);
+  const prefixed = [];
+  for (const c of countries) {
+    if (!c) continue;
+    const h = await h128(concat(new TextEncoder().encode(c), coded));
+    if (!prefixed.includes(h)) prefixed.push(h);
+  }
+  return { UCI: [await h128(coded)], COUNTRYCODEUCI: prefixed, SIGNATURE: [await h128(signed)] };
+}
+
+/** DccRevocation.holds via _is_revoked: a batch of the signer's kid, or of its country
+ *  (UNKNOWN_KID), lists one of the certificate's hashes of the batch's type. */
+async function isRevoked(revocation, signer, entry, iss, alg, signature) {
+  const tables = [revocation.byKid.get(signer.kid), revocation.byCountry.get(signer.subjectCountry ?? "")].filter((t) => t);
+  if (!tables.length) return false; // no batch of this signer or its country: no hash to compute
+  const hashes = await revocationHashes(entry.ci, [iss, text(entry.co)], alg, signature);
+  for (const table of tables) {
+    for (const [kind, values] of Object.entries(hashes)) {
+      const revoked = table.get(kind);
+      if (revoked && values.some((h) => revoked.has(h))) return true;
+    }
+  }
+  return false;
+}
+
+/** dcc_revocation: the trust's dcc_revocation rows by kid (hex) or, for UNKNOWN_KID (kid
+ *  null), by country; then by hash type: a set of hashes (hex). */
+function dccRevocation(rows) {
+  const byKid = new Map();
+  const byCountry = new Map();
+  for (const row of rows) {
+    const kid = row.kid;
+    if (kid !== null && (typeof kid !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(kid))) throw new Error("revocation kid");
+    const outer = kid === null ? byCountry : byKid;
+    const key = kid === null ? String(row.country) : kid.toLowerCase();
+    if (!outer.has(key)) outer.set(key, new Map());
+    const table = outer.get(key);
+    const type = String(row.hash_type);
+    if (!table.has(type)) table.set(type, new Set());
+    if (!Array.isArray(row.hashes)) throw new Error("revocation hashes");
+    for (const h of row.hashes) table.get(type).add(hex(fromBase64(h)));
+  }
+  return { byKid, byCountry };
 }
 
 /** verify_dcc(text, certificates=trust.signers, now): {valid, reason, claims, facts}. */
@@ -393,27 +572,29 @@ export async function verifyDcc(input, trust, now) {
   // Authenticated from here on.
   let cwt;
   try {
-    cwt = cborDecode(msg.payload, { useMaps: true, tags: CLAIM_TAGS });
+    cwt = cborDecode(markValues(msg.payload), { useMaps: true, tags: CLAIM_TAGS });
   } catch {
     return refused("malformed: claims");
   }
   if (!(cwt instanceof Map)) return refused("malformed: claims");
-  const iat = number(cwt.get(6));
-  const exp = number(cwt.get(4));
+  const iat = number(unmarked(cwt.get(6)));
+  const exp = number(unmarked(cwt.get(4)));
   const iss = cwt.has(1) ? cwt.get(1) : null;
   if (iat === null || exp === null || (iss !== null && typeof iss !== "string")) return refused("malformed: claims");
   const hcert = cwt.get(-260);
   const dcc = hcert instanceof Map && hcert.has(1) ? plain(hcert.get(1)) : null;
-  const claims = { iss, iat, exp, hcert: dcc };
+  const claims = { iss, iat, exp, hcert: unmarked(dcc) };
   if (now < iat) return refused("issued in the future", claims);
   if (now > exp) return refused("expired", claims);
   if (now < signer.notBefore) return refused("dsc not yet valid", claims);
   if (now > signer.notAfter) return refused("dsc expired", claims);
   if (!(signer.notBefore <= iat && iat <= signer.notAfter)) return refused("dsc not valid at issue", claims);
-  const shape = dccShape(dcc);
-  if (shape === null) return refused("malformed: hcert", claims);
-  const [kind, entry] = shape;
+  const kind = hcertKind(dcc);
+  if (kind.length > 1) return refused(kind, claims);
   if (signer.usages !== null && !signer.usages.has(kind)) return refused("wrong key usage", claims);
+  const entry = hcertEntry(dcc, kind);
+  if (typeof entry === "string") return refused(entry, claims);
+  if (await isRevoked(trust.revocation, signer, entry, iss, msg.alg, msg.signature)) return refused("revoked", claims);
   return { valid: true, reason: null, claims, facts: dccFacts(kind, entry, dcc, iss, iat, exp) };
 }
 
@@ -562,7 +743,7 @@ function shcFacts(payload, bundle) {
 
 /** verify_shc(text or chunks, jwks=trust.issuers, now): {valid, reason, claims, facts}. */
 export async function verifyShc(input, trust, now) {
-  const texts = typeof input === "string" ? input.split(/\s+/).filter((t) => t) : [...input];
+  const texts = typeof input === "string" ? input.split(PY_SPACE).filter((t) => t) : [...input];
   let jws;
   let payload;
   try {
@@ -576,9 +757,9 @@ export async function verifyShc(input, trust, now) {
   }
   const iss = isDict(payload) ? payload.iss : null;
   if (typeof iss !== "string") return refused("malformed: payload");
-  const keys = trust.issuers.get(iss);
-  if (keys === undefined) return refused("unknown issuer");
-  const key = keys.get(jws.kid);
+  const issuer = trust.issuers.get(iss);
+  if (issuer === undefined) return refused("unknown issuer");
+  const key = issuer.keys.get(jws.kid);
   if (key === undefined) return refused("unknown kid");
   if (jws.signature.length !== 64) return refused("bad signature");
   let ok = false;
@@ -607,6 +788,7 @@ export async function verifyShc(input, trust, now) {
   }
   if (now < nbf) return refused("not yet valid", payload);
   if (exp !== null && now > exp) return refused("expired", payload);
+  if (shcRevoked(issuer, jws.kid, payload, nbf)) return refused("revoked", payload);
   return { valid: true, reason: null, claims: payload, facts: shcFacts(payload, bundle) };
 }
 
@@ -696,7 +878,7 @@ const isHan = (ch) => {
 
 /** domain/identity.mask_name: the surname, ``*`` for the rest. */
 export function maskName(name) {
-  const words = name.split(/\s+/).filter((w) => w);
+  const words = name.split(PY_SPACE).filter((w) => w);
   const flat = words.join(" ");
   if (!flat) return "";
   const chars = [...flat];

@@ -3,10 +3,13 @@
 // the official certlogic-js. Times are epoch seconds; ``iso`` writes them as Python's
 // ``isoformat(timespec="seconds")`` does, so the data a rule sees is the same in both.
 import { evaluate } from "../../vendor/certlogic-js/certlogic.mjs";
+import { EU_VALUE_SETS } from "./dcc-schema.mjs";
 import { certificateData } from "./international.mjs";
 import { UNKNOWN_FACTS, colourLabel, noPolicy, placeLabel, reasonLabel } from "./texts.mjs";
 
 export const NATIONAL = "000000";
+/** external.countryCode of the EU's business rules: the country the checkpoint is in. */
+export const COUNTRY_CODE = "CN";
 export const PLACE_KINDS = ["any", "transport", "residential", "hospital", "school", "office"];
 const FAVOURABLE_TEMPERATURE = 365;
 const FAVOURABLE_DAYS_AGO = 100000;
@@ -248,6 +251,8 @@ export function factsData(f, assume = []) {
     area: s.area,
     source: s.source,
   }));
+  const cert = f.certificate;
+  const dcc = cert !== null && cert.kind === "dcc";
   return {
     code: {
       colour, signed_colour: f.signed_colour, kind: f.kind, issuer: f.issuer, issuer_kind: f.issuer_kind,
@@ -261,7 +266,15 @@ export function factsData(f, assume = []) {
       f.certificate !== null
         ? certificateData(f.certificate, f.now)
         : certificateData({ kind: "ymt1", issuer: f.issuer, issued_at: f.issued_at, colour, vaccination: null, test: null, recovery: null }, f.now),
-    external: { now: iso(f.now), region: f.region, place_kind: f.place_kind, online: f.online, area_level: f.area_level },
+    external: {
+      now: iso(f.now), region: f.region, place_kind: f.place_kind, online: f.online, area_level: f.area_level,
+      // what the EU's business rules read (CertLogic's external parameters)
+      validationClock: iso(f.now), valueSets: EU_VALUE_SETS, countryCode: COUNTRY_CODE,
+      exp: dcc && cert.expires_at != null ? iso(cert.expires_at) : null,
+      iat: dcc && cert.issued_at != null ? iso(cert.issued_at) : null,
+    },
+    // a DCC's hcert without nam and dob, as the EU's business rules read it (null otherwise)
+    payload: dcc && cert.payload ? { ...cert.payload } : null,
   };
 }
 

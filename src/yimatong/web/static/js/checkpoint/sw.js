@@ -3,7 +3,7 @@
 // fetched network-first (a fresh sign-in state when online), its files cache-first; API calls
 // are never cached. __ROOT__ is the node's path prefix (a hub-hosted region has one).
 const ROOT = "__ROOT__";
-const CACHE = "ymt-checkpoint-2";
+const CACHE = "ymt-checkpoint-3";
 const PAGE = `${ROOT}/checkpoint`;
 const FILES = [
   "css/app.css",
@@ -15,6 +15,8 @@ const FILES = [
   "js/checkpoint/jcs.mjs",
   "js/checkpoint/lists.mjs",
   "js/checkpoint/international.mjs",
+  "js/checkpoint/dcc-schema.mjs",
+  "js/checkpoint/dcc-valuesets.json",
   "js/checkpoint/policy.mjs",
   "js/checkpoint/texts.mjs",
   "js/checkpoint/clock.mjs",

@@ -7,7 +7,7 @@
 import { ExpiredCode, InvalidCode, PREFIX, UnknownKey, importKey, verifyCodeAt } from "./code.mjs";
 import { DEFAULT_MAX_DRIFT, anchor, betterFloor, checkClock, timeSource } from "./clock.mjs";
 import { BadDocument, buildPolicies, buildRisk, buildTrust, verifyDocument } from "./lists.mjs";
-import { buildInternational, certificateFacts, chunkOf, holderDisplay, isInternational, isShc, verifyDcc, verifyShc } from "./international.mjs";
+import { PY_SPACE, buildInternational, certificateFacts, chunkOf, holderDisplay, isInternational, isShc, verifyDcc, verifyShc } from "./international.mjs";
 import { decide, factsFromAnswer, factsFromClaims, iso, parseTime, preDecision } from "./policy.mjs";
 import * as T from "./texts.mjs";
 
@@ -455,7 +455,7 @@ export class Verifier {
    *  read (null until then), then the card's chunks joined; any other text as it is. A chunk
    *  of another card, one read twice, or one after CHUNK_WAIT starts a new card. */
   gather(text) {
-    const chunk = /\s/.test(text) ? null : chunkOf(text);
+    const chunk = PY_SPACE.test(text) ? null : chunkOf(text);
     if (chunk === null || chunk[1] === 1) {
       this.chunks = null;
       return text;
