@@ -65,6 +65,13 @@ def _cose(code: str) -> bytes:
     return zlib.decompress(raw) if raw[0] == 0x78 else raw
 
 
+def _message(code: str) -> bytes:
+    """The COSE_Sign1 of a code without its tag 18, which a decoder may drop (cose.py takes
+    untagged input too: the same message, unambiguous)."""
+    cose = _cose(code)
+    return cose[1:] if cose[:1] == b"\xd2" else cose
+
+
 @st.composite
 def scans(draw: st.DrawFn, genuine: list[str]) -> str:
     """Anything a camera or a keyboard at the gate could hand over."""
@@ -126,7 +133,7 @@ def test_the_hub_answers_every_scan_with_a_verification_or_a_problem_never_a_500
     if r.status_code == 200:
         assert r.json()["valid"] is True
         # a mutation that still verifies (zlib has a few bits it ignores) says the same
-        assert _cose(text.strip()) in [_cose(g) for g in genuine]
+        assert _message(text.strip()) in [_message(g) for g in genuine]
         return
     assert r.status_code in (422, 503), (r.status_code, r.text)
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -151,7 +158,7 @@ def test_the_hubs_blocking_check_behind_convert_fails_only_with_its_documented_e
     except (InvalidCode, Unavailable):
         return
     assert checked.issuer == "330000"
-    assert _cose(text.strip()) in [_cose(g) for g in genuine]
+    assert _message(text.strip()) in [_message(g) for g in genuine]
 
 
 _SERVICES: dict[int, CodeService] = {}
@@ -177,7 +184,7 @@ def test_the_issuers_verify_answers_every_scan_with_a_verification_or_a_problem_
     )
     if r.status_code == 200:
         assert r.json()["valid"] is True
-        assert _cose(text.strip()) in [_cose(g) for g in genuine]
+        assert _message(text.strip()) in [_message(g) for g in genuine]
         return
     assert r.status_code == 422, (r.status_code, r.text)
     assert r.json()["type"] in ("/problems/invalid-code", "/problems/invalid-input")
