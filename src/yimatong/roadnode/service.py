@@ -32,6 +32,7 @@ always in that order), so two batches about one cell cannot both open a finding 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -56,7 +57,7 @@ from yimatong.adapters.db.tables import (
     road_work_order_events,
     road_work_orders,
 )
-from yimatong.adapters.db.upsert import dialect_insert, insert_ignore
+from yimatong.adapters.db.upsert import insert_ignore
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from yimatong.road import workorders as wo
 from yimatong.road.assess import CellColour, assess_cell
@@ -335,6 +336,10 @@ class RoadService:
                                 )
                             )
                     parsed = [r for r in parsed if r.item.device_id not in vehicles]
+            if parsed:
+                # The lock that serialises assessments (module docstring), taken before the
+                # duplicate check: no other request stores one of these keys until commit.
+                next_value(conn, "road-assess")
             fresh = self._new_rows(conn, parsed, report)
             if fresh:
                 self._store(conn, fresh, now)
@@ -436,7 +441,19 @@ class RoadService:
         return fresh
 
     def _store(self, conn: Connection, fresh: list[_Row], now: datetime) -> None:
-        values = []
+        """Store ``fresh`` through the driver's bulk path on the connection's own transaction
+        (``COPY`` on PostgreSQL, the sqlite3 cursor's ``executemany`` on SQLite), each value
+        converted by its column's own bind processing (``received_at`` once). The caller holds
+        the ``road-assess`` lock from the duplicate check on, so no other request can have
+        stored one of these keys meanwhile."""
+        dialect = conn.dialect
+        process = _bind_processors(dialect)
+        when = process["observed_at"]
+        assert when is not None
+        received = when(now)
+        signed_true, signed_false = process["signed"](True), process["signed"](False)
+        vehicle, citizen = OwnerKind.VEHICLE.value, OwnerKind.CITIZEN.value
+        rows = []
         for r in fresh:
             item = r.item
             if isinstance(item, Bump):
@@ -449,38 +466,53 @@ class RoadService:
                 )
                 heading = speed = None
             else:
-                kind = "clear" if item.defect is None else "detection"
                 defect = item.defect
+                kind = "clear" if defect is None else "detection"
                 severity = None if item.severity is None else int(item.severity)
                 confidence, magnitude = item.confidence, None
                 heading, speed = item.heading_deg, item.speed_mps
-            values.append(
-                {
-                    "device_id": item.device_id,
-                    "seq": item.seq,
-                    "e": r.e,
-                    "n": r.n,
-                    "observed_at": item.observed_at,
-                    "kind": kind,
-                    "defect": defect,
-                    "severity": severity,
-                    "confidence": confidence,
-                    "magnitude_g": magnitude,
-                    "lon": item.lon,
-                    "lat": item.lat,
-                    "datum": item.datum,
-                    "heading_deg": heading,
-                    "speed_mps": speed,
-                    "image_sha256": item.image_sha256,
-                    "owner_kind": r.owner_kind.value,
-                    "signed": r.signed,
-                    "trusted": r.trusted,
-                    "digest": r.digest,
-                    "received_at": now,
-                }
+            rows.append(
+                (
+                    item.device_id,
+                    item.seq,
+                    r.e,
+                    r.n,
+                    when(item.observed_at),
+                    kind,
+                    defect,
+                    severity,
+                    confidence,
+                    magnitude,
+                    item.lon,
+                    item.lat,
+                    item.datum,
+                    heading,
+                    speed,
+                    item.image_sha256,
+                    vehicle if r.owner_kind is OwnerKind.VEHICLE else citizen,
+                    signed_true if r.signed else signed_false,
+                    signed_true if r.trusted else signed_false,
+                    r.digest,
+                    received,
+                )
             )
-        # One executemany; a row another request stored meanwhile is left as it is.
-        conn.execute(dialect_insert(conn, road_observations).on_conflict_do_nothing(), values)
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        columns = ", ".join(_OBSERVATION_COLUMNS)
+        try:
+            if dialect.name == "postgresql":
+                with cursor.copy(f"COPY {road_observations.name} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(  # our own table and column names, nothing from the input
+                    f"INSERT INTO {road_observations.name} ({columns}) "  # noqa: S608
+                    f"VALUES ({', '.join('?' * len(_OBSERVATION_COLUMNS))})",
+                    rows,
+                )
+        finally:
+            cursor.close()
 
     def _note_phones(self, conn: Connection, ids: set[str], now: datetime) -> None:
         """A citizen's phone is known from its first report (no key, never trusted)."""
@@ -509,8 +541,7 @@ class RoadService:
         }
         if not touched:
             return
-        next_value(conn, "road-assess")  # the lock that serialises assessments (docstring)
-        stored = self._cells(conn, touched)
+        stored = self._cells(conn, touched)  # under the road-assess lock (ingest took it)
         to_assess = sorted(detected | set(stored))
         if not to_assess:
             return
@@ -1470,6 +1501,28 @@ def _clusters(cells: set[tuple[int, int]]) -> list[list[tuple[int, int]]]:
                         left.discard(nb)
                         stack.append(nb)
         out.append(sorted(cluster))
+    return out
+
+
+_OBSERVATION_COLUMNS = (
+    "device_id", "seq", "e", "n", "observed_at", "kind", "defect", "severity", "confidence",
+    "magnitude_g", "lon", "lat", "datum", "heading_deg", "speed_mps", "image_sha256",
+    "owner_kind", "signed", "trusted", "digest", "received_at",
+)  # fmt: skip
+assert set(_OBSERVATION_COLUMNS) == {c.name for c in road_observations.columns}
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def _bind_processors(dialect: Any) -> dict[str, Callable[[Any], Any]]:
+    """Each column's bind conversion on ``dialect`` (the identity where it has none)."""
+    out: dict[str, Callable[[Any], Any]] = {}
+    for name in _OBSERVATION_COLUMNS:
+        convert = road_observations.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        out[name] = _identity if convert is None else convert
     return out
 
 
