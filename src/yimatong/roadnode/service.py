@@ -159,11 +159,13 @@ class _Log:
         """One append for all (``translog.append_many``), one update per kind of target."""
         indexes = translog.append_many(conn, [(k, b) for k, b, _ in self.entries], now)
         findings, events = [], []
-        for (_k, _b, target), index in zip(self.entries, indexes, strict=True):
+        for (_k, body, target), index in zip(self.entries, indexes, strict=True):
             if target is None:
                 continue
             if target[0] == "finding":
-                findings.append({"key": target[1], "index": index})
+                # _PENDING: a finding inserted after its entry was added (its id in the body)
+                key = body["finding"] if target is _PENDING else target[1]
+                findings.append({"key": key, "index": index})
             else:
                 events.append({"order": target[1][0], "num": target[1][1], "index": index})
         if findings:
@@ -184,6 +186,21 @@ class _Log:
                 events,
             )
         return indexes
+
+
+#: the target of a new finding's entry: its id is in the body once the finding is inserted
+_PENDING = ("finding", None)
+
+
+@dataclass
+class _Writes:
+    """The writes of one assessment's colouring, queued so that each kind is one statement."""
+
+    new_cells: list[dict[str, Any]] = field(default_factory=list)
+    changed_cells: list[dict[str, Any]] = field(default_factory=list)  # key_e, key_n: the cell
+    new_findings: list[dict[str, Any]] = field(default_factory=list)
+    new_bodies: list[dict[str, Any]] = field(default_factory=list)  # their log bodies, in order
+    changed_findings: list[dict[str, Any]] = field(default_factory=list)  # key_id: the finding
 
 
 def evidence_digest(digests: Iterable[bytes]) -> bytes:
@@ -549,23 +566,84 @@ class RoadService:
         observations = self._observations_of(conn, to_assess, now)
         orders = self._orders_of(conn, {c.work_order for c in stored.values() if c.work_order})
         post_repair = _post_repair_detections(fresh, orders, self.ruleset)
+        colours = {
+            c: assess_cell([a for a, _ in observations.get(c, [])], self.ruleset, now)
+            for c in to_assess
+        }
+        held = self._open_findings(
+            conn, [c for c in to_assess if colours[c].colour is not Colour.GREEN]
+        )
+        writes = _Writes()
         newly_coloured: list[tuple[int, int]] = []
         for e, n in to_assess:
-            seen = observations.get((e, n), [])
-            colour = assess_cell([a for a, _ in seen], self.ruleset, now)
+            colour = colours[(e, n)]
             before = stored.get((e, n))
             if colour.colour is Colour.GREEN:
                 if before is not None:
                     self._clear(conn, e, n, colour, now, log, report)
                 continue
-            self._colour(conn, e, n, colour, seen, before, now, log, report)
+            seen = observations.get((e, n), [])
+            self._colour(e, n, colour, seen, before, held.get((e, n), {}), now, log, writes)
             if before is None or before.work_order is None:
                 newly_coloured.append((e, n))
             elif (e, n) in post_repair.get(before.work_order, set()):
                 self._reopen(conn, orders[before.work_order], now, log)
+        self._write(conn, writes, now, report)
         self._verify_repaired(conn, orders, now, log)
         self._dispatch(conn, newly_coloured, now, log, report)
         log.flush(conn, now)
+
+    def _open_findings(
+        self, conn: Connection, cells: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], dict[str, Any]]:
+        """The open findings of ``cells``, by cell and defect (one query per chunk)."""
+        out: dict[tuple[int, int], dict[str, Any]] = {}
+        t = road_findings.c
+        for i in range(0, len(cells), _CHUNK):
+            for row in conn.execute(
+                select(road_findings).where(
+                    tuple_(t.e, t.n).in_(cells[i : i + _CHUNK]), t.cleared_at.is_(None)
+                )
+            ):
+                out.setdefault((row.e, row.n), {})[row.defect] = row
+        return out
+
+    def _write(
+        self, conn: Connection, writes: _Writes, now: datetime, report: IngestReport
+    ) -> None:
+        """The queued writes of the colouring, each kind in one statement (executemany); the
+        new findings' ids go into their log bodies and the report in the order queued."""
+        if writes.new_cells:
+            conn.execute(insert(road_cells), writes.new_cells)
+        if writes.changed_cells:
+            conn.execute(
+                update(road_cells).where(
+                    road_cells.c.e == bindparam("key_e"), road_cells.c.n == bindparam("key_n")
+                ),
+                writes.changed_cells,  # the SET clause: the other keys of the rows
+            )
+        if writes.new_findings:
+            ids = [
+                int(row.id)
+                for row in conn.execute(
+                    insert(road_findings).returning(
+                        road_findings.c.id, sort_by_parameter_order=True
+                    ),
+                    writes.new_findings,
+                )
+            ]
+            for finding_id, body in zip(ids, writes.new_bodies, strict=True):
+                body["finding"] = finding_id
+                report.findings.append(finding_id)
+            for finding_id, values in zip(ids, writes.new_findings, strict=True):
+                report.points += self._award(
+                    conn, finding_id, values["e"], values["n"], values["confirmed_at"], now
+                )
+        if writes.changed_findings:
+            conn.execute(
+                update(road_findings).where(road_findings.c.id == bindparam("key_id")),
+                writes.changed_findings,
+            )
 
     def _cells(self, conn: Connection, cells: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
         """The stored (non-green) rows of ``cells``: for many, one range query over their
@@ -612,16 +690,18 @@ class RoadService:
 
     def _colour(
         self,
-        conn: Connection,
         e: int,
         n: int,
         colour: CellColour,
         seen: list[tuple[AcceptedObservation, bytes]],
         before: Any,
+        open_findings: Mapping[str, Any],
         now: datetime,
         log: _Log,
-        report: IngestReport,
+        writes: _Writes,
     ) -> None:
+        """Queue the writes of a cell that is not green (``_write`` makes them) and add its
+        log entries (a new finding's id is filled in when it is inserted)."""
         cell = str(CellId(self.zone.number, e, n))
         worst = max(r.severity for r in colour.reasons)
         values = {
@@ -644,21 +724,9 @@ class RoadService:
             "updated_at": now,
         }
         if before is None:
-            conn.execute(insert(road_cells).values(e=e, n=n, work_order=None, **values))
+            writes.new_cells.append({"e": e, "n": n, "work_order": None, **values})
         else:
-            conn.execute(
-                update(road_cells).where(road_cells.c.e == e, road_cells.c.n == n).values(**values)
-            )
-        open_findings = {
-            row.defect: row
-            for row in conn.execute(
-                select(road_findings).where(
-                    road_findings.c.e == e,
-                    road_findings.c.n == n,
-                    road_findings.c.cleared_at.is_(None),
-                )
-            )
-        }
+            writes.changed_cells.append({"key_e": e, "key_n": n, **values})
         since_clear = colour.cleared_at
         for reason in colour.reasons:
             held = open_findings.get(reason.defect)
@@ -692,48 +760,39 @@ class RoadService:
                 "ruleset": colour.ruleset,
             }
             if held is None:
-                finding_id = _inserted(
-                    conn.execute(
-                        insert(road_findings)
-                        .values(
-                            e=e,
-                            n=n,
-                            defect=reason.defect,
-                            severity=int(reason.severity),
-                            colour=int(reason.colour),
-                            first_seen_at=reason.first_seen_at,
-                            confirmed_at=reason.confirmed_at,
-                            cleared_at=None,
-                            trusted=reason.trusted,
-                            devices=reason.devices,
-                            observations=len(counted),
-                            evidence=evidence,
-                            evidence_keys=keys,
-                            ruleset=colour.ruleset,
-                            work_order=None if before is None else before.work_order,
-                        )
-                        .returning(road_findings.c.id)
-                    )
+                writes.new_findings.append(
+                    {
+                        "e": e,
+                        "n": n,
+                        "defect": reason.defect,
+                        "severity": int(reason.severity),
+                        "colour": int(reason.colour),
+                        "first_seen_at": reason.first_seen_at,
+                        "confirmed_at": reason.confirmed_at,
+                        "cleared_at": None,
+                        "trusted": reason.trusted,
+                        "devices": reason.devices,
+                        "observations": len(counted),
+                        "evidence": evidence,
+                        "evidence_keys": keys,
+                        "ruleset": colour.ruleset,
+                        "work_order": None if before is None else before.work_order,
+                    }
                 )
-                report.findings.append(finding_id)
-                log.add(
-                    "road.finding.confirmed",
-                    {"finding": finding_id, **body},
-                    ("finding", finding_id),
-                )
-                report.points += self._award(conn, finding_id, e, n, reason.confirmed_at, now)
+                entry: dict[str, Any] = {"finding": None, **body}
+                writes.new_bodies.append(entry)
+                log.add("road.finding.confirmed", entry, _PENDING)
             else:
-                conn.execute(
-                    update(road_findings)
-                    .where(road_findings.c.id == held.id)
-                    .values(
-                        severity=int(reason.severity),
-                        colour=int(reason.colour),
-                        devices=reason.devices,
-                        observations=len(counted),
-                        evidence=evidence,
-                        evidence_keys=keys,
-                    )
+                writes.changed_findings.append(
+                    {
+                        "key_id": held.id,
+                        "severity": int(reason.severity),
+                        "colour": int(reason.colour),
+                        "devices": reason.devices,
+                        "observations": len(counted),
+                        "evidence": evidence,
+                        "evidence_keys": keys,
+                    }
                 )
                 # The finding now points to the entry of its current evidence.
                 log.add("road.finding.worsened", {"finding": held.id, **body}, ("finding", held.id))
