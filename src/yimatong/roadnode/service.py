@@ -203,6 +203,14 @@ class _Writes:
     changed_findings: list[dict[str, Any]] = field(default_factory=list)  # key_id: the finding
 
 
+@dataclass
+class _OrderWrites:
+    """The rows of the orders one assessment dispatches, written in one statement each."""
+
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
 def evidence_digest(digests: Iterable[bytes]) -> bytes:
     """SHA-256 over the sorted digests of the observations that counted for a finding: what
     its log entry holds, so that a department can check the observations it is shown."""
@@ -878,8 +886,10 @@ class RoadService:
         now: datetime,
         log: _Log,
         extra: Mapping[str, Any] | None = None,
+        queue: _OrderWrites | None = None,
     ) -> None:
-        """Write ``new`` (its events past ``old``'s) and log each new event."""
+        """Write ``new`` (its events past ``old``'s) and log each new event; a new order's rows
+        go into ``queue`` instead when one is given (the caller writes them)."""
         values = {
             "status": new.status.value,
             "deadline": new.deadline,
@@ -893,30 +903,39 @@ class RoadService:
             values["repaired_at"] = new.events[-1].at
         if old is None:
             assert extra is not None
-            conn.execute(
-                insert(road_work_orders).values(
-                    id=new.id,
-                    team=new.team,
-                    road_id=new.road_id,
-                    defect=new.defect,
-                    severity=int(new.severity),
-                    cells=[str(c) for c in new.cells],
-                    dispatched_at=new.dispatched_at,
-                    **values,
-                    **extra,
-                )
-            )
+            row = {
+                "id": new.id,
+                "team": new.team,
+                "road_id": new.road_id,
+                "defect": new.defect,
+                "severity": int(new.severity),
+                "cells": [str(c) for c in new.cells],
+                "dispatched_at": new.dispatched_at,
+                "repaired_at": None,
+                **values,
+                **extra,
+            }
+            if queue is None:
+                conn.execute(insert(road_work_orders).values(**row))
+            else:
+                queue.orders.append(row)
         else:
             conn.execute(
                 update(road_work_orders).where(road_work_orders.c.id == new.id).values(**values)
             )
         start = 0 if old is None else len(old.events)
         for i, event in enumerate(new.events[start:], start=start):
-            conn.execute(
-                insert(road_work_order_events).values(
-                    order_id=new.id, n=i, at=event.at, kind=event.kind, detail=event.detail[:200]
-                )
-            )
+            event_row = {
+                "order_id": new.id,
+                "n": i,
+                "at": event.at,
+                "kind": event.kind,
+                "detail": event.detail[:200],
+            }
+            if queue is None or old is not None:
+                conn.execute(insert(road_work_order_events).values(**event_row))
+            else:
+                queue.events.append(event_row)
             body: dict[str, Any] = {
                 "district": self.network.district,
                 "order": new.id,
@@ -950,14 +969,20 @@ class RoadService:
             return
         state = self._cells(conn, set(cells))
         pending = {c for c in cells if c in state and state[c].work_order is None}
-        for cluster in _clusters(pending):
+        clusters = _clusters(pending)
+        if not clusters:
+            return
+        # The clusters' numbers at once (as one call each would give them, in order).
+        first = next_value(conn, "road-orders", by=len(clusters)) - len(clusters) + 1
+        queue = _OrderWrites()
+        cells_of: list[dict[str, Any]] = []
+        for number, cluster in enumerate(clusters, start=first):
             rows = [state[c] for c in cluster]
             worst = max(rows, key=lambda r: (r.colour, r.severity, -r.e, -r.n))
             cell_ids = tuple(CellId(self.zone.number, r.e, r.n) for r in rows)
             road = self.network.road_at(CellId(self.zone.number, worst.e, worst.n))
             assert road is not None  # every stored row was on a road when it came in
             defect = str(worst.reasons[0]["code"]).split(".")[1]
-            number = next_value(conn, "road-orders")
             order = wo.dispatch(
                 f"wo-{number:06d}",
                 team=road.team,
@@ -978,23 +1003,29 @@ class RoadService:
                     "first_observed_at": min(r.first_seen_at for r in rows),
                     "confirmed_at": min(r.confirmed_at for r in rows),
                 },
+                queue=queue,
             )
-            keys = [(r.e, r.n) for r in rows]
-            conn.execute(
-                update(road_cells)
-                .where(tuple_(road_cells.c.e, road_cells.c.n).in_(keys))
-                .values(work_order=order.id)
-            )
-            conn.execute(
-                update(road_findings)
-                .where(
-                    tuple_(road_findings.c.e, road_findings.c.n).in_(keys),
-                    road_findings.c.cleared_at.is_(None),
-                    road_findings.c.work_order.is_(None),
-                )
-                .values(work_order=order.id)
-            )
+            cells_of.extend({"key_e": r.e, "key_n": r.n, "key_order": order.id} for r in rows)
             report.work_orders.append(order.id)
+        conn.execute(insert(road_work_orders), queue.orders)
+        conn.execute(insert(road_work_order_events), queue.events)
+        conn.execute(
+            update(road_cells)
+            .where(road_cells.c.e == bindparam("key_e"), road_cells.c.n == bindparam("key_n"))
+            .values(work_order=bindparam("key_order")),
+            cells_of,
+        )
+        conn.execute(
+            update(road_findings)
+            .where(
+                road_findings.c.e == bindparam("key_e"),
+                road_findings.c.n == bindparam("key_n"),
+                road_findings.c.cleared_at.is_(None),
+                road_findings.c.work_order.is_(None),
+            )
+            .values(work_order=bindparam("key_order")),
+            cells_of,
+        )
 
     def _reopen(self, conn: Connection, order: wo.WorkOrder, now: datetime, log: _Log) -> None:
         if order.status is not wo.Status.REPAIRED:
