@@ -395,7 +395,7 @@ class RoadService:
     def _parse(
         self, rows: Sequence[Any], signer: RegisteredDevice | None, report: IngestReport
     ) -> list[_Row]:
-        out = []
+        checked: list[tuple[int, Observation | Bump, AcceptedObservation | None]] = []
         for i, raw in enumerate(rows):
             try:
                 if not isinstance(raw, dict):
@@ -414,11 +414,28 @@ class RoadService:
                         RowError(i, 401, "device_id", "the row is not the signing device's")
                     )
                     continue
-                cell = self.zone.cell_of(item.lon, item.lat, item.datum)
-                if self.network.road_at(cell) is None:
-                    raise InvalidInput("the position is on no road of the district", field="lon")
             except InvalidInput as exc:
                 report.errors.append(RowError(i, 422, exc.field, exc.message))
+                continue
+            checked.append((i, item, accepted))
+        # The positions projected at once, per datum (one PROJ call on arrays each).
+        cells: dict[int, CellId | None] = {}
+        for datum in {item.datum for _, item, _ in checked}:
+            some = [(i, item) for i, item, _ in checked if item.datum == datum]
+            found = self.zone.cells_many(
+                [item.lon for _, item in some], [item.lat for _, item in some], datum
+            )
+            cells.update(zip((i for i, _ in some), found, strict=True))
+        out = []
+        for i, item, accepted in checked:
+            cell = cells[i]
+            if cell is None:
+                report.errors.append(RowError(i, 422, "position", "position cannot be projected"))
+                continue
+            if self.network.road_at(cell) is None:
+                report.errors.append(
+                    RowError(i, 422, "lon", "the position is on no road of the district")
+                )
                 continue
             owner = OwnerKind.CITIZEN if accepted is None else accepted.owner_kind
             out.append(
