@@ -42,7 +42,18 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from yimatong.adapters import translog
 from yimatong.adapters.crypto import load_verifying_key
@@ -92,6 +103,7 @@ POINTS_PER_FINDING = 10
 #: cell counts as a report of it.
 POINTS_RADIUS_M = 5
 _CHUNK = 400  # keys per IN (…) list: far below SQLite's and PostgreSQL's parameter limits
+_AWARD_CHUNK = 50  # findings per query of their points' candidates (15 parameters each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,10 +672,14 @@ class RoadService:
             for finding_id, body in zip(ids, writes.new_bodies, strict=True):
                 body["finding"] = finding_id
                 report.findings.append(finding_id)
-            for finding_id, values in zip(ids, writes.new_findings, strict=True):
-                report.points += self._award(
-                    conn, finding_id, values["e"], values["n"], values["confirmed_at"], now
-                )
+            report.points += self._award(
+                conn,
+                [
+                    (finding_id, v["e"], v["n"], v["confirmed_at"])
+                    for finding_id, v in zip(ids, writes.new_findings, strict=True)
+                ],
+                now,
+            )
         if writes.changed_findings:
             conn.execute(
                 update(road_findings).where(road_findings.c.id == bindparam("key_id")),
@@ -1127,50 +1143,66 @@ class RoadService:
 
     # ------------------------------------------------------------------- points
     def _award(
-        self,
-        conn: Connection,
-        finding_id: int,
-        e: int,
-        n: int,
-        confirmed_at: datetime,
-        now: datetime,
+        self, conn: Connection, findings: list[tuple[int, int, int, datetime]], now: datetime
     ) -> int:
-        """Points for the first citizen device that reported near the finding before it was
-        confirmed (once per finding; never twice to one device for one cell)."""
+        """Points for new ``findings`` (id, e, n, confirmed at), each to the first citizen
+        device that reported near it before it was confirmed (once per finding; never twice to
+        one device for one cell). The candidates of many findings come from one query (the
+        union of their windows, in the order the award takes them), each finding's own are
+        picked from those here."""
         t = road_observations.c
         r = POINTS_RADIUS_M
-        candidates = conn.execute(
-            select(t.device_id)
-            .where(
-                t.owner_kind == OwnerKind.CITIZEN.value,
-                # e by equality (one index range per column of cells), n by range
-                t.e.in_(list(range(e - r, e + r + 1))),
-                t.n.between(n - r, n + r),
-                t.observed_at <= confirmed_at,
-                t.observed_at >= confirmed_at - self.ruleset.confirmation.lookback,
-                or_(t.kind == "bump", t.kind == "detection"),
-            )
-            .order_by(t.observed_at, t.device_id, t.seq)
-        ).scalars()
-        tried = set()
-        for device_id in candidates:
-            if device_id in tried:
+        lookback = self.ruleset.confirmation.lookback
+        total = 0
+        for first in range(0, len(findings), _AWARD_CHUNK):
+            chunk = findings[first : first + _AWARD_CHUNK]
+            windows = [
+                and_(
+                    # e by equality (one index range per column of cells), n by range
+                    t.e.in_(list(range(e - r, e + r + 1))),
+                    t.n.between(n - r, n + r),
+                    t.observed_at <= confirmed_at,
+                    t.observed_at >= confirmed_at - lookback,
+                )
+                for _, e, n, confirmed_at in chunk
+            ]
+            candidates = conn.execute(
+                select(t.device_id, t.e, t.n, t.observed_at)
+                .where(
+                    t.owner_kind == OwnerKind.CITIZEN.value,
+                    or_(*windows),
+                    or_(t.kind == "bump", t.kind == "detection"),
+                )
+                .order_by(t.observed_at, t.device_id, t.seq)
+            ).all()
+            if not candidates:
                 continue
-            tried.add(device_id)
-            if insert_ignore(
-                conn,
-                road_points,
-                {
-                    "finding_id": finding_id,
-                    "device_id": device_id,
-                    "e": e,
-                    "n": n,
-                    "points": POINTS_PER_FINDING,
-                    "awarded_at": now,
-                },
-            ):
-                return POINTS_PER_FINDING
-        return 0
+            for finding_id, e, n, confirmed_at in chunk:
+                since = confirmed_at - lookback
+                tried = set()
+                for c in candidates:
+                    if (
+                        c.device_id in tried
+                        or not (abs(c.e - e) <= r and abs(c.n - n) <= r)
+                        or not since <= c.observed_at <= confirmed_at
+                    ):
+                        continue
+                    tried.add(c.device_id)
+                    if insert_ignore(
+                        conn,
+                        road_points,
+                        {
+                            "finding_id": finding_id,
+                            "device_id": c.device_id,
+                            "e": e,
+                            "n": n,
+                            "points": POINTS_PER_FINDING,
+                            "awarded_at": now,
+                        },
+                    ):
+                        total += POINTS_PER_FINDING
+                        break
+        return total
 
     def points_of(self, device_id: str) -> dict[str, Any]:
         with self.db.read() as conn:
