@@ -1150,31 +1150,23 @@ class RoadService:
         one device for one cell). The candidates of many findings come from one query (the
         union of their windows, in the order the award takes them), each finding's own are
         picked from those here."""
-        t = road_observations.c
         r = POINTS_RADIUS_M
         lookback = self.ruleset.confirmation.lookback
         total = 0
         for first in range(0, len(findings), _AWARD_CHUNK):
             chunk = findings[first : first + _AWARD_CHUNK]
-            windows = [
-                and_(
-                    # e by equality (one index range per column of cells), n by range
-                    t.e.in_(list(range(e - r, e + r + 1))),
-                    t.n.between(n - r, n + r),
-                    t.observed_at <= confirmed_at,
-                    t.observed_at >= confirmed_at - lookback,
+            params: dict[str, Any] = {}
+            for k, (_, e, n, confirmed_at) in enumerate(chunk):
+                params.update({f"e{k}_{j}": e - r + j for j in range(2 * r + 1)})
+                params.update(
+                    {
+                        f"n{k}_lo": n - r,
+                        f"n{k}_hi": n + r,
+                        f"t{k}_lo": confirmed_at - lookback,
+                        f"t{k}_hi": confirmed_at,
+                    }
                 )
-                for _, e, n, confirmed_at in chunk
-            ]
-            candidates = conn.execute(
-                select(t.device_id, t.e, t.n, t.observed_at)
-                .where(
-                    t.owner_kind == OwnerKind.CITIZEN.value,
-                    or_(*windows),
-                    or_(t.kind == "bump", t.kind == "detection"),
-                )
-                .order_by(t.observed_at, t.device_id, t.seq)
-            ).all()
+            candidates = conn.execute(_award_candidates(len(chunk)), params).all()
             if not candidates:
                 continue
             for finding_id, e, n, confirmed_at in chunk:
@@ -1663,6 +1655,33 @@ def _bind_processors(dialect: Any) -> dict[str, Callable[[Any], Any]]:
         convert = road_observations.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         out[name] = _identity if convert is None else convert
     return out
+
+
+@functools.cache
+def _award_candidates(count: int) -> Any:
+    """The query of the points' candidates of ``count`` findings (``RoadService._award``),
+    built once per count: parameters e{k}_{j}, n{k}_lo/hi, t{k}_lo/hi of the k-th finding."""
+    t = road_observations.c
+    r = POINTS_RADIUS_M
+    windows = [
+        and_(
+            # e by equality (one index range per column of cells), n by range
+            t.e.in_([bindparam(f"e{k}_{j}") for j in range(2 * r + 1)]),
+            t.n.between(bindparam(f"n{k}_lo"), bindparam(f"n{k}_hi")),
+            t.observed_at <= bindparam(f"t{k}_hi"),
+            t.observed_at >= bindparam(f"t{k}_lo"),
+        )
+        for k in range(count)
+    ]
+    return (
+        select(t.device_id, t.e, t.n, t.observed_at)
+        .where(
+            t.owner_kind == OwnerKind.CITIZEN.value,
+            or_(*windows),
+            or_(t.kind == "bump", t.kind == "detection"),
+        )
+        .order_by(t.observed_at, t.device_id, t.seq)
+    )
 
 
 def _inserted(result: Any) -> int:
