@@ -452,6 +452,8 @@ def _utc(at: datetime) -> str:
 
 
 def _finite(x: float) -> bool:
+    if type(x) is float:  # the common case first (a row checks five)
+        return math.isfinite(x)
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
