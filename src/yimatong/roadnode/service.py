@@ -5,9 +5,9 @@ vehicle (signed: the device's key signs ``b"ymt-road-batch/1\\n"`` + the body as
 signature a batch) or from a citizen's phone (unsigned; bumps or classified observations,
 never trusted). Each row is checked on its own: a row that does not parse, names an unknown
 defect, lies off the district's roads, or reuses a sequence number with other bytes is
-reported with its index and the rest are stored, in one SQLAlchemy Core bulk insert that
-ignores a (device, seq) already held (``split_batch``'s rule: the same bytes again are a
-duplicate).
+reported with its index and the rest are stored through the driver's bulk path (``COPY`` on
+PostgreSQL, ``executemany`` on SQLite; ``split_batch``'s rule: the same bytes again are a
+duplicate, held keys are found before the insert, under the lock below).
 
 Then, in the same transaction, the **touched cells are assessed** with ``road/assess.py`` and
 the node's rule set: a cell the batch reports a defect in, and every touched cell that is not
@@ -26,7 +26,9 @@ Every confirmed finding, cleared cell and work-order event is appended to the no
 database, and so a log, of its own), last in the transaction, as the log code asks.
 
 Assessments are serialised by the ``road-assess`` counter's row lock (taken before the log's,
-always in that order), so two batches about one cell cannot both open a finding for it.
+always in that order, and before the duplicate check), so two batches about one cell cannot
+both open a finding for it, nor two batches store one (device, seq). The assessment's writes
+are queued and made once per kind for all the batch's cells (executemany).
 """
 
 from __future__ import annotations
