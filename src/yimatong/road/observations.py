@@ -400,25 +400,19 @@ def jcs_flat(payload: Mapping[str, Any]) -> bytes:
     return ("{" + ",".join(parts) + "}").encode("ascii")
 
 
-def _jcs_number(value: Any) -> str | None:
-    """A float or None as ``jcs_flat`` writes it, or None where it would take another path."""
-    if value is None:
-        return "null"
-    if type(value) is float and (value == 0 or 1e-4 <= abs(value) < 1e16):
-        return "0" if value == 0 else repr(value).removesuffix(".0")
-    return None
-
-
 def _jcs_observation(obs: Observation) -> bytes | None:
     """``jcs_flat(obs.payload())`` written directly (ingest computes one per row), or None
     where a value needs the general path. The keys in JCS order; the device id, datum, image
     hash, time and seq are plain by the checks of construction (``_DEVICE``, ``_SHA256_HEX``,
     an ISO time, an integer below 2^53)."""
-    numbers = [
-        _jcs_number(v) for v in (obs.confidence, obs.heading_deg, obs.lat, obs.lon, obs.speed_mps)
-    ]
-    if None in numbers:
-        return None
+    numbers = []
+    for value in (obs.confidence, obs.heading_deg, obs.lat, obs.lon, obs.speed_mps):
+        if value is None:
+            numbers.append("null")
+        elif type(value) is float and (value == 0 or 1e-4 <= abs(value) < 1e16):
+            numbers.append("0" if value == 0 else repr(value).removesuffix(".0"))
+        else:  # as jcs_flat: another path
+            return None
     confidence, heading, lat, lon, speed = numbers
     if obs.defect is None:
         defect = "null"
