@@ -229,6 +229,16 @@ def test_now_must_be_aware() -> None:
         assess_cell([], RULES, datetime(2026, 12, 1))
 
 
+def test_a_trusted_car_and_a_third_phone_at_one_instant_confirm_as_trusted_in_any_order() -> None:
+    phones = [seen(obs(f"phone-{i}", i, T0)) for i in (1, 3)]
+    car = seen(obs("car-1", 4, T0 + timedelta(hours=1)), trusted=True)
+    third = seen(obs("phone-2", 2, T0 + timedelta(hours=1)))
+    now = T0 + timedelta(days=1)
+    one = assess_cell([*phones, car, third], RULES, now)
+    other = assess_cell([*phones, third, car], RULES, now)
+    assert one == other and one.reasons[0].trusted
+
+
 reports = st.lists(
     st.tuples(
         st.sampled_from(["car-1", "car-2", "phone-1", "phone-2", "phone-3"]),

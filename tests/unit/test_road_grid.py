@@ -96,3 +96,18 @@ def test_a_planar_point_unprojected_returns_to_its_cell(
 ) -> None:
     lon, lat = HANGZHOU.unproject(east + fx, north + fy)
     assert HANGZHOU.cell_of(lon, lat) == CellId(40, east, north)
+
+
+@given(
+    st.lists(st.tuples(st.floats(119.9, 120.4), st.floats(30.0, 30.5)), min_size=1, max_size=20),
+    st.sampled_from(["WGS84", "CGCS2000"]),
+)
+def test_cells_of_many_positions_at_once_are_the_cells_of_each(
+    points: list[tuple[float, float]], datum: str
+) -> None:
+    zone = zone_for_longitude(120.15)
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    assert zone.cells_many(lons, lats, datum) == [  # type: ignore[arg-type]
+        zone.cell_of(lon, lat, datum)  # type: ignore[arg-type]
+        for lon, lat in points
+    ]

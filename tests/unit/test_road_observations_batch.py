@@ -65,3 +65,17 @@ def test_an_observations_signed_bytes_are_its_payloads_rfc8785_form(
     obs = Observation("veh-1", seq, AT, lon, lat, heading, 8.0, "pothole", Severity.SEVERE,
                       confidence, "ab" * 32)  # fmt: skip
     assert obs.signing_bytes() == b"ymt-road-obs/1\n" + rfc8785.dumps(obs.payload())
+
+
+@given(
+    st.floats(-180, 180), st.one_of(st.none(), st.floats(0, 70)), st.booleans(),
+    st.sampled_from(["WGS84", "CGCS2000"]), st.one_of(st.none(), st.just("cd" * 32)),
+    st.datetimes(timezones=st.just(UTC)),
+)  # fmt: skip
+def test_the_signed_bytes_of_clear_passes_and_detections_are_their_rfc8785_form(
+    lon: float, speed: float | None, detect: bool, datum: str, image: str | None, at: datetime
+) -> None:
+    obs = Observation("veh-1.a:b", 3, at, lon, 30.28, None, speed,
+                      "pothole" if detect else None, Severity.LIGHT if detect else None, 0.5,
+                      image, datum)  # type: ignore[arg-type]  # fmt: skip
+    assert obs.signing_bytes() == b"ymt-road-obs/1\n" + rfc8785.dumps(obs.payload())

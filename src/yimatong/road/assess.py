@@ -55,13 +55,16 @@ class CellColour:
 def _counted(
     observations: Iterable[AcceptedObservation], rule: Confirmation
 ) -> list[AcceptedObservation]:
-    # In time order; among observations of the same instant a trusted vehicle's first, so that
-    # the answer does not depend on the order they were stored in.
+    """The observations that count, in time order; at one instant a trusted vehicle's
+    confirming one first, then by device and seq — a total order, so that the result does
+    not depend on the order given (at a tie, a trusted vehicle confirms)."""
     return sorted(
         (a for a in observations if a.observation.confidence >= rule.min_confidence),
         key=lambda a: (
             a.observation.observed_at,
             not (a.trusted and a.observation.confidence >= rule.trusted_min_confidence),
+            a.observation.device_id,
+            a.observation.seq,
         ),
     )
 

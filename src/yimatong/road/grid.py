@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -77,6 +79,22 @@ class Zone:
         if not (math.isfinite(easting) and math.isfinite(northing)):
             raise InvalidInput("position cannot be projected", field="position")
         return float(easting), float(northing)
+
+    def cells_many(
+        self, lons: Sequence[float], lats: Sequence[float], datum: Datum = "CGCS2000"
+    ) -> list[CellId | None]:
+        """The cells of many longitudes/latitudes (checked as ``project`` checks them) in one
+        PROJ call on arrays — what ``cell_of`` gives for each, None where a position cannot
+        be projected."""
+        for lon, lat in zip(lons, lats, strict=True):
+            _check_lon_lat(lon, lat)
+        xs, ys = array("d", lons), array("d", lats)
+        _forward(GEOGRAPHIC_EPSG[datum], self.epsg).transform(xs, ys, inplace=True)
+        floor, finite, zone = math.floor, math.isfinite, self.number
+        return [
+            CellId(zone, floor(x), floor(y)) if finite(x) and finite(y) else None
+            for x, y in zip(xs, ys, strict=True)
+        ]
 
     def unproject(self, easting: float, northing: float) -> tuple[float, float]:
         """(longitude, latitude) on CGCS2000 of a point of the zone."""

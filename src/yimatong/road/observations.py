@@ -175,7 +175,7 @@ class Observation:
             raise InvalidInput("not an observation", field="observation") from None
 
     def signing_bytes(self) -> bytes:
-        return SIGNING_CONTEXT + jcs_flat(self.payload())
+        return SIGNING_CONTEXT + (_jcs_observation(self) or jcs_flat(self.payload()))
 
     def digest(self) -> bytes:
         """SHA-256 of the signed bytes: what idempotency compares."""
@@ -400,6 +400,42 @@ def jcs_flat(payload: Mapping[str, Any]) -> bytes:
     return ("{" + ",".join(parts) + "}").encode("ascii")
 
 
+def _jcs_observation(obs: Observation) -> bytes | None:
+    """``jcs_flat(obs.payload())`` written directly (ingest computes one per row), or None
+    where a value needs the general path. The keys in JCS order; the device id, datum, image
+    hash, time and seq are plain by the checks of construction (``_DEVICE``, ``_SHA256_HEX``,
+    an ISO time, an integer below 2^53)."""
+    numbers = []
+    for value in (obs.confidence, obs.heading_deg, obs.lat, obs.lon, obs.speed_mps):
+        if value is None:
+            numbers.append("null")
+        elif type(value) is float and (value == 0 or 1e-4 <= abs(value) < 1e16):
+            numbers.append("0" if value == 0 else repr(value).removesuffix(".0"))
+        else:  # as jcs_flat: another path
+            return None
+    confidence, heading, lat, lon, speed = numbers
+    if obs.defect is None:
+        defect = "null"
+    elif _PLAIN.fullmatch(obs.defect):
+        defect = f'"{obs.defect}"'
+    else:
+        return None
+    if obs.severity is None:
+        severity = "null"
+    else:
+        label = obs.severity.label
+        if not _PLAIN.fullmatch(label):
+            return None
+        severity = f'"{label}"'
+    image = "null" if obs.image_sha256 is None else f'"{obs.image_sha256}"'
+    return (
+        f'{{"confidence":{confidence},"datum":"{obs.datum}","defect":{defect},'
+        f'"device_id":"{obs.device_id}","heading_deg":{heading},"image_sha256":{image},'
+        f'"lat":{lat},"lon":{lon},"observed_at":"{_utc(obs.observed_at)}","seq":{obs.seq},'
+        f'"severity":{severity},"speed_mps":{speed}}}'
+    ).encode("ascii")
+
+
 #: key tuples of the payloads seen → their JCS order (() when a key needs the slow path)
 _KEY_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -410,6 +446,8 @@ def _utc(at: datetime) -> str:
 
 
 def _finite(x: float) -> bool:
+    if type(x) is float:  # the common case first (a row checks five)
+        return math.isfinite(x)
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 

@@ -5,9 +5,9 @@ vehicle (signed: the device's key signs ``b"ymt-road-batch/1\\n"`` + the body as
 signature a batch) or from a citizen's phone (unsigned; bumps or classified observations,
 never trusted). Each row is checked on its own: a row that does not parse, names an unknown
 defect, lies off the district's roads, or reuses a sequence number with other bytes is
-reported with its index and the rest are stored, in one SQLAlchemy Core bulk insert that
-ignores a (device, seq) already held (``split_batch``'s rule: the same bytes again are a
-duplicate).
+reported with its index and the rest are stored through the driver's bulk path (``COPY`` on
+PostgreSQL, ``executemany`` on SQLite; ``split_batch``'s rule: the same bytes again are a
+duplicate, held keys are found before the insert, under the lock below).
 
 Then, in the same transaction, the **touched cells are assessed** with ``road/assess.py`` and
 the node's rule set: a cell the batch reports a defect in, and every touched cell that is not
@@ -26,12 +26,15 @@ Every confirmed finding, cleared cell and work-order event is appended to the no
 database, and so a log, of its own), last in the transaction, as the log code asks.
 
 Assessments are serialised by the ``road-assess`` counter's row lock (taken before the log's,
-always in that order), so two batches about one cell cannot both open a finding for it.
+always in that order, and before the duplicate check), so two batches about one cell cannot
+both open a finding for it, nor two batches store one (device, seq). The assessment's writes
+are queued and made once per kind for all the batch's cells (executemany).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,7 +44,18 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from yimatong.adapters import translog
 from yimatong.adapters.crypto import load_verifying_key
@@ -56,7 +70,7 @@ from yimatong.adapters.db.tables import (
     road_work_order_events,
     road_work_orders,
 )
-from yimatong.adapters.db.upsert import dialect_insert, insert_ignore
+from yimatong.adapters.db.upsert import insert_ignore
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from yimatong.road import workorders as wo
 from yimatong.road.assess import CellColour, assess_cell
@@ -91,6 +105,7 @@ POINTS_PER_FINDING = 10
 #: cell counts as a report of it.
 POINTS_RADIUS_M = 5
 _CHUNK = 400  # keys per IN (…) list: far below SQLite's and PostgreSQL's parameter limits
+_AWARD_CHUNK = 50  # findings per query of their points' candidates (15 parameters each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +173,13 @@ class _Log:
         """One append for all (``translog.append_many``), one update per kind of target."""
         indexes = translog.append_many(conn, [(k, b) for k, b, _ in self.entries], now)
         findings, events = [], []
-        for (_k, _b, target), index in zip(self.entries, indexes, strict=True):
+        for (_k, body, target), index in zip(self.entries, indexes, strict=True):
             if target is None:
                 continue
             if target[0] == "finding":
-                findings.append({"key": target[1], "index": index})
+                # _PENDING: a finding inserted after its entry was added (its id in the body)
+                key = body["finding"] if target is _PENDING else target[1]
+                findings.append({"key": key, "index": index})
             else:
                 events.append({"order": target[1][0], "num": target[1][1], "index": index})
         if findings:
@@ -183,6 +200,29 @@ class _Log:
                 events,
             )
         return indexes
+
+
+#: the target of a new finding's entry: its id is in the body once the finding is inserted
+_PENDING = ("finding", None)
+
+
+@dataclass
+class _Writes:
+    """The writes of one assessment's colouring, queued so that each kind is one statement."""
+
+    new_cells: list[dict[str, Any]] = field(default_factory=list)
+    changed_cells: list[dict[str, Any]] = field(default_factory=list)  # key_e, key_n: the cell
+    new_findings: list[dict[str, Any]] = field(default_factory=list)
+    new_bodies: list[dict[str, Any]] = field(default_factory=list)  # their log bodies, in order
+    changed_findings: list[dict[str, Any]] = field(default_factory=list)  # key_id: the finding
+
+
+@dataclass
+class _OrderWrites:
+    """The rows of the orders one assessment dispatches, written in one statement each."""
+
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 def evidence_digest(digests: Iterable[bytes]) -> bytes:
@@ -335,6 +375,10 @@ class RoadService:
                                 )
                             )
                     parsed = [r for r in parsed if r.item.device_id not in vehicles]
+            if parsed:
+                # The lock that serialises assessments (module docstring), taken before the
+                # duplicate check: no other request stores one of these keys until commit.
+                next_value(conn, "road-assess")
             fresh = self._new_rows(conn, parsed, report)
             if fresh:
                 self._store(conn, fresh, now)
@@ -365,7 +409,7 @@ class RoadService:
     def _parse(
         self, rows: Sequence[Any], signer: RegisteredDevice | None, report: IngestReport
     ) -> list[_Row]:
-        out = []
+        checked: list[tuple[int, Observation | Bump, AcceptedObservation | None]] = []
         for i, raw in enumerate(rows):
             try:
                 if not isinstance(raw, dict):
@@ -384,11 +428,28 @@ class RoadService:
                         RowError(i, 401, "device_id", "the row is not the signing device's")
                     )
                     continue
-                cell = self.zone.cell_of(item.lon, item.lat, item.datum)
-                if self.network.road_at(cell) is None:
-                    raise InvalidInput("the position is on no road of the district", field="lon")
             except InvalidInput as exc:
                 report.errors.append(RowError(i, 422, exc.field, exc.message))
+                continue
+            checked.append((i, item, accepted))
+        # The positions projected at once, per datum (one PROJ call on arrays each).
+        cells: dict[int, CellId | None] = {}
+        for datum in {item.datum for _, item, _ in checked}:
+            some = [(i, item) for i, item, _ in checked if item.datum == datum]
+            found = self.zone.cells_many(
+                [item.lon for _, item in some], [item.lat for _, item in some], datum
+            )
+            cells.update(zip((i for i, _ in some), found, strict=True))
+        out = []
+        for i, item, accepted in checked:
+            cell = cells[i]
+            if cell is None:
+                report.errors.append(RowError(i, 422, "position", "position cannot be projected"))
+                continue
+            if self.network.road_at(cell) is None:
+                report.errors.append(
+                    RowError(i, 422, "lon", "the position is on no road of the district")
+                )
                 continue
             owner = OwnerKind.CITIZEN if accepted is None else accepted.owner_kind
             out.append(
@@ -436,7 +497,19 @@ class RoadService:
         return fresh
 
     def _store(self, conn: Connection, fresh: list[_Row], now: datetime) -> None:
-        values = []
+        """Store ``fresh`` through the driver's bulk path on the connection's own transaction
+        (``COPY`` on PostgreSQL, the sqlite3 cursor's ``executemany`` on SQLite), each value
+        converted by its column's own bind processing (``received_at`` once). The caller holds
+        the ``road-assess`` lock from the duplicate check on, so no other request can have
+        stored one of these keys meanwhile."""
+        dialect = conn.dialect
+        process = _bind_processors(dialect)
+        when = process["observed_at"]
+        assert when is not None
+        received = when(now)
+        signed_true, signed_false = process["signed"](True), process["signed"](False)
+        vehicle, citizen = OwnerKind.VEHICLE.value, OwnerKind.CITIZEN.value
+        rows = []
         for r in fresh:
             item = r.item
             if isinstance(item, Bump):
@@ -449,38 +522,53 @@ class RoadService:
                 )
                 heading = speed = None
             else:
-                kind = "clear" if item.defect is None else "detection"
                 defect = item.defect
+                kind = "clear" if defect is None else "detection"
                 severity = None if item.severity is None else int(item.severity)
                 confidence, magnitude = item.confidence, None
                 heading, speed = item.heading_deg, item.speed_mps
-            values.append(
-                {
-                    "device_id": item.device_id,
-                    "seq": item.seq,
-                    "e": r.e,
-                    "n": r.n,
-                    "observed_at": item.observed_at,
-                    "kind": kind,
-                    "defect": defect,
-                    "severity": severity,
-                    "confidence": confidence,
-                    "magnitude_g": magnitude,
-                    "lon": item.lon,
-                    "lat": item.lat,
-                    "datum": item.datum,
-                    "heading_deg": heading,
-                    "speed_mps": speed,
-                    "image_sha256": item.image_sha256,
-                    "owner_kind": r.owner_kind.value,
-                    "signed": r.signed,
-                    "trusted": r.trusted,
-                    "digest": r.digest,
-                    "received_at": now,
-                }
+            rows.append(
+                (
+                    item.device_id,
+                    item.seq,
+                    r.e,
+                    r.n,
+                    when(item.observed_at),
+                    kind,
+                    defect,
+                    severity,
+                    confidence,
+                    magnitude,
+                    item.lon,
+                    item.lat,
+                    item.datum,
+                    heading,
+                    speed,
+                    item.image_sha256,
+                    vehicle if r.owner_kind is OwnerKind.VEHICLE else citizen,
+                    signed_true if r.signed else signed_false,
+                    signed_true if r.trusted else signed_false,
+                    r.digest,
+                    received,
+                )
             )
-        # One executemany; a row another request stored meanwhile is left as it is.
-        conn.execute(dialect_insert(conn, road_observations).on_conflict_do_nothing(), values)
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        columns = ", ".join(_OBSERVATION_COLUMNS)
+        try:
+            if dialect.name == "postgresql":
+                with cursor.copy(f"COPY {road_observations.name} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(  # our own table and column names, nothing from the input
+                    f"INSERT INTO {road_observations.name} ({columns}) "  # noqa: S608
+                    f"VALUES ({', '.join('?' * len(_OBSERVATION_COLUMNS))})",
+                    rows,
+                )
+        finally:
+            cursor.close()
 
     def _note_phones(self, conn: Connection, ids: set[str], now: datetime) -> None:
         """A citizen's phone is known from its first report (no key, never trusted)."""
@@ -509,8 +597,7 @@ class RoadService:
         }
         if not touched:
             return
-        next_value(conn, "road-assess")  # the lock that serialises assessments (docstring)
-        stored = self._cells(conn, touched)
+        stored = self._cells(conn, touched)  # under the road-assess lock (ingest took it)
         to_assess = sorted(detected | set(stored))
         if not to_assess:
             return
@@ -518,23 +605,88 @@ class RoadService:
         observations = self._observations_of(conn, to_assess, now)
         orders = self._orders_of(conn, {c.work_order for c in stored.values() if c.work_order})
         post_repair = _post_repair_detections(fresh, orders, self.ruleset)
+        colours = {
+            c: assess_cell([a for a, _ in observations.get(c, [])], self.ruleset, now)
+            for c in to_assess
+        }
+        held = self._open_findings(
+            conn, [c for c in to_assess if colours[c].colour is not Colour.GREEN]
+        )
+        writes = _Writes()
         newly_coloured: list[tuple[int, int]] = []
         for e, n in to_assess:
-            seen = observations.get((e, n), [])
-            colour = assess_cell([a for a, _ in seen], self.ruleset, now)
+            colour = colours[(e, n)]
             before = stored.get((e, n))
             if colour.colour is Colour.GREEN:
                 if before is not None:
                     self._clear(conn, e, n, colour, now, log, report)
                 continue
-            self._colour(conn, e, n, colour, seen, before, now, log, report)
+            seen = observations.get((e, n), [])
+            self._colour(e, n, colour, seen, before, held.get((e, n), {}), now, log, writes)
             if before is None or before.work_order is None:
                 newly_coloured.append((e, n))
             elif (e, n) in post_repair.get(before.work_order, set()):
                 self._reopen(conn, orders[before.work_order], now, log)
+        self._write(conn, writes, now, report)
         self._verify_repaired(conn, orders, now, log)
         self._dispatch(conn, newly_coloured, now, log, report)
         log.flush(conn, now)
+
+    def _open_findings(
+        self, conn: Connection, cells: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], dict[str, Any]]:
+        """The open findings of ``cells``, by cell and defect (one query per chunk)."""
+        out: dict[tuple[int, int], dict[str, Any]] = {}
+        t = road_findings.c
+        for i in range(0, len(cells), _CHUNK):
+            for row in conn.execute(
+                select(road_findings).where(
+                    tuple_(t.e, t.n).in_(cells[i : i + _CHUNK]), t.cleared_at.is_(None)
+                )
+            ):
+                out.setdefault((row.e, row.n), {})[row.defect] = row
+        return out
+
+    def _write(
+        self, conn: Connection, writes: _Writes, now: datetime, report: IngestReport
+    ) -> None:
+        """The queued writes of the colouring, each kind in one statement (executemany); the
+        new findings' ids go into their log bodies and the report in the order queued."""
+        if writes.new_cells:
+            conn.execute(insert(road_cells), writes.new_cells)
+        if writes.changed_cells:
+            conn.execute(
+                update(road_cells).where(
+                    road_cells.c.e == bindparam("key_e"), road_cells.c.n == bindparam("key_n")
+                ),
+                writes.changed_cells,  # the SET clause: the other keys of the rows
+            )
+        if writes.new_findings:
+            ids = [
+                int(row.id)
+                for row in conn.execute(
+                    insert(road_findings).returning(
+                        road_findings.c.id, sort_by_parameter_order=True
+                    ),
+                    writes.new_findings,
+                )
+            ]
+            for finding_id, body in zip(ids, writes.new_bodies, strict=True):
+                body["finding"] = finding_id
+                report.findings.append(finding_id)
+            report.points += self._award(
+                conn,
+                [
+                    (finding_id, v["e"], v["n"], v["confirmed_at"])
+                    for finding_id, v in zip(ids, writes.new_findings, strict=True)
+                ],
+                now,
+            )
+        if writes.changed_findings:
+            conn.execute(
+                update(road_findings).where(road_findings.c.id == bindparam("key_id")),
+                writes.changed_findings,
+            )
 
     def _cells(self, conn: Connection, cells: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
         """The stored (non-green) rows of ``cells``: for many, one range query over their
@@ -581,16 +733,18 @@ class RoadService:
 
     def _colour(
         self,
-        conn: Connection,
         e: int,
         n: int,
         colour: CellColour,
         seen: list[tuple[AcceptedObservation, bytes]],
         before: Any,
+        open_findings: Mapping[str, Any],
         now: datetime,
         log: _Log,
-        report: IngestReport,
+        writes: _Writes,
     ) -> None:
+        """Queue the writes of a cell that is not green (``_write`` makes them) and add its
+        log entries (a new finding's id is filled in when it is inserted)."""
         cell = str(CellId(self.zone.number, e, n))
         worst = max(r.severity for r in colour.reasons)
         values = {
@@ -613,21 +767,9 @@ class RoadService:
             "updated_at": now,
         }
         if before is None:
-            conn.execute(insert(road_cells).values(e=e, n=n, work_order=None, **values))
+            writes.new_cells.append({"e": e, "n": n, "work_order": None, **values})
         else:
-            conn.execute(
-                update(road_cells).where(road_cells.c.e == e, road_cells.c.n == n).values(**values)
-            )
-        open_findings = {
-            row.defect: row
-            for row in conn.execute(
-                select(road_findings).where(
-                    road_findings.c.e == e,
-                    road_findings.c.n == n,
-                    road_findings.c.cleared_at.is_(None),
-                )
-            )
-        }
+            writes.changed_cells.append({"key_e": e, "key_n": n, **values})
         since_clear = colour.cleared_at
         for reason in colour.reasons:
             held = open_findings.get(reason.defect)
@@ -661,48 +803,39 @@ class RoadService:
                 "ruleset": colour.ruleset,
             }
             if held is None:
-                finding_id = _inserted(
-                    conn.execute(
-                        insert(road_findings)
-                        .values(
-                            e=e,
-                            n=n,
-                            defect=reason.defect,
-                            severity=int(reason.severity),
-                            colour=int(reason.colour),
-                            first_seen_at=reason.first_seen_at,
-                            confirmed_at=reason.confirmed_at,
-                            cleared_at=None,
-                            trusted=reason.trusted,
-                            devices=reason.devices,
-                            observations=len(counted),
-                            evidence=evidence,
-                            evidence_keys=keys,
-                            ruleset=colour.ruleset,
-                            work_order=None if before is None else before.work_order,
-                        )
-                        .returning(road_findings.c.id)
-                    )
+                writes.new_findings.append(
+                    {
+                        "e": e,
+                        "n": n,
+                        "defect": reason.defect,
+                        "severity": int(reason.severity),
+                        "colour": int(reason.colour),
+                        "first_seen_at": reason.first_seen_at,
+                        "confirmed_at": reason.confirmed_at,
+                        "cleared_at": None,
+                        "trusted": reason.trusted,
+                        "devices": reason.devices,
+                        "observations": len(counted),
+                        "evidence": evidence,
+                        "evidence_keys": keys,
+                        "ruleset": colour.ruleset,
+                        "work_order": None if before is None else before.work_order,
+                    }
                 )
-                report.findings.append(finding_id)
-                log.add(
-                    "road.finding.confirmed",
-                    {"finding": finding_id, **body},
-                    ("finding", finding_id),
-                )
-                report.points += self._award(conn, finding_id, e, n, reason.confirmed_at, now)
+                entry: dict[str, Any] = {"finding": None, **body}
+                writes.new_bodies.append(entry)
+                log.add("road.finding.confirmed", entry, _PENDING)
             else:
-                conn.execute(
-                    update(road_findings)
-                    .where(road_findings.c.id == held.id)
-                    .values(
-                        severity=int(reason.severity),
-                        colour=int(reason.colour),
-                        devices=reason.devices,
-                        observations=len(counted),
-                        evidence=evidence,
-                        evidence_keys=keys,
-                    )
+                writes.changed_findings.append(
+                    {
+                        "key_id": held.id,
+                        "severity": int(reason.severity),
+                        "colour": int(reason.colour),
+                        "devices": reason.devices,
+                        "observations": len(counted),
+                        "evidence": evidence,
+                        "evidence_keys": keys,
+                    }
                 )
                 # The finding now points to the entry of its current evidence.
                 log.add("road.finding.worsened", {"finding": held.id, **body}, ("finding", held.id))
@@ -788,8 +921,10 @@ class RoadService:
         now: datetime,
         log: _Log,
         extra: Mapping[str, Any] | None = None,
+        queue: _OrderWrites | None = None,
     ) -> None:
-        """Write ``new`` (its events past ``old``'s) and log each new event."""
+        """Write ``new`` (its events past ``old``'s) and log each new event; a new order's rows
+        go into ``queue`` instead when one is given (the caller writes them)."""
         values = {
             "status": new.status.value,
             "deadline": new.deadline,
@@ -803,30 +938,39 @@ class RoadService:
             values["repaired_at"] = new.events[-1].at
         if old is None:
             assert extra is not None
-            conn.execute(
-                insert(road_work_orders).values(
-                    id=new.id,
-                    team=new.team,
-                    road_id=new.road_id,
-                    defect=new.defect,
-                    severity=int(new.severity),
-                    cells=[str(c) for c in new.cells],
-                    dispatched_at=new.dispatched_at,
-                    **values,
-                    **extra,
-                )
-            )
+            row = {
+                "id": new.id,
+                "team": new.team,
+                "road_id": new.road_id,
+                "defect": new.defect,
+                "severity": int(new.severity),
+                "cells": [str(c) for c in new.cells],
+                "dispatched_at": new.dispatched_at,
+                "repaired_at": None,
+                **values,
+                **extra,
+            }
+            if queue is None:
+                conn.execute(insert(road_work_orders).values(**row))
+            else:
+                queue.orders.append(row)
         else:
             conn.execute(
                 update(road_work_orders).where(road_work_orders.c.id == new.id).values(**values)
             )
         start = 0 if old is None else len(old.events)
         for i, event in enumerate(new.events[start:], start=start):
-            conn.execute(
-                insert(road_work_order_events).values(
-                    order_id=new.id, n=i, at=event.at, kind=event.kind, detail=event.detail[:200]
-                )
-            )
+            event_row = {
+                "order_id": new.id,
+                "n": i,
+                "at": event.at,
+                "kind": event.kind,
+                "detail": event.detail[:200],
+            }
+            if queue is None or old is not None:
+                conn.execute(insert(road_work_order_events).values(**event_row))
+            else:
+                queue.events.append(event_row)
             body: dict[str, Any] = {
                 "district": self.network.district,
                 "order": new.id,
@@ -860,14 +1004,20 @@ class RoadService:
             return
         state = self._cells(conn, set(cells))
         pending = {c for c in cells if c in state and state[c].work_order is None}
-        for cluster in _clusters(pending):
+        clusters = _clusters(pending)
+        if not clusters:
+            return
+        # The clusters' numbers at once (as one call each would give them, in order).
+        first = next_value(conn, "road-orders", by=len(clusters)) - len(clusters) + 1
+        queue = _OrderWrites()
+        cells_of: list[dict[str, Any]] = []
+        for number, cluster in enumerate(clusters, start=first):
             rows = [state[c] for c in cluster]
             worst = max(rows, key=lambda r: (r.colour, r.severity, -r.e, -r.n))
             cell_ids = tuple(CellId(self.zone.number, r.e, r.n) for r in rows)
             road = self.network.road_at(CellId(self.zone.number, worst.e, worst.n))
             assert road is not None  # every stored row was on a road when it came in
             defect = str(worst.reasons[0]["code"]).split(".")[1]
-            number = next_value(conn, "road-orders")
             order = wo.dispatch(
                 f"wo-{number:06d}",
                 team=road.team,
@@ -888,23 +1038,29 @@ class RoadService:
                     "first_observed_at": min(r.first_seen_at for r in rows),
                     "confirmed_at": min(r.confirmed_at for r in rows),
                 },
+                queue=queue,
             )
-            keys = [(r.e, r.n) for r in rows]
-            conn.execute(
-                update(road_cells)
-                .where(tuple_(road_cells.c.e, road_cells.c.n).in_(keys))
-                .values(work_order=order.id)
-            )
-            conn.execute(
-                update(road_findings)
-                .where(
-                    tuple_(road_findings.c.e, road_findings.c.n).in_(keys),
-                    road_findings.c.cleared_at.is_(None),
-                    road_findings.c.work_order.is_(None),
-                )
-                .values(work_order=order.id)
-            )
+            cells_of.extend({"key_e": r.e, "key_n": r.n, "key_order": order.id} for r in rows)
             report.work_orders.append(order.id)
+        conn.execute(insert(road_work_orders), queue.orders)
+        conn.execute(insert(road_work_order_events), queue.events)
+        conn.execute(
+            update(road_cells)
+            .where(road_cells.c.e == bindparam("key_e"), road_cells.c.n == bindparam("key_n"))
+            .values(work_order=bindparam("key_order")),
+            cells_of,
+        )
+        conn.execute(
+            update(road_findings)
+            .where(
+                road_findings.c.e == bindparam("key_e"),
+                road_findings.c.n == bindparam("key_n"),
+                road_findings.c.cleared_at.is_(None),
+                road_findings.c.work_order.is_(None),
+            )
+            .values(work_order=bindparam("key_order")),
+            cells_of,
+        )
 
     def _reopen(self, conn: Connection, order: wo.WorkOrder, now: datetime, log: _Log) -> None:
         if order.status is not wo.Status.REPAIRED:
@@ -989,50 +1145,58 @@ class RoadService:
 
     # ------------------------------------------------------------------- points
     def _award(
-        self,
-        conn: Connection,
-        finding_id: int,
-        e: int,
-        n: int,
-        confirmed_at: datetime,
-        now: datetime,
+        self, conn: Connection, findings: list[tuple[int, int, int, datetime]], now: datetime
     ) -> int:
-        """Points for the first citizen device that reported near the finding before it was
-        confirmed (once per finding; never twice to one device for one cell)."""
-        t = road_observations.c
+        """Points for new ``findings`` (id, e, n, confirmed at), each to the first citizen
+        device that reported near it before it was confirmed (once per finding; never twice to
+        one device for one cell). The candidates of many findings come from one query (the
+        union of their windows, in the order the award takes them), each finding's own are
+        picked from those here."""
         r = POINTS_RADIUS_M
-        candidates = conn.execute(
-            select(t.device_id)
-            .where(
-                t.owner_kind == OwnerKind.CITIZEN.value,
-                # e by equality (one index range per column of cells), n by range
-                t.e.in_(list(range(e - r, e + r + 1))),
-                t.n.between(n - r, n + r),
-                t.observed_at <= confirmed_at,
-                t.observed_at >= confirmed_at - self.ruleset.confirmation.lookback,
-                or_(t.kind == "bump", t.kind == "detection"),
-            )
-            .order_by(t.observed_at, t.device_id, t.seq)
-        ).scalars()
-        tried = set()
-        for device_id in candidates:
-            if device_id in tried:
+        lookback = self.ruleset.confirmation.lookback
+        total = 0
+        for first in range(0, len(findings), _AWARD_CHUNK):
+            chunk = findings[first : first + _AWARD_CHUNK]
+            params: dict[str, Any] = {}
+            for k, (_, e, n, confirmed_at) in enumerate(chunk):
+                params.update({f"e{k}_{j}": e - r + j for j in range(2 * r + 1)})
+                params.update(
+                    {
+                        f"n{k}_lo": n - r,
+                        f"n{k}_hi": n + r,
+                        f"t{k}_lo": confirmed_at - lookback,
+                        f"t{k}_hi": confirmed_at,
+                    }
+                )
+            candidates = conn.execute(_award_candidates(len(chunk)), params).all()
+            if not candidates:
                 continue
-            tried.add(device_id)
-            if insert_ignore(
-                conn,
-                road_points,
-                {
-                    "finding_id": finding_id,
-                    "device_id": device_id,
-                    "e": e,
-                    "n": n,
-                    "points": POINTS_PER_FINDING,
-                    "awarded_at": now,
-                },
-            ):
-                return POINTS_PER_FINDING
-        return 0
+            for finding_id, e, n, confirmed_at in chunk:
+                since = confirmed_at - lookback
+                tried = set()
+                for c in candidates:
+                    if (
+                        c.device_id in tried
+                        or not (abs(c.e - e) <= r and abs(c.n - n) <= r)
+                        or not since <= c.observed_at <= confirmed_at
+                    ):
+                        continue
+                    tried.add(c.device_id)
+                    if insert_ignore(
+                        conn,
+                        road_points,
+                        {
+                            "finding_id": finding_id,
+                            "device_id": c.device_id,
+                            "e": e,
+                            "n": n,
+                            "points": POINTS_PER_FINDING,
+                            "awarded_at": now,
+                        },
+                    ):
+                        total += POINTS_PER_FINDING
+                        break
+        return total
 
     def points_of(self, device_id: str) -> dict[str, Any]:
         with self.db.read() as conn:
@@ -1471,6 +1635,55 @@ def _clusters(cells: set[tuple[int, int]]) -> list[list[tuple[int, int]]]:
                         stack.append(nb)
         out.append(sorted(cluster))
     return out
+
+
+_OBSERVATION_COLUMNS = (
+    "device_id", "seq", "e", "n", "observed_at", "kind", "defect", "severity", "confidence",
+    "magnitude_g", "lon", "lat", "datum", "heading_deg", "speed_mps", "image_sha256",
+    "owner_kind", "signed", "trusted", "digest", "received_at",
+)  # fmt: skip
+assert set(_OBSERVATION_COLUMNS) == {c.name for c in road_observations.columns}
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def _bind_processors(dialect: Any) -> dict[str, Callable[[Any], Any]]:
+    """Each column's bind conversion on ``dialect`` (the identity where it has none)."""
+    out: dict[str, Callable[[Any], Any]] = {}
+    for name in _OBSERVATION_COLUMNS:
+        convert = road_observations.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        out[name] = _identity if convert is None else convert
+    return out
+
+
+@functools.cache
+def _award_candidates(count: int) -> Any:
+    """The query of the points' candidates of ``count`` findings (``RoadService._award``),
+    built once per count: parameters e{k}_{j}, n{k}_lo/hi, t{k}_lo/hi of the k-th finding."""
+    t = road_observations.c
+    r = POINTS_RADIUS_M
+    windows = [
+        and_(
+            # e by equality (one index range per column of cells), n by range
+            t.e.in_([bindparam(f"e{k}_{j}") for j in range(2 * r + 1)]),
+            t.n.between(bindparam(f"n{k}_lo"), bindparam(f"n{k}_hi")),
+            t.observed_at <= bindparam(f"t{k}_hi"),
+            t.observed_at >= bindparam(f"t{k}_lo"),
+        )
+        for k in range(count)
+    ]
+    return (
+        select(t.device_id, t.e, t.n, t.observed_at)
+        .where(
+            t.owner_kind == OwnerKind.CITIZEN.value,
+            or_(*windows),
+            or_(t.kind == "bump", t.kind == "detection"),
+        )
+        .order_by(t.observed_at, t.device_id, t.seq)
+    )
 
 
 def _inserted(result: Any) -> int:
