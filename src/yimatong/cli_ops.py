@@ -340,6 +340,33 @@ def _local(value: str | None) -> str:
 
 
 # ------------------------------------------------------------------------------ labs
+def _register_signer(client: Any, path: str, body: dict[str, Any], key_out: Path) -> Any:
+    """Make an Ed25519 key pair, write its private key to ``key_out`` (PEM, mode 0600, a new
+    file only), and register its public key with ``body`` at ``path``; the hub's answer.
+
+    The key file is removed again if the hub refuses: a key for a signer (a lab, a department)
+    that does not exist helps nobody.
+    """
+    from yimatong.adapters.crypto import Algorithm, generate_signing_key
+
+    key = generate_signing_key(Algorithm.EDDSA)
+    try:
+        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        _fail(f"{key_out} exists already; choose another --key-out", 2)
+    except OSError as exc:
+        _fail(f"cannot write {key_out}: {exc.strerror}")
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_pem())
+    public = base64.b64encode(key.public.spki_der()).decode("ascii")
+    try:
+        with _refusals():
+            return client.post_json(path, {**body, "public_key": public})
+    except SystemExit:
+        key_out.unlink(missing_ok=True)
+        raise
+
+
 @click.group()
 def labs() -> None:
     """Laboratories registered at the hub (hub admin)."""
@@ -368,30 +395,9 @@ def labs_add(
     timeout: float,
 ) -> None:
     """Make an Ed25519 key pair for a lab, register it, and print the lab's credential."""
-    from yimatong.adapters.crypto import Algorithm, generate_signing_key
-
     client = _client(hub_url, token, timeout)
-    key = generate_signing_key(Algorithm.EDDSA)
-    try:
-        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        _fail(f"{key_out} exists already; choose another --key-out", 2)
-    except OSError as exc:
-        _fail(f"cannot write {key_out}: {exc.strerror}")
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_pem())
-    body = {
-        "lab_id": lab_id,
-        "name": name,
-        "region": region,
-        "public_key": base64.b64encode(key.public.spki_der()).decode("ascii"),
-    }
-    try:
-        with _refusals():
-            result = client.post_json("/v1/labs", body)
-    except SystemExit:
-        key_out.unlink(missing_ok=True)  # a key for a lab that does not exist helps nobody
-        raise
+    body = {"lab_id": lab_id, "name": name, "region": region}
+    result = _register_signer(client, "/v1/labs", body, key_out)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
