@@ -30,6 +30,7 @@ from yimatong.cli_ops import (
     _read_csv,
     _refusals,
     _register_signer,
+    _show_registered,
 )
 
 __all__ = ["feeds_commands"]
@@ -73,15 +74,7 @@ def departments_add(
     client = _client(hub_url, token, timeout)
     body = {"department_id": department_id, "kind": kind, "name": name, "region": region}
     result = _register_signer(client, "/v1/departments", body, key_out)
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    click.echo(
-        f"department {department_id} ({kind}) registered (key {result['kid']}, private key in "
-        f"{key_out}); its credential, shown once:",
-        err=True,
-    )
-    click.echo(result["credential"])
+    _show_registered(result, as_json, f"department {department_id} ({kind})", key_out)
 
 
 # ------------------------------------------------------------------------------- feeds

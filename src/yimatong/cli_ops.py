@@ -340,6 +340,20 @@ def _local(value: str | None) -> str:
 
 
 # ------------------------------------------------------------------------------ labs
+def _show_registered(result: Any, as_json: bool, who: str, key_out: Path) -> None:
+    """The hub's answer to a registration: as JSON, or a line on stderr and the credential
+    alone on stdout (shown once)."""
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{who} registered (key {result['kid']}, private key in {key_out}); "
+        "its credential, shown once:",
+        err=True,
+    )
+    click.echo(result["credential"])
+
+
 def _register_signer(client: Any, path: str, body: dict[str, Any], key_out: Path) -> Any:
     """Make an Ed25519 key pair, write its private key to ``key_out`` (PEM, mode 0600, a new
     file only), and register its public key with ``body`` at ``path``; the hub's answer.
@@ -398,15 +412,7 @@ def labs_add(
     client = _client(hub_url, token, timeout)
     body = {"lab_id": lab_id, "name": name, "region": region}
     result = _register_signer(client, "/v1/labs", body, key_out)
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    click.echo(
-        f"lab {lab_id} registered (key {result['kid']}, private key in {key_out}); "
-        "its credential, shown once:",
-        err=True,
-    )
-    click.echo(result["credential"])
+    _show_registered(result, as_json, f"lab {lab_id}", key_out)
 
 
 # ------------------------------------------------------------------------------ trust

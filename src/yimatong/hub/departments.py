@@ -40,7 +40,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -49,7 +48,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_key
+from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
 from yimatong.adapters.db.tables import department_batches, department_records, departments
 from yimatong.adapters.messages import department_batch_message
 from yimatong.adapters.signed import canonical
@@ -61,6 +60,7 @@ from yimatong.domain.regions import default_divisions
 from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import copy_feed, record_batch, resolve_sid
+from yimatong.hub.signed_batches import SignerKeys, batch_id_of, signature_of, verified
 
 __all__ = [
     "DEPARTMENT_KINDS",
@@ -78,7 +78,6 @@ DEPARTMENT_KINDS = ("police", "rail", "aviation", "telecom")
 #: The kind of record each kind of department sends.
 RECORD_KIND = {"police": "identity", "rail": "rail", "aviation": "aviation", "telecom": "telecom"}
 DEPARTMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
-_BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _TRIP = re.compile(r"[A-Z0-9]{2,8}")  # G1234, D301, CA1501, MU5101
 _CARRIAGE = re.compile(r"[0-9A-Z]{1,4}")
 _SEAT = re.compile(r"([0-9]{1,3})([A-Z]{0,2})")  # 12F, 05A, 3; the digits are the row
@@ -166,8 +165,7 @@ class Departments:
         self.ctx = ctx
         self.db = ctx.db
         self.retention = timedelta(days=ctx.settings.retention_days)
-        self._keys: dict[str, tuple[bytes, VerifyingKey]] = {}
-        self._lock = threading.Lock()
+        self._signers = SignerKeys(ctx.db, departments, "department_id", "department")
 
     # ---------------------------------------------------------------- registry
     def register(
@@ -283,18 +281,13 @@ class Departments:
             raise InvalidInput(
                 f"a {dept.kind} department sends {RECORD_KIND[dept.kind]} records", field="kind"
             )
-        try:
-            message = department_batch_message(department_id, batch_id, kind, records)
-        except (TypeError, ValueError):
-            raise InvalidInput(
-                "records must be JSON whose numbers are within ±(2^53 - 1)", field="records"
-            ) from None
-        try:
-            key.verify(signature, message)
-        except BadSignature:
-            raise Forbidden(
-                "the batch signature does not verify with the department's key"
-            ) from None
+        message = verified(
+            key,
+            signature,
+            lambda: department_batch_message(department_id, batch_id, kind, records),
+            rows="records",
+            signer="department",
+        )
         digest = hashlib.sha256(message).hexdigest()
         seen = self._seen(batch_id, department_id, digest)
         if seen is not None:
@@ -401,19 +394,7 @@ class Departments:
         return {**row.answer, "duplicate": True}
 
     def _department(self, department_id: str) -> tuple[Any, VerifyingKey]:
-        with self.db.read() as conn:
-            dept = conn.execute(
-                select(departments).where(departments.c.department_id == department_id)
-            ).first()
-        if dept is None or dept.status != "active":
-            raise Forbidden(f"department {department_id} is not registered or not active")
-        cached = self._keys.get(department_id)
-        if cached is not None and cached[0] == dept.kid:
-            return dept, cached[1]
-        key = load_verifying_key(dept.public_der)
-        with self._lock:
-            self._keys[department_id] = (dept.kid, key)
-        return dept, key
+        return self._signers.get(department_id)
 
 
 def write_records(conn: Connection, records: list[list[Any]]) -> None:
@@ -468,11 +449,7 @@ def _envelope(body: Any) -> tuple[str, str, str, list[Any], bytes]:
     department_id = body.get("department_id")
     if not isinstance(department_id, str) or not DEPARTMENT_ID.fullmatch(department_id):
         raise InvalidInput("department_id is missing or malformed", field="department_id")
-    batch_id = body.get("batch_id")
-    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
-        raise InvalidInput(
-            "batch_id is 1 to 64 letters, digits, '.', '_', ':' or '-'", field="batch_id"
-        )
+    batch_id = batch_id_of(body)
     kind = body.get("kind")
     if kind not in _FIELDS:
         raise InvalidInput(f"kind must be one of {', '.join(sorted(_FIELDS))}", field="kind")
@@ -481,14 +458,7 @@ def _envelope(body: Any) -> tuple[str, str, str, list[Any], bytes]:
         raise InvalidInput("records must be a non-empty list", field="records")
     if len(records) > MAX_RECORDS:
         raise InvalidInput(f"at most {MAX_RECORDS} records in one batch", field="records")
-    raw = body.get("signature")
-    try:
-        if not isinstance(raw, str):
-            raise ValueError
-        signature = base64.b64decode(raw + "=" * (-len(raw) % 4), b"-_", validate=True)
-    except ValueError:
-        raise InvalidInput("signature must be base64url", field="signature") from None
-    return department_id, batch_id, str(kind), records, signature
+    return department_id, batch_id, str(kind), records, signature_of(body)
 
 
 class _Rows:
