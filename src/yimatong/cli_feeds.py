@@ -30,6 +30,7 @@ from yimatong.cli_ops import (
     _read_csv,
     _refusals,
     _register_signer,
+    _registration_options,
     _show_registered,
 )
 
@@ -51,14 +52,7 @@ def departments() -> None:
 @click.option("--kind", required=True, type=click.Choice(["police", "rail", "aviation", "telecom"]))
 @click.option("--name", required=True, help="The department's name.")
 @click.option("--region", required=True, help="Six-digit region code of the department.")
-@click.option(
-    "--key-out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the department's new private key (PEM, mode 0600; must not exist).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
-@_hub_options
+@_registration_options("department")
 def departments_add(
     department_id: str,
     kind: str,

@@ -340,6 +340,25 @@ def _local(value: str | None) -> str:
 
 
 # ------------------------------------------------------------------------------ labs
+def _registration_options(who: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--key-out``, ``--json`` and the hub's options of a command that registers a signer
+    (``who``: a lab, a department) with :func:`_register_signer`."""
+
+    def options(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = _hub_options(f)
+        f = click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")(
+            f
+        )
+        return click.option(
+            "--key-out",
+            required=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"Where to write the {who}'s new private key (PEM, mode 0600; must not exist).",
+        )(f)
+
+    return options
+
+
 def _show_registered(result: Any, as_json: bool, who: str, key_out: Path) -> None:
     """The hub's answer to a registration: as JSON, or a line on stderr and the credential
     alone on stdout (shown once)."""
@@ -390,14 +409,7 @@ def labs() -> None:
 @click.option("--lab-id", required=True, help="Short id: letters, digits, '.', '_', '-'.")
 @click.option("--name", required=True, help="The lab's name, as results will show it.")
 @click.option("--region", required=True, help="Six-digit region code where the lab is.")
-@click.option(
-    "--key-out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the lab's new private key (PEM, mode 0600; must not exist).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
-@_hub_options
+@_registration_options("lab")
 def labs_add(
     lab_id: str,
     name: str,
