@@ -14,10 +14,8 @@ row the hub refuses is reported by its line with the hub's reason; the other row
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,16 @@ import click
 import orjson
 
 from yimatong.cli import _fail
-from yimatong.cli_ops import _client, _hub_options, _progress, _read_csv, _refusals
+from yimatong.cli_ops import (
+    _client,
+    _hub_options,
+    _progress,
+    _read_csv,
+    _refusals,
+    _register_signer,
+    _registration_options,
+    _show_registered,
+)
 
 __all__ = ["feeds_commands"]
 
@@ -45,14 +52,7 @@ def departments() -> None:
 @click.option("--kind", required=True, type=click.Choice(["police", "rail", "aviation", "telecom"]))
 @click.option("--name", required=True, help="The department's name.")
 @click.option("--region", required=True, help="Six-digit region code of the department.")
-@click.option(
-    "--key-out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the department's new private key (PEM, mode 0600; must not exist).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
-@_hub_options
+@_registration_options("department")
 def departments_add(
     department_id: str,
     kind: str,
@@ -65,40 +65,10 @@ def departments_add(
     timeout: float,
 ) -> None:
     """Make an Ed25519 key pair for a department, register it, print its credential."""
-    from yimatong.adapters.crypto import Algorithm, generate_signing_key
-
     client = _client(hub_url, token, timeout)
-    key = generate_signing_key(Algorithm.EDDSA)
-    try:
-        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        _fail(f"{key_out} exists already; choose another --key-out", 2)
-    except OSError as exc:
-        _fail(f"cannot write {key_out}: {exc.strerror}")
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_pem())
-    body = {
-        "department_id": department_id,
-        "kind": kind,
-        "name": name,
-        "region": region,
-        "public_key": base64.b64encode(key.public.spki_der()).decode("ascii"),
-    }
-    try:
-        with _refusals():
-            result = client.post_json("/v1/departments", body)
-    except SystemExit:
-        key_out.unlink(missing_ok=True)
-        raise
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    click.echo(
-        f"department {department_id} ({kind}) registered (key {result['kid']}, private key in "
-        f"{key_out}); its credential, shown once:",
-        err=True,
-    )
-    click.echo(result["credential"])
+    body = {"department_id": department_id, "kind": kind, "name": name, "region": region}
+    result = _register_signer(client, "/v1/departments", body, key_out)
+    _show_registered(result, as_json, f"department {department_id} ({kind})", key_out)
 
 
 # ------------------------------------------------------------------------------- feeds

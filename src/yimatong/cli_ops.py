@@ -340,6 +340,66 @@ def _local(value: str | None) -> str:
 
 
 # ------------------------------------------------------------------------------ labs
+def _registration_options(who: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--key-out``, ``--json`` and the hub's options of a command that registers a signer
+    (``who``: a lab, a department) with :func:`_register_signer`."""
+
+    def options(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = _hub_options(f)
+        f = click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")(
+            f
+        )
+        return click.option(
+            "--key-out",
+            required=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"Where to write the {who}'s new private key (PEM, mode 0600; must not exist).",
+        )(f)
+
+    return options
+
+
+def _show_registered(result: Any, as_json: bool, who: str, key_out: Path) -> None:
+    """The hub's answer to a registration: as JSON, or a line on stderr and the credential
+    alone on stdout (shown once)."""
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{who} registered (key {result['kid']}, private key in {key_out}); "
+        "its credential, shown once:",
+        err=True,
+    )
+    click.echo(result["credential"])
+
+
+def _register_signer(client: Any, path: str, body: dict[str, Any], key_out: Path) -> Any:
+    """Make an Ed25519 key pair, write its private key to ``key_out`` (PEM, mode 0600, a new
+    file only), and register its public key with ``body`` at ``path``; the hub's answer.
+
+    The key file is removed again if the hub refuses: a key for a signer (a lab, a department)
+    that does not exist helps nobody.
+    """
+    from yimatong.adapters.crypto import Algorithm, generate_signing_key
+
+    key = generate_signing_key(Algorithm.EDDSA)
+    try:
+        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        _fail(f"{key_out} exists already; choose another --key-out", 2)
+    except OSError as exc:
+        _fail(f"cannot write {key_out}: {exc.strerror}")
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_pem())
+    public = base64.b64encode(key.public.spki_der()).decode("ascii")
+    try:
+        with _refusals():
+            return client.post_json(path, {**body, "public_key": public})
+    except SystemExit:
+        key_out.unlink(missing_ok=True)
+        raise
+
+
 @click.group()
 def labs() -> None:
     """Laboratories registered at the hub (hub admin)."""
@@ -349,14 +409,7 @@ def labs() -> None:
 @click.option("--lab-id", required=True, help="Short id: letters, digits, '.', '_', '-'.")
 @click.option("--name", required=True, help="The lab's name, as results will show it.")
 @click.option("--region", required=True, help="Six-digit region code where the lab is.")
-@click.option(
-    "--key-out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the lab's new private key (PEM, mode 0600; must not exist).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the hub's answer as JSON.")
-@_hub_options
+@_registration_options("lab")
 def labs_add(
     lab_id: str,
     name: str,
@@ -368,39 +421,10 @@ def labs_add(
     timeout: float,
 ) -> None:
     """Make an Ed25519 key pair for a lab, register it, and print the lab's credential."""
-    from yimatong.adapters.crypto import Algorithm, generate_signing_key
-
     client = _client(hub_url, token, timeout)
-    key = generate_signing_key(Algorithm.EDDSA)
-    try:
-        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        _fail(f"{key_out} exists already; choose another --key-out", 2)
-    except OSError as exc:
-        _fail(f"cannot write {key_out}: {exc.strerror}")
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_pem())
-    body = {
-        "lab_id": lab_id,
-        "name": name,
-        "region": region,
-        "public_key": base64.b64encode(key.public.spki_der()).decode("ascii"),
-    }
-    try:
-        with _refusals():
-            result = client.post_json("/v1/labs", body)
-    except SystemExit:
-        key_out.unlink(missing_ok=True)  # a key for a lab that does not exist helps nobody
-        raise
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    click.echo(
-        f"lab {lab_id} registered (key {result['kid']}, private key in {key_out}); "
-        "its credential, shown once:",
-        err=True,
-    )
-    click.echo(result["credential"])
+    body = {"lab_id": lab_id, "name": name, "region": region}
+    result = _register_signer(client, "/v1/labs", body, key_out)
+    _show_registered(result, as_json, f"lab {lab_id}", key_out)
 
 
 # ------------------------------------------------------------------------------ trust

@@ -77,7 +77,7 @@ def _raw_writer(node: Any) -> Any:
         feed = [(first + i, sid, "stay", "330000", body, None, at, until)
                 for i, (sid, body) in enumerate(zip(checked.feed_sids, checked.feed_bodies,
                                                     strict=True))]  # fmt: skip
-        records = [tuple(text(r.get(c)) for c in record_columns) for r in checked.records]
+        records = [tuple(map(text, r)) for r in checked.records]  # in record_columns' order
         raw = node.db.engine.raw_connection()
         try:
             start = time.perf_counter()

@@ -40,7 +40,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -49,9 +48,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_key
+from yimatong.adapters.crypto import VerifyingKey, load_verifying_key
 from yimatong.adapters.db.tables import department_batches, department_records, departments
 from yimatong.adapters.messages import department_batch_message
+from yimatong.adapters.signed import canonical
 from yimatong.credentials import Caller, add_credential, require_role
 from yimatong.domain.edge import BadValue, EventTimes, check_text
 from yimatong.domain.errors import Conflict, Forbidden, InvalidInput
@@ -60,6 +60,7 @@ from yimatong.domain.regions import default_divisions
 from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import copy_feed, record_batch, resolve_sid
+from yimatong.hub.signed_batches import SignerKeys, batch_id_of, signature_of, verified
 
 __all__ = [
     "DEPARTMENT_KINDS",
@@ -77,7 +78,6 @@ DEPARTMENT_KINDS = ("police", "rail", "aviation", "telecom")
 #: The kind of record each kind of department sends.
 RECORD_KIND = {"police": "identity", "rail": "rail", "aviation": "aviation", "telecom": "telecom"}
 DEPARTMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
-_BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _TRIP = re.compile(r"[A-Z0-9]{2,8}")  # G1234, D301, CA1501, MU5101
 _CARRIAGE = re.compile(r"[0-9A-Z]{1,4}")
 _SEAT = re.compile(r"([0-9]{1,3})([A-Z]{0,2})")  # 12F, 05A, 3; the digits are the row
@@ -114,17 +114,50 @@ class _Refused(ValueError):
     """One row refused; the message names fields only."""
 
 
+class KeyedIndex:
+    """:func:`keyed_index` under one secret and label for the many values of a batch: the
+    HMAC is keyed once (its label already fed) and each value costs a copy and its bytes."""
+
+    __slots__ = ("_base",)
+
+    def __init__(self, secret: bytes, label: str) -> None:
+        self._base = hmac.new(secret, label.encode() + b"\x00", "sha256")
+
+    def __call__(self, value: str) -> bytes:
+        # NFKC leaves ASCII as it is
+        text = value if value.isascii() else unicodedata.normalize("NFKC", value)
+        mac = self._base.copy()
+        mac.update("".join(text.split()).encode())
+        return mac.digest()
+
+
+_RECORD_COLUMNS = tuple(c.name for c in department_records.columns if c.name != "id")
+# The order of a record's values, as _Rows writes them (a list, one per column).
+assert _RECORD_COLUMNS == (  # the literals in _Rows follow this order
+    "sid", "kind", "department_id", "batch_id", "row", "feed_seq", "matched", "name_index",
+    "phone_index", "trip", "carriage", "seat", "seat_row", "from_area", "area", "starts_at",
+    "ends_at", "created_at", "expires_at",
+)  # fmt: skip
+_FEED_SEQ = _RECORD_COLUMNS.index("feed_seq")
+
+
 @dataclass(slots=True)
 class _Batch:
     """A batch's rows as stored: the records, the feed rows, and the rows refused."""
 
-    records: list[dict[str, Any]] = field(default_factory=list)
+    #: each record's values in the order of ``_RECORD_COLUMNS`` (``feed_seq`` set on storing)
+    records: list[list[Any]] = field(default_factory=list)
     feed_sids: list[str] = field(default_factory=list)
     feed_bodies: list[str] = field(default_factory=list)
-    feed_rows: list[list[Any]] = field(default_factory=list)  # for the log's digest
+    #: each feed row's ``[sid, kind, body]`` in RFC 8785 text, for the log's digest
+    feed_canonical: list[str] = field(default_factory=list)
     #: the index of each record's first feed row in ``feed_sids``
     feed_index: list[int] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def digest(self) -> str:
+        """``translog.batch_digest`` of the feed rows ``[sid, kind, body]``."""
+        return hashlib.sha256(f"[{','.join(self.feed_canonical)}]".encode()).hexdigest()
 
 
 class Departments:
@@ -132,8 +165,7 @@ class Departments:
         self.ctx = ctx
         self.db = ctx.db
         self.retention = timedelta(days=ctx.settings.retention_days)
-        self._keys: dict[str, tuple[bytes, VerifyingKey]] = {}
-        self._lock = threading.Lock()
+        self._signers = SignerKeys(ctx.db, departments, "department_id", "department")
 
     # ---------------------------------------------------------------- registry
     def register(
@@ -249,18 +281,13 @@ class Departments:
             raise InvalidInput(
                 f"a {dept.kind} department sends {RECORD_KIND[dept.kind]} records", field="kind"
             )
-        try:
-            message = department_batch_message(department_id, batch_id, kind, records)
-        except (TypeError, ValueError):
-            raise InvalidInput(
-                "records must be JSON whose numbers are within ±(2^53 - 1)", field="records"
-            ) from None
-        try:
-            key.verify(signature, message)
-        except BadSignature:
-            raise Forbidden(
-                "the batch signature does not verify with the department's key"
-            ) from None
+        message = verified(
+            key,
+            signature,
+            lambda: department_batch_message(department_id, batch_id, kind, records),
+            rows="records",
+            signer="department",
+        )
         digest = hashlib.sha256(message).hexdigest()
         seen = self._seen(batch_id, department_id, digest)
         if seen is not None:
@@ -317,7 +344,7 @@ class Departments:
                     counts={},
                 )
                 for record, offset in zip(checked.records, checked.feed_index, strict=True):
-                    record["feed_seq"] = first + offset
+                    record[_FEED_SEQ] = first + offset
                 write_records(conn, checked.records)
                 index = translog.append(
                     conn,
@@ -332,7 +359,7 @@ class Departments:
                     rejected=len(checked.rejected),
                     first_seq=first,
                     last_seq=last,
-                    sha256=translog.batch_digest(checked.feed_rows),
+                    sha256=checked.digest(),
                     signed=digest,
                 )
                 record_batch(conn, first, last, index, "department.batch", now)
@@ -367,49 +394,32 @@ class Departments:
         return {**row.answer, "duplicate": True}
 
     def _department(self, department_id: str) -> tuple[Any, VerifyingKey]:
-        with self.db.read() as conn:
-            dept = conn.execute(
-                select(departments).where(departments.c.department_id == department_id)
-            ).first()
-        if dept is None or dept.status != "active":
-            raise Forbidden(f"department {department_id} is not registered or not active")
-        cached = self._keys.get(department_id)
-        if cached is not None and cached[0] == dept.kid:
-            return dept, cached[1]
-        key = load_verifying_key(dept.public_der)
-        with self._lock:
-            self._keys[department_id] = (dept.kid, key)
-        return dept, key
+        return self._signers.get(department_id)
 
 
-_RECORD_COLUMNS = tuple(c.name for c in department_records.columns if c.name != "id")
-
-
-def write_records(conn: Connection, records: list[dict[str, Any]]) -> None:
-    """Store ``records`` through the driver's bulk path on the connection's own transaction:
-    ``COPY`` on PostgreSQL, the sqlite3 cursor's ``executemany`` on SQLite (as
-    ``hub.data.copy_feed``), each column's values converted by its own bind processing, each
-    distinct time once (a batch's rows share a few departure and arrival times)."""
+def write_records(conn: Connection, records: list[list[Any]]) -> None:
+    """Store ``records`` (each a list of values in the order of the table's columns, without
+    ``id``) through the driver's bulk path on the connection's own transaction: ``COPY`` on
+    PostgreSQL, the sqlite3 cursor's ``executemany`` on SQLite (as ``hub.data.copy_feed``).
+    A column whose type converts values (the times; booleans on SQLite) is converted by its
+    own bind processing, column by column, each distinct value once (a batch's rows share a
+    few departure and arrival times); the lists are converted in place."""
     if not records:
         return
     dialect = conn.dialect
-    process = {
-        name: department_records.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        for name in _RECORD_COLUMNS
-    }
-    seen: dict[tuple[str, Any], Any] = {}
-
-    def bound(name: str, value: Any) -> Any:
-        convert = process[name]
-        if value is None or convert is None:
-            return value
-        key = (name, value)
-        found = seen.get(key)
-        if found is None:
-            found = seen[key] = convert(value)
-        return found
-
-    rows = [tuple(bound(name, r.get(name)) for name in _RECORD_COLUMNS) for r in records]
+    for i, name in enumerate(_RECORD_COLUMNS):
+        convert = department_records.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is None:
+            continue
+        seen: dict[Any, Any] = {}
+        for record in records:
+            value = record[i]
+            if value is None:
+                continue
+            found = seen.get(value)
+            if found is None:
+                found = seen[value] = convert(value)
+            record[i] = found
     raw = conn.connection.driver_connection
     assert raw is not None
     cursor = raw.cursor()
@@ -417,13 +427,14 @@ def write_records(conn: Connection, records: list[dict[str, Any]]) -> None:
     try:
         if dialect.name == "postgresql":
             with cursor.copy(f"COPY {department_records.name} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                write = copy.write_row
+                for record in records:
+                    write(record)
         else:
             cursor.executemany(  # our own table and column names, nothing from the input
                 f"INSERT INTO {department_records.name} ({columns}) "  # noqa: S608
                 f"VALUES ({', '.join('?' * len(_RECORD_COLUMNS))})",
-                rows,
+                records,
             )
     finally:
         cursor.close()
@@ -438,11 +449,7 @@ def _envelope(body: Any) -> tuple[str, str, str, list[Any], bytes]:
     department_id = body.get("department_id")
     if not isinstance(department_id, str) or not DEPARTMENT_ID.fullmatch(department_id):
         raise InvalidInput("department_id is missing or malformed", field="department_id")
-    batch_id = body.get("batch_id")
-    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
-        raise InvalidInput(
-            "batch_id is 1 to 64 letters, digits, '.', '_', ':' or '-'", field="batch_id"
-        )
+    batch_id = batch_id_of(body)
     kind = body.get("kind")
     if kind not in _FIELDS:
         raise InvalidInput(f"kind must be one of {', '.join(sorted(_FIELDS))}", field="kind")
@@ -451,68 +458,191 @@ def _envelope(body: Any) -> tuple[str, str, str, list[Any], bytes]:
         raise InvalidInput("records must be a non-empty list", field="records")
     if len(records) > MAX_RECORDS:
         raise InvalidInput(f"at most {MAX_RECORDS} records in one batch", field="records")
-    raw = body.get("signature")
-    try:
-        if not isinstance(raw, str):
-            raise ValueError
-        signature = base64.b64decode(raw + "=" * (-len(raw) % 4), b"-_", validate=True)
-    except ValueError:
-        raise InvalidInput("signature must be base64url", field="signature") from None
-    return department_id, batch_id, str(kind), records, signature
+    return department_id, batch_id, str(kind), records, signature_of(body)
 
 
 class _Rows:
-    """The checks of a batch's rows, each on its own: the good ones become records."""
+    """The checks of a batch's rows, each on its own: the good ones become records.
+
+    Every row passes the same checks as ever, a bad one reported by its index with the reason
+    it always had; what repeats within a batch is done once. A manifest row of the usual shape
+    (an object with known fields only, a resident ID number as machines write it, text fields)
+    is read through caches keyed by its values: the leg of a trip (number, date, places and
+    times) is checked once and its two feed bodies serialised once (as JSON for the feed, as
+    RFC 8785 text for the log's digest), a carriage and seat once, an ID number's area code
+    and birth date once (``domain.identity.DocumentChecks``), the pseudonym and the keyed
+    indexes keyed once per batch (``Pseudonyms``, :class:`KeyedIndex`). A row that any of that
+    leaves in doubt goes through the general checks (:meth:`_one`), in their order.
+    """
 
     def __init__(
         self, secret: bytes, now: datetime, dept: Any, batch_id: str, expires: datetime
     ) -> None:
-        self.secret = secret
         self.now = now
         self.times = EventTimes(now)
         self.documents = DocumentChecks(now.date())
         self.pseudonyms = Pseudonyms(secret)
+        self.names = KeyedIndex(secret, "name")
+        self.phones = KeyedIndex(secret, "phone")
         self.divisions = default_divisions()
         self.dept = dept
         self.batch_id = batch_id
         self.expires = expires
         self._areas: dict[str, bool] = {}
         self._provenance = {"department": dept.department_id, "batch_id": batch_id}
+        self._bodies: dict[str, tuple[str, str]] = {}  # a body's JSON -> (its JSON, its JCS)
 
     def check(self, kind: str, records: list[Any]) -> _Batch:
         out = _Batch()
-        read = {"identity": self._identity, "telecom": self._telecom}.get(kind, self._manifest)
-        for i, row in enumerate(records):
-            try:
-                if not isinstance(row, dict):
-                    raise _Refused("a record must be an object")
-                if "photo" in row:
-                    raise _Refused("photo: the hub never takes a photo; leave the field out")
-                unknown = row.keys() - _FIELDS[kind]
-                if unknown:
-                    raise _Refused(f"unknown fields {', '.join(sorted(unknown))}")
-                sid = self._sid(row)
-                record, feed = read(row, kind)
-            except (_Refused, BadValue, InvalidInput) as exc:
-                out.rejected.append({"row": i, "reason": str(getattr(exc, "message", exc))})
-                continue
-            record.update(
-                sid=sid,
-                kind=kind,
-                department_id=self.dept.department_id,
-                batch_id=self.batch_id,
-                row=i,
-                created_at=self.now,
-                expires_at=self.expires,
-            )
-            out.records.append(record)
-            out.feed_index.append(len(out.feed_sids))
-            for feed_kind, body in feed:
-                body.update(self._provenance)
-                out.feed_sids.append(sid)
-                out.feed_bodies.append(json.dumps(body))
-                out.feed_rows.append([sid, feed_kind, body])
+        if kind in ("rail", "aviation"):
+            self._manifests(kind, records, out)
+        else:
+            for i, row in enumerate(records):
+                self._general(kind, i, row, out)
         return out
+
+    def _general(self, kind: str, i: int, row: Any, out: _Batch) -> None:
+        """Row ``i`` by the general checks: stored in ``out`` or reported there."""
+        try:
+            sid, record, feed = self._one(kind, row)
+        except (_Refused, BadValue, InvalidInput) as exc:
+            out.rejected.append({"row": i, "reason": str(getattr(exc, "message", exc))})
+            return
+        record[0:5] = (sid, kind, self.dept.department_id, self.batch_id, i)
+        out.records.append(record)
+        out.feed_index.append(len(out.feed_sids))
+        feed_kind = "identity" if kind == "identity" else "stay"
+        for body in feed:
+            text, jcs = self._serialised(body)
+            out.feed_sids.append(sid)
+            out.feed_bodies.append(text)
+            out.feed_canonical.append(f'["{sid}","{feed_kind}",{jcs}]')
+
+    def _serialised(self, body: dict[str, Any]) -> tuple[str, str]:
+        """A feed body with the provenance as JSON (the column's serializer) and RFC 8785."""
+        body.update(self._provenance)
+        text = json.dumps(body)
+        found = self._bodies.get(text)
+        if found is None:
+            found = self._bodies[text] = (text, canonical(body).decode())
+        return found
+
+    def _one(self, kind: str, row: Any) -> tuple[str, list[Any], list[dict[str, Any]]]:
+        if not isinstance(row, dict):
+            raise _Refused("a record must be an object")
+        if "photo" in row:
+            raise _Refused("photo: the hub never takes a photo; leave the field out")
+        unknown = row.keys() - _FIELDS[kind]
+        if unknown:
+            raise _Refused(f"unknown fields {', '.join(sorted(unknown))}")
+        sid = self._sid(row)
+        if kind == "identity":
+            record, feed = self._identity(row)
+        elif kind == "telecom":
+            record, feed = self._telecom(row)
+        else:
+            record, feed = self._manifest(row, kind)
+        return sid, record, feed
+
+    def _record(self) -> list[Any]:
+        """A record's values with its times of storing; the caller fills in the rest."""
+        record: list[Any] = [None] * len(_RECORD_COLUMNS)
+        record[-2:] = (self.now, self.expires)
+        return record
+
+    # -------------------------------------------------------------- manifests
+    def _manifests(self, kind: str, records: list[Any], out: _Batch) -> None:
+        """Manifest rows through the caches; any row in doubt by :meth:`_general`."""
+        fields = _FIELDS[kind]
+        resident, sid_of = self.documents.resident, self.pseudonyms.resident
+        legs: dict[tuple[Any, ...], Any] = {}
+        seats: dict[tuple[Any, Any], Any] = {}
+        department_id, batch_id, now, expires = (
+            self.dept.department_id,
+            self.batch_id,
+            self.now,
+            self.expires,
+        )
+        o_records, o_sids, o_bodies, o_canonical, o_index = (
+            out.records,
+            out.feed_sids,
+            out.feed_bodies,
+            out.feed_canonical,
+            out.feed_index,
+        )
+        for i, row in enumerate(records):
+            if type(row) is not dict or not row.keys() <= fields or "subject" in row:
+                self._general(kind, i, row, out)
+                continue
+            get = row.get
+            number = resident(get("id_number")) if get("id_type") == "111" else None
+            key = (
+                get("trip"),
+                get("date"),
+                get("from"),
+                get("to"),
+                get("departs_at"),
+                get("arrives_at"),
+            )
+            place = (get("carriage"), get("seat"))
+            try:
+                leg = legs.get(key, False)
+                if leg is False:
+                    leg = legs[key] = self._leg(kind, key)
+                seat = seats.get(place, False)
+                if seat is False:
+                    seat = seats[place] = self._seat(place)
+            except TypeError:  # a value that is not hashable: the general checks say why
+                leg = None
+            if number is None or leg is None or seat is None:
+                self._general(kind, i, row, out)
+                continue
+            sid = sid_of(number)
+            trip, origin, destination, departs, arrives, departure, arrival = leg
+            carriage, seat_text, seat_number = seat
+            o_records.append([
+                sid, kind, department_id, batch_id, i, None, None, None, None, trip,
+                carriage, seat_text, seat_number, origin, destination, departs, arrives,
+                now, expires,
+            ])  # fmt: skip
+            o_index.append(len(o_sids))
+            o_sids += (sid, sid)
+            o_bodies += (departure[0], arrival[0])
+            o_canonical += (f'["{sid}","stay",{departure[1]}]', f'["{sid}","stay",{arrival[1]}]')
+
+    def _leg(self, kind: str, key: tuple[Any, ...]) -> Any:
+        """A trip's leg as the records and feed rows of its passengers take it, or None if
+        the general checks must read it (not all text, or refused)."""
+        if not all(type(v) is str for v in key):
+            return None
+        row = dict(
+            zip(("trip", "date", "from", "to", "departs_at", "arrives_at"), key, strict=True)
+        )
+        try:
+            record, feed = self._manifest(row, kind)
+        except (_Refused, BadValue, InvalidInput):
+            return None
+        return (
+            record[_TRIP_AT],
+            record[_FROM_AT],
+            record[_AREA_AT],
+            record[_STARTS_AT],
+            record[_ENDS_AT],
+            *map(self._serialised, feed),
+        )
+
+    def _seat(self, place: tuple[Any, Any]) -> tuple[str | None, str | None, int | None] | None:
+        """A carriage and seat as stored, or None if the general checks must read them."""
+        if not all(v is None or type(v) is str for v in place):
+            return None
+        try:
+            carriage, seat = (
+                self._text(place[0], "carriage", _CARRIAGE),
+                self._text(place[1], "seat", _SEAT),
+            )
+        except _Refused:
+            return None
+        return carriage, seat, seat_row(seat)
 
     # ------------------------------------------------------------------ fields
     def _sid(self, row: dict[str, Any]) -> str:
@@ -554,8 +684,8 @@ class _Rows:
             raise _Refused(f"{name} is not a known region or township code")
         return value
 
-    def _text(self, row: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str | None:
-        value = row.get(name)
+    @staticmethod
+    def _text(value: Any, name: str, pattern: re.Pattern[str]) -> str | None:
         if value is None or value == "":
             return None
         if not isinstance(value, str) or not pattern.fullmatch(value.strip().upper()):
@@ -563,9 +693,7 @@ class _Rows:
         return value.strip().upper()
 
     # ------------------------------------------------------------------- kinds
-    def _identity(
-        self, row: dict[str, Any], kind: str
-    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    def _identity(self, row: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
         name = row.get("name")
         if not isinstance(name, str) or not name.strip():
             raise _Refused("name is missing")
@@ -574,18 +702,13 @@ class _Rows:
         if type(match) is not bool:
             raise _Refused("match must be true or false")
         checked = self._time(row, "checked_at")
-        record = {
-            "matched": match,
-            "name_index": keyed_index(self.secret, "name", name),
-            "starts_at": checked,
-        }
+        record = self._record()
+        record[_MATCHED_AT], record[_NAME_AT], record[_STARTS_AT] = match, self.names(name), checked
         body = {"match": match, "id_type": row.get("id_type"), "checked_at": checked.isoformat()}
-        return record, [("identity", body)]
+        return record, [body]
 
-    def _manifest(
-        self, row: dict[str, Any], kind: str
-    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-        trip = self._text(row, "trip", _TRIP)
+    def _manifest(self, row: dict[str, Any], kind: str) -> tuple[list[Any], list[dict[str, Any]]]:
+        trip = self._text(row.get("trip"), "trip", _TRIP)
         if trip is None:
             raise _Refused("trip (the train or flight number) is missing")
         day = row.get("date")
@@ -601,27 +724,20 @@ class _Rows:
             raise _Refused("arrives_at is before departs_at")
         if arrives - departs > timedelta(days=3):
             raise _Refused("arrives_at is more than 3 days after departs_at")
-        carriage = self._text(row, "carriage", _CARRIAGE)
-        seat = self._text(row, "seat", _SEAT)
-        record = {
-            "trip": f"{kind}:{trip}:{travel_date.isoformat()}",
-            "carriage": carriage,
-            "seat": seat,
-            "seat_row": seat_row(seat),
-            "from_area": origin,
-            "area": destination,
-            "starts_at": departs,
-            "ends_at": arrives,
-        }
+        carriage = self._text(row.get("carriage"), "carriage", _CARRIAGE)
+        seat = self._text(row.get("seat"), "seat", _SEAT)
+        record = self._record()
+        record[_TRIP_AT:_ENDS_AT + 1] = (
+            f"{kind}:{trip}:{travel_date.isoformat()}", carriage, seat, seat_row(seat),
+            origin, destination, departs, arrives,
+        )  # fmt: skip
         leg = {"source": kind, "trip": trip, "date": travel_date.isoformat()}
         return record, [
-            ("stay", {**leg, "area": origin, "at": departs.isoformat(), "leg": "departure"}),
-            ("stay", {**leg, "area": destination, "at": arrives.isoformat(), "leg": "arrival"}),
+            {**leg, "area": origin, "at": departs.isoformat(), "leg": "departure"},
+            {**leg, "area": destination, "at": arrives.isoformat(), "leg": "arrival"},
         ]
 
-    def _telecom(
-        self, row: dict[str, Any], kind: str
-    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    def _telecom(self, row: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
         phone = row.get("phone")
         if not isinstance(phone, str) or not _PHONE.fullmatch(phone.replace(" ", "")):
             raise _Refused("phone must be a mainland mobile number (11 digits)")
@@ -629,16 +745,19 @@ class _Rows:
         start, end = self._time(row, "from"), self._time(row, "to")
         if end < start:
             raise _Refused("to is before from")
-        record = {
-            "phone_index": keyed_index(self.secret, "phone", phone),
-            "area": city,
-            "starts_at": start,
-            "ends_at": end,
-        }
+        record = self._record()
+        record[_PHONE_AT], record[_AREA_AT] = self.phones(phone), city
+        record[_STARTS_AT], record[_ENDS_AT] = start, end
         body = {
             "source": "telecom",
             "area": city,
             "at": start.isoformat(),
             "until": end.isoformat(),
         }
-        return record, [("stay", body)]
+        return record, [body]
+
+
+_MATCHED_AT, _NAME_AT, _PHONE_AT, _TRIP_AT, _FROM_AT, _AREA_AT, _STARTS_AT, _ENDS_AT = map(
+    _RECORD_COLUMNS.index,
+    ("matched", "name_index", "phone_index", "trip", "from_area", "area", "starts_at", "ends_at"),
+)

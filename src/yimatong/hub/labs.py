@@ -26,7 +26,6 @@ import hashlib
 import json
 import operator
 import re
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +34,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from yimatong.adapters.crypto import BadSignature, VerifyingKey, load_verifying_key
+from yimatong.adapters.crypto import load_verifying_key
 from yimatong.adapters.db.tables import labs, uploads
 from yimatong.adapters.db.tallies import Key, feed_tally
 from yimatong.adapters.messages import batch_message
@@ -48,6 +47,7 @@ from yimatong.domain.regions import default_divisions
 from yimatong.hub import translog
 from yimatong.hub.context import HubContext
 from yimatong.hub.data import copy_feed, record_batch, resolve_sid
+from yimatong.hub.signed_batches import SignerKeys, batch_id_of, signature_of, verified
 
 __all__ = ["LAB_ID", "MAX_RESULTS", "OUTCOMES", "Labs"]
 
@@ -56,7 +56,6 @@ OUTCOMES = ("negative", "positive")
 _OUTCOME_SET = frozenset(OUTCOMES)
 _TIME: Any = operator.itemgetter(0)  # the time of EventTimes' (time, text)
 LAB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
-_BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _ROW_KEYS = frozenset({"subject", "id_type", "id_number", "sampled_at", "reported_at", "result"})
 
 
@@ -65,9 +64,7 @@ class Labs:
         self.ctx = ctx
         self.db = ctx.db
         self.retention = timedelta(days=ctx.settings.retention_days)
-        # lab id -> (kid, parsed key): a key is parsed once, not on every upload
-        self._keys: dict[str, tuple[bytes, VerifyingKey]] = {}
-        self._lock = threading.Lock()
+        self._signers = SignerKeys(ctx.db, labs, "lab_id", "lab")
 
     # ---------------------------------------------------------------- registry
     def register(
@@ -155,17 +152,14 @@ class Labs:
         lab_id, batch_id, results, signature = self._envelope(body)
         if caller.scope != lab_id:
             raise Forbidden("this credential belongs to another lab")
-        lab, key = self._lab(lab_id)
-        try:
-            message = batch_message(lab_id, batch_id, results)
-        except (TypeError, ValueError):  # a number JCS cannot write (beyond 2^53, NaN)
-            raise InvalidInput(
-                "results must be JSON whose numbers are within ±(2^53 - 1)", field="results"
-            ) from None
-        try:
-            key.verify(signature, message)
-        except BadSignature:
-            raise Forbidden("the batch signature does not verify with the lab's key") from None
+        lab, key = self._signers.get(lab_id)
+        verified(
+            key,
+            signature,
+            lambda: batch_message(lab_id, batch_id, results),
+            rows="results",
+            signer="lab",
+        )
         with self.db.read() as conn:  # a retry after a timeout: answer it before any work
             seen = conn.execute(select(uploads.c.lab_id).where(uploads.c.batch_id == batch_id))
             repeat = seen.first() is not None
@@ -242,37 +236,13 @@ class Labs:
         lab_id = body.get("lab_id")
         if not isinstance(lab_id, str) or not LAB_ID.fullmatch(lab_id):
             raise InvalidInput("lab_id is missing or malformed", field="lab_id")
-        batch_id = body.get("batch_id")
-        if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
-            raise InvalidInput(
-                "batch_id is 1 to 64 letters, digits, '.', '_', ':' or '-'", field="batch_id"
-            )
+        batch_id = batch_id_of(body)
         results = body.get("results")
         if not isinstance(results, list) or not results:
             raise InvalidInput("results must be a non-empty list", field="results")
         if len(results) > MAX_RESULTS:
             raise InvalidInput(f"at most {MAX_RESULTS} results in one batch", field="results")
-        raw = body.get("signature")
-        try:
-            if not isinstance(raw, str):
-                raise ValueError
-            signature = base64.b64decode(raw + "=" * (-len(raw) % 4), b"-_", validate=True)
-        except ValueError:
-            raise InvalidInput("signature must be base64url", field="signature") from None
-        return lab_id, batch_id, results, signature
-
-    def _lab(self, lab_id: str) -> tuple[Any, VerifyingKey]:
-        with self.db.read() as conn:
-            lab = conn.execute(select(labs).where(labs.c.lab_id == lab_id)).first()
-        if lab is None or lab.status != "active":
-            raise Forbidden(f"lab {lab_id} is not registered or not active")
-        cached = self._keys.get(lab_id)
-        if cached is not None and cached[0] == lab.kid:
-            return lab, cached[1]
-        key = load_verifying_key(lab.public_der)
-        with self._lock:
-            self._keys[lab_id] = (lab.kid, key)
-        return lab, key
+        return lab_id, batch_id, results, signature_of(body)
 
 
 @dataclass(slots=True)
