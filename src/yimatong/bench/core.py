@@ -6,11 +6,28 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 __all__ = ["BENCHMARKS", "Outcome", "Table", "benchmark", "measure", "run"]
+
+
+def bare_insert(
+    cur: Any, dialect: str, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Rows into ``table`` by the bare driver, the baseline of the ingest benchmarks: ``COPY``
+    on PostgreSQL, ``executemany`` on SQLite (values already in the driver's types)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    if dialect == "postgresql":
+        with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        cur.executemany(  # our own table and column names, never input
+            f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
+            rows,
+        )
 
 
 def _calibrate(fn: Callable[[], object], seconds: float) -> int:

@@ -24,7 +24,7 @@ import orjson
 
 from yimatong.adapters.crypto import Algorithm, signing_key_from_seed
 from yimatong.adapters.messages import department_batch_message, encode_signature
-from yimatong.bench.core import Outcome, Table, benchmark
+from yimatong.bench.core import Outcome, Table, bare_insert, benchmark
 from yimatong.bench.live import in_process, scratch_database
 from yimatong.credentials import Caller
 from yimatong.domain.identity import check_character
@@ -86,17 +86,7 @@ def _raw_writer(node: Any) -> Any:
                 (hub_feed.name, feed_columns, feed),
                 (department_records.name, record_columns, records),
             ):
-                names = ", ".join(f'"{c}"' for c in columns)
-                if dialect == "postgresql":
-                    with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                else:
-                    cur.executemany(  # our own table and column names, not input
-                        f"INSERT INTO {table} ({names}) "  # noqa: S608
-                        f"VALUES ({', '.join('?' * len(columns))})",
-                        rows,
-                    )
+                bare_insert(cur, dialect, table, columns, rows)
             raw.commit()
             return time.perf_counter() - start
         finally:

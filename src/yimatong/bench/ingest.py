@@ -25,7 +25,7 @@ import orjson
 
 from yimatong.adapters.crypto import Algorithm, signing_key_from_seed
 from yimatong.adapters.messages import batch_message, encode_signature
-from yimatong.bench.core import Outcome, Table, benchmark
+from yimatong.bench.core import Outcome, Table, bare_insert, benchmark
 from yimatong.bench.live import in_process, scratch_database
 from yimatong.credentials import Caller
 from yimatong.domain.identity import DocumentType, check_character, subject_id
@@ -90,16 +90,7 @@ def _raw_writer(node: Any) -> Any:
         try:
             start = time.perf_counter()
             cur = raw.cursor()
-            if dialect == "postgresql":
-                with cur.copy(f"COPY {hub_feed.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cur.executemany(  # our own table and column names, not input
-                    f"INSERT INTO {hub_feed.name} ({', '.join(columns)}) "  # noqa: S608
-                    f"VALUES ({', '.join('?' * len(columns))})",
-                    rows,
-                )
+            bare_insert(cur, dialect, hub_feed.name, columns, rows)
             raw.commit()
             return time.perf_counter() - start
         finally:

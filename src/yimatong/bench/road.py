@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from yimatong.bench.core import Outcome, Table, benchmark, measure
+from yimatong.bench.core import Outcome, Table, bare_insert, benchmark, measure
 from yimatong.bench.live import scratch_database
 
 __all__: list[str] = []
@@ -126,17 +126,7 @@ def _raw_writer(node: Any) -> Any:
         try:
             start = time.perf_counter()
             cur = raw.cursor()
-            names = ", ".join(columns)
-            if dialect == "postgresql":
-                with cur.copy(f"COPY {road_observations.name} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cur.executemany(  # our own table and column names, not input
-                    f"INSERT INTO {road_observations.name} ({names}) "  # noqa: S608
-                    f"VALUES ({', '.join('?' * len(columns))})",
-                    rows,
-                )
+            bare_insert(cur, dialect, road_observations.name, columns, rows)
             raw.commit()
             return time.perf_counter() - start
         finally:
