@@ -408,8 +408,6 @@ def policy_set(
     hub_url: str | None,
 ) -> None:
     """Set a new version of REGION's entry policy for one kind of place."""
-    from yimatong.domain.errors import YimatongError
-
     if not token:
         _fail("a health authority credential is needed: --token or YIMATONG_TOKEN", 2)
     try:
@@ -424,14 +422,7 @@ def policy_set(
         body["valid_from"] = valid_from
     if valid_to:
         body["valid_to"] = valid_to
-    client = _client(hub_url, token)
-    try:
-        answer = client.request("PUT", f"/v1/policies/{region}", json=body).json()
-    except YimatongError as exc:
-        where = f" ({exc.field})" if exc.field else ""
-        _fail(f"the hub refused: {exc.message}{where}")
-    finally:
-        client.close()
+    answer = _put_policy(region, body, hub_url, token)
     if as_json:
         click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
         return
@@ -440,6 +431,23 @@ def policy_set(
         f"in force from {answer['valid_from']}"
         + (f" until {answer['valid_to']}" if answer.get("valid_to") else "")
     )
+
+
+def _put_policy(
+    region: str, body: dict[str, Any], hub_url: str | None, token: str | None
+) -> dict[str, Any]:
+    """``PUT /v1/policies/{region}``: the hub's answer, or one line and exit 1 if refused."""
+    from yimatong.domain.errors import YimatongError
+
+    client = _client(hub_url, token)
+    try:
+        answer: dict[str, Any] = client.request("PUT", f"/v1/policies/{region}", json=body).json()
+    except YimatongError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        _fail(f"the hub refused: {exc.message}{where}")
+    finally:
+        client.close()
+    return answer
 
 
 @policy.command("import-eu-rules")
@@ -472,7 +480,6 @@ def policy_import_eu_rules(
     Logic, ...}). Each rule is checked alone: a bad one is refused (one line each on stderr)
     and the others make the policy; a DCC must satisfy every rule in force, any other code
     gets --otherwise."""
-    from yimatong.domain.errors import YimatongError
     from yimatong.verifier.eu_rules import describe, eu_rules_policy, parse_eu_rules
 
     if not token:
@@ -495,14 +502,7 @@ def policy_import_eu_rules(
     }
     if valid_from:
         body["valid_from"] = valid_from
-    client = _client(hub_url, token)
-    try:
-        answer = client.request("PUT", f"/v1/policies/{region}", json=body).json()
-    except YimatongError as exc:
-        where = f" ({exc.field})" if exc.field else ""
-        _fail(f"the hub refused: {exc.message}{where}")
-    finally:
-        client.close()
+    answer = _put_policy(region, body, hub_url, token)
     if as_json:
         click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
         return
